@@ -1,0 +1,64 @@
+// Typed errors for every layer of tsbpf.
+// Each error names the operation and the cause; callers can switch on `code` or use instanceof.
+
+/** Base class of every error tsbpf throws on purpose. */
+export class TsbpfError extends Error {
+  /** Stable machine-readable code, e.g. `ELF_TRUNCATED`, `EPERM`, `VERIFIER_REJECTED`. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A malformed, truncated or unsupported ELF file. */
+export class ElfError extends TsbpfError {}
+
+/** Malformed or unsupported BTF / BTF.ext data. */
+export class BtfError extends TsbpfError {}
+
+/** An object file whose contents tsbpf cannot turn into a spec (unknown section, bad relocation, ...). */
+export class ObjectError extends TsbpfError {}
+
+/** A CO-RE relocation that could not be resolved against the target kernel's BTF. */
+export class CoreError extends TsbpfError {}
+
+/**
+ * A failed system call. `code` is the errno name (`EPERM`, `ENOENT`, ...), `errno` its number and
+ * `operation` the call (`BPF_PROG_LOAD`, `BPF_MAP_CREATE`, `perf_event_open`, ...).
+ */
+export class SyscallError extends TsbpfError {
+  readonly errno: number;
+  readonly operation: string;
+  constructor(operation: string, errno: number, code: string, detail: string, context?: string) {
+    super(code, `${context ? context + ": " : ""}${operation}: ${detail} (${code})`);
+    this.errno = errno;
+    this.operation = operation;
+  }
+}
+
+/** The kernel lacks a feature the operation needs (program type, map type, helper, hook). */
+export class MissingFeatureError extends TsbpfError {}
+
+/** The process lacks the privilege (capability) the operation needs. */
+export class PermissionError extends TsbpfError {}
+
+/** Raised when the verifier rejects a program; carries the full log and the failing instruction. */
+export class VerifierError extends TsbpfError {
+  /** The complete verifier log. */
+  readonly log: string;
+  /** Index of the instruction the verifier stopped at, if it could be found in the log. */
+  readonly instruction: number | undefined;
+  /** The errno the kernel returned (usually EACCES or EINVAL). */
+  readonly errno: number;
+  constructor(message: string, log: string, errno: number, instruction?: number) {
+    super("VERIFIER_REJECTED", message);
+    this.log = log;
+    this.errno = errno;
+    this.instruction = instruction;
+  }
+}
+
+/** An instruction stream that cannot be decoded or encoded. */
+export class AsmError extends TsbpfError {}
