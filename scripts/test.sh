@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The test command: prepares the machine (scripts/setup.sh), then runs every test suite (npm test).
+# Usage: bash scripts/test.sh [suite...]   e.g. `bash scripts/test.sh unit interop`; no suite = all.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/setup.sh
+started=$SECONDS
+status=0
+npm test --silent -- "$@" || status=$?
+echo "test: suites finished in $((SECONDS - started))s (exit $status)"
+exit "$status"
