@@ -1,0 +1,170 @@
+// Loads a CollectionSpec into the kernel: BTF, maps (pinned reuse, global data, frozen .rodata),
+// programs (with verifier logs on failure) and declared prog-array / map-in-map contents.
+
+import { join } from "node:path";
+import type { Btf } from "../btf/btf.js";
+import { kernelBtf } from "../btf/kernel.js";
+import type { CoreCandidate, CoreTargets } from "../core/index.js";
+import { TsbpfError } from "../errors.js";
+import type { CollectionSpec, MapSpec } from "../object/spec.js";
+import { btfLoad } from "../sys/bpf.js";
+import type { Fd } from "../sys/fd.js";
+import { ensureMemlock } from "../sys/system.js";
+import { kconfigData } from "./kconfig.js";
+import { ksymResolver } from "./ksyms.js";
+import { BpfMap, createMap } from "./map.js";
+import { Program, loadProgram } from "./program.js";
+
+/** Options for {@link loadCollection}. */
+export interface CollectionOptions {
+  /** Directory (on bpffs) where maps declared with `pinning: LIBBPF_PIN_BY_NAME` are pinned and reused. */
+  readonly pinPath?: string;
+  /** Use these already-created maps instead of creating maps of the same name (sharing between objects). */
+  readonly replaceMaps?: Readonly<Record<string, BpfMap>>;
+  /** Target BTF for CO-RE relocations instead of the running kernel's (tests, cross-kernel checks). */
+  readonly coreTargets?: CoreTargets;
+  /** Verifier log level used when a program is rejected (1 = default, 2 = every instruction). */
+  readonly logLevel?: number;
+  /** Load only these programs (default: all). */
+  readonly programs?: readonly string[];
+}
+
+/**
+ * The live kernel objects of one eBPF object file: its maps and programs. Disposing it closes every
+ * fd (and so detaches links that are not pinned).
+ *
+ * @example
+ * using coll = loadCollection(readCollectionSpec(bytes));
+ * const prog = coll.program("handle_exec");
+ */
+export class Collection implements Disposable {
+  readonly spec: CollectionSpec;
+  readonly maps: ReadonlyMap<string, BpfMap>;
+  readonly programs: ReadonlyMap<string, Program>;
+  readonly #owned: Fd[];
+  #closed = false;
+
+  constructor(spec: CollectionSpec, maps: Map<string, BpfMap>, programs: Map<string, Program>, owned: Fd[]) {
+    this.spec = spec;
+    this.maps = maps;
+    this.programs = programs;
+    this.#owned = owned;
+  }
+
+  /** The program with this (function) name; throws a clear error listing the names that exist. */
+  program(name: string): Program {
+    const p = this.programs.get(name);
+    if (!p) throw new TsbpfError("NOT_FOUND", `program "${name}" not found (programs: ${[...this.programs.keys()].join(", ") || "none"})`);
+    return p;
+  }
+
+  /** The map with this name (`.rodata`, `.bss`... for global data); throws when it does not exist. */
+  map(name: string): BpfMap {
+    const m = this.maps.get(name);
+    if (!m) throw new TsbpfError("NOT_FOUND", `map "${name}" not found (maps: ${[...this.maps.keys()].join(", ") || "none"})`);
+    return m;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Close every program, map and BTF fd. Attached links created by `Program.attach()` close too. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const p of this.programs.values()) p.close();
+    for (const m of this.maps.values()) m.close();
+    for (const fd of this.#owned) fd.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+}
+
+/** Create the inner-map template, then the map itself. */
+function createMapFromSpec(spec: MapSpec, btfFd: Fd | undefined, opts: CollectionOptions, coll: CollectionSpec): BpfMap {
+  if (spec.origin === "kconfig") {
+    spec = { ...spec, data: kconfigData(coll.kconfig, spec.valueSize) };
+  }
+  const pinPath = spec.pinning === "by_name" && opts.pinPath ? join(opts.pinPath, spec.name) : undefined;
+  return createMap(spec, { btfFd, pinPath });
+}
+
+/**
+ * Load every map and program of `spec` into the kernel.
+ * On failure everything created so far is closed again, and the error says what failed and why
+ * (a VerifierError carries the whole log and the failing source line).
+ */
+export function loadCollection(spec: CollectionSpec, opts: CollectionOptions = {}): Collection {
+  ensureMemlock();
+  const owned: Fd[] = [];
+  const maps = new Map<string, BpfMap>();
+  const programs = new Map<string, Program>();
+  const cleanup = () => {
+    for (const p of programs.values()) p.close();
+    for (const m of maps.values()) if (!opts.replaceMaps?.[m.name]) m.close();
+    for (const fd of owned) fd.close();
+  };
+  try {
+    let btfFd: Fd | undefined;
+    if (spec.btf) {
+      btfFd = btfLoad(spec.btf.bytes, { context: `load BTF of object "${spec.name}"` });
+      owned.push(btfFd);
+    }
+    for (const m of spec.maps.values()) {
+      const replacement = opts.replaceMaps?.[m.name];
+      maps.set(m.name, replacement ?? createMapFromSpec(m, btfFd, opts, spec));
+    }
+    let targets: CoreTargets | undefined = opts.coreTargets;
+    let kbtf: Btf | undefined;
+    const kernel = () => (kbtf ??= kernelBtf());
+    const candidateCache = new Map<number, CoreCandidate[]>();
+    const ksyms = ksymResolver(spec.ksyms, kernel);
+    const wanted = opts.programs ? new Set(opts.programs) : undefined;
+    for (const p of spec.programs.values()) {
+      if (wanted && !wanted.has(p.name)) continue;
+      programs.set(p.name, loadProgram(p, {
+        btf: spec.btf,
+        btfFd,
+        mapFd: (name) => {
+          const m = maps.get(name);
+          if (!m) throw new TsbpfError("NOT_FOUND", `program "${p.name}" refers to map "${name}", which was not created`);
+          return m.fd.value;
+        },
+        coreTargets: () => (targets ??= kernel()),
+        ksyms,
+        candidateCache,
+        logLevel: opts.logLevel ?? 1,
+      }));
+    }
+    // Declared contents: prog arrays and maps of maps.
+    for (const m of spec.maps.values()) {
+      if (m.contents.length === 0) continue;
+      const live = maps.get(m.name)!;
+      for (const c of m.contents) {
+        const fd = c.kind === "program" ? programs.get(c.name)?.fd : maps.get(c.name)?.fd;
+        if (!fd) {
+          if (wanted && c.kind === "program") continue;
+          throw new TsbpfError("NOT_FOUND", `map "${m.name}" slot ${c.index}: ${c.kind} "${c.name}" was not loaded`);
+        }
+        live.setRaw(u32(c.index), u32(fd.value));
+      }
+    }
+    return new Collection(spec, maps, programs, owned);
+  } catch (e) {
+    cleanup();
+    throw e;
+  }
+}
+
+function u32(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
+}

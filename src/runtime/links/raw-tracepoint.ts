@@ -1,0 +1,14 @@
+// Raw tracepoint attachment (BPF_RAW_TRACEPOINT_OPEN), which returns a BPF link.
+
+import { TsbpfError } from "../../errors.js";
+import { rawTracepointOpen } from "../../sys/bpf.js";
+import type { Program } from "../program.js";
+import { Link } from "./link.js";
+import { withOp } from "../map.js";
+
+/** Attach a raw_tracepoint program to the raw tracepoint `name` (e.g. `sys_enter`). */
+export function attachRawTracepoint(prog: Program, name: string, cookie?: bigint): Link {
+  if (!name) throw new TsbpfError("ATTACH_NEEDS_TARGET", `attach program "${prog.name}": raw tracepoint needs a name (SEC("raw_tp/<name>") or { target })`);
+  const fd = withOp(`attach program "${prog.name}" to raw tracepoint ${name}`, () => rawTracepointOpen(name, prog.fd, cookie));
+  return new Link(fd, `raw tracepoint ${name}`);
+}

@@ -1,0 +1,178 @@
+// A live BPF program: BPF_PROG_LOAD with a verifier log on failure (retried with a growing buffer),
+// attach to the hook its section names, test runs, pinning.
+
+import { encode } from "../asm/encode.js";
+import type { Btf } from "../btf/btf.js";
+import { kernelBtf } from "../btf/kernel.js";
+import { MissingFeatureError, SyscallError, TsbpfError, VerifierError } from "../errors.js";
+import type { ProgramSpec } from "../object/spec.js";
+import { progLoad, progTestRun, objPin, objGet } from "../sys/bpf.js";
+import { ATTACH_TYPE, PROG_FLAGS, PROG_TYPE } from "../sys/constants.js";
+import type { Fd } from "../sys/fd.js";
+import { kernelVersion } from "../sys/system.js";
+import { withOp } from "./map.js";
+import { attachProgram, type AttachOptions } from "./links/attach.js";
+import type { Link } from "./links/link.js";
+import { prepareProgram, type PrepareContext } from "./prepare.js";
+import { failingInstruction, formatSourceLine, sourceLineFor, verifierReason } from "./verifier.js";
+
+/** What loadProgram needs besides the spec. */
+export interface LoadProgramContext extends PrepareContext {
+  readonly btfFd: Fd | undefined;
+  readonly logLevel: number;
+}
+
+const MIN_LOG = 64 * 1024;
+const MAX_LOG = 1 << 30;
+
+/** attach_btf_id for programs that attach by kernel BTF (tp_btf, fentry/fexit, lsm, iter). */
+function attachBtfId(spec: ProgramSpec, btf: Btf): number {
+  const t = spec.attachTarget;
+  let name: string;
+  let kind: "typedef" | "func" = "func";
+  if (spec.expectedAttachType === "TRACE_RAW_TP") { name = `btf_trace_${t}`; kind = "typedef"; }
+  else if (spec.type === "LSM") name = `bpf_lsm_${t}`;
+  else if (spec.expectedAttachType === "TRACE_ITER") name = `bpf_iter_${t}`;
+  else name = t;
+  if (!t) throw new TsbpfError("NO_ATTACH_TARGET", `program "${spec.name}": section "${spec.sectionName}" names no attach target`);
+  const id = btf.find(name, kind)[0];
+  if (id === undefined) {
+    throw new MissingFeatureError("ATTACH_TARGET_NOT_FOUND", `program "${spec.name}": the kernel's BTF has no ${kind} "${name}" for section "${spec.sectionName}"`);
+  }
+  return id;
+}
+
+/** Load one program; throws VerifierError with the log and the failing source line on rejection. */
+export function loadProgram(spec: ProgramSpec, ctx: LoadProgramContext): Program {
+  const prepared = prepareProgram(spec, ctx);
+  const insns = encode(prepared.instructions);
+  const base = {
+    progType: PROG_TYPE[spec.type],
+    insns,
+    license: spec.license || "GPL",
+    progName: spec.name.slice(0, 15).replace(/[^A-Za-z0-9_.]/g, "_"),
+    kernVersion: spec.kernelVersion || kernelVersion().code,
+    progFlags: (spec.sleepable ? PROG_FLAGS.SLEEPABLE : 0) | (spec.xdpFrags ? PROG_FLAGS.XDP_HAS_FRAGS : 0),
+    ...(spec.expectedAttachType ? { expectedAttachType: ATTACH_TYPE[spec.expectedAttachType] } : {}),
+    ...(spec.needsBtfTarget && spec.type !== "EXT" ? { attachBtfId: attachBtfId(spec, kernelBtf()) } : {}),
+    ...(ctx.btfFd && prepared.funcInfo ? {
+      progBtfFd: ctx.btfFd.value,
+      funcInfo: prepared.funcInfo, funcInfoRecSize: 8,
+      ...(prepared.lineInfo ? { lineInfo: prepared.lineInfo, lineInfoRecSize: 16 } : {}),
+    } : {}),
+    ...(prepared.fdArray.length ? { fdArray: Int32Array.from(prepared.fdArray) } : {}),
+  };
+  const context = `load program "${spec.name}"`;
+  let first: SyscallError;
+  try {
+    return new Program(progLoad({ ...base, context }), spec);
+  } catch (e) {
+    if (!(e instanceof SyscallError)) throw e;
+    first = e;
+  }
+  // Rejected: load again with a log to say why, growing the buffer until the whole log fits.
+  let size = MIN_LOG;
+  for (;;) {
+    const log = new Uint8Array(size);
+    try {
+      const fd = progLoad({ ...base, logLevel: ctx.logLevel, logBuf: log, context });
+      return new Program(fd, spec); // loaded with a log (e.g. a transient failure); fine
+    } catch (e) {
+      if (!(e instanceof SyscallError)) throw e;
+      if (e.code === "ENOSPC" && size < MAX_LOG) { size *= 4; continue; }
+      const end = log.indexOf(0);
+      const text = new TextDecoder().decode(end === -1 ? log : log.subarray(0, end));
+      if (!text) throw first;
+      const insn = failingInstruction(text);
+      const line = insn !== undefined ? sourceLineFor(prepared.lines, insn) : undefined;
+      const at = line ? ` at ${formatSourceLine(line)}` : insn !== undefined ? ` at instruction ${insn}` : "";
+      throw new VerifierError(`${context}: verifier rejected it${at}: ${verifierReason(text)}`, text, e.errno, insn);
+    }
+  }
+}
+
+/** Input and output of {@link Program.testRun} (BPF_PROG_TEST_RUN). */
+export interface TestRunOptions {
+  /** Packet data for XDP/TC/socket programs. */
+  readonly data?: Uint8Array;
+  /** Size of the output buffer for the (possibly modified) packet; defaults to data length + 256. */
+  readonly dataOutSize?: number;
+  /** Context (e.g. struct __sk_buff, or raw_tp args) passed to the program. */
+  readonly ctx?: Uint8Array;
+  readonly ctxOutSize?: number;
+  readonly repeat?: number;
+  readonly flags?: number;
+  readonly cpu?: number;
+}
+
+export interface TestRunResult {
+  readonly retval: number;
+  /** Average run time per repetition, in nanoseconds. */
+  readonly duration: number;
+  readonly data: Uint8Array | undefined;
+  readonly ctx: Uint8Array | undefined;
+}
+
+/**
+ * A loaded program. `attach()` attaches it where its section says (tracepoint, raw_tp, tp_btf, XDP...);
+ * disposing it closes the fd and every link it made that is not pinned.
+ */
+export class Program implements Disposable {
+  readonly fd: Fd;
+  readonly spec: ProgramSpec;
+  readonly #links = new Set<Link>();
+
+  constructor(fd: Fd, spec: ProgramSpec) {
+    this.fd = fd;
+    this.spec = spec;
+  }
+
+  get name(): string { return this.spec.name; }
+  get type(): ProgramSpec["type"] { return this.spec.type; }
+
+  /**
+   * Attach to the hook named by the section (`tracepoint/sched/sched_process_exec`, `raw_tp/sys_enter`,
+   * `tp_btf/sched_switch`, `xdp` with `{ interface: "eth0" }`...). The link closes with the program.
+   */
+  attach(opts: AttachOptions = {}): Link {
+    const link = attachProgram(this, opts);
+    this.#links.add(link);
+    link.onClose(() => this.#links.delete(link));
+    return link;
+  }
+
+  /** Run the program once (or `repeat` times) on the given input with BPF_PROG_TEST_RUN. */
+  testRun(opts: TestRunOptions = {}): TestRunResult {
+    const dataOut = opts.data ? new Uint8Array(opts.dataOutSize ?? opts.data.byteLength + 256) : undefined;
+    const ctxOut = opts.ctx && opts.ctxOutSize !== 0 ? new Uint8Array(opts.ctxOutSize ?? opts.ctx.byteLength) : undefined;
+    const r = withOp(`test run of program "${this.name}"`, () => progTestRun(this.fd, {
+      dataIn: opts.data ?? null,
+      dataOut: dataOut ?? null,
+      ctxIn: opts.ctx ?? null,
+      ctxOut: ctxOut ?? null,
+      repeat: opts.repeat ?? 1,
+      flags: opts.flags ?? 0,
+      cpu: opts.cpu ?? 0,
+    }));
+    return { retval: r.retval, duration: r.duration, data: r.dataOut, ctx: r.ctxOut };
+  }
+
+  /** Pin the program on bpffs. */
+  pin(path: string): void {
+    withOp(`pin program "${this.name}" at ${path}`, () => objPin(this.fd, path));
+  }
+
+  /** Open a program pinned on bpffs (only its fd; no spec-driven attach). */
+  static pinnedFd(path: string): Fd {
+    return withOp(`open pinned program at ${path}`, () => objGet(path));
+  }
+
+  close(): void {
+    for (const l of [...this.#links]) l.close();
+    this.fd.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
