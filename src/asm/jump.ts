@@ -29,7 +29,7 @@ function withOffsetTarget(insn: Instruction, target: Target, what: string): Inst
 /** Applies a target to the imm field (gotol, pseudo calls, PSEUDO_FUNC loads). */
 export function withImmTarget(insn: Instruction, target: Target, what: string): Instruction {
   if (typeof target === "string") return insn.withReference(checkLabel(target, what));
-  insn.constant = BigInt(int32(target, what));
+  insn.imm = int32(target, what); // keeps next_imm (0) of ld_imm64
   return insn;
 }
 
