@@ -395,11 +395,13 @@ export class Btf {
       }
       case BtfKind.Fwd:
         return { id, name, kind: "fwd", fwdKind: kflag ? "union" : "struct" };
+      case BtfKind.TypeTag:
+        if (kflag) return { id, name, kind: "type_tag", type: this.#ref(st, id, "target"), attribute: true };
+        return { id, name, kind: "type_tag", type: this.#ref(st, id, "target") };
       case BtfKind.Typedef:
       case BtfKind.Volatile:
       case BtfKind.Const:
       case BtfKind.Restrict:
-      case BtfKind.TypeTag:
         return { id, name, kind: KIND_NAMES[kind] as "typedef", type: this.#ref(st, id, "target") };
       case BtfKind.Func:
         return { id, name, kind: "func", type: this.#ref(st, id, "prototype"), linkage: vlen };
@@ -422,6 +424,7 @@ export class Btf {
       case BtfKind.Float:
         return { id, name, kind: "float", size: st };
       case BtfKind.DeclTag:
+        if (kflag) return { id, name, kind: "decl_tag", type: this.#ref(st, id, "tagged type"), componentIdx: w[p] | 0, attribute: true };
         return { id, name, kind: "decl_tag", type: this.#ref(st, id, "tagged type"), componentIdx: w[p] | 0 };
       default:
         throw new BtfError("BTF_BAD_TYPE", `BTF type ${id} at offset ${this.#typeStart + off * 4} has unknown kind ${kind}`);

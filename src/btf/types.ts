@@ -45,6 +45,11 @@ export interface BtfEnum extends Base {
 export interface BtfFwd extends Base { readonly kind: "fwd"; readonly fwdKind: "struct" | "union" }
 export interface BtfModifier extends Base {
   readonly kind: "typedef" | "volatile" | "const" | "restrict" | "type_tag"; readonly type: number;
+  /**
+   * type_tag only: set (true) when the BTF kind_flag marks the tag as a plain `__attribute__((...))`
+   * text rather than a btf_type_tag (kernel >= 6.14). Absent otherwise.
+   */
+  readonly attribute?: boolean;
 }
 export interface BtfFunc extends Base { readonly kind: "func"; readonly type: number; readonly linkage: number }
 export interface BtfFuncProto extends Base {
@@ -57,6 +62,8 @@ export interface BtfDatasec extends Base {
 export interface BtfFloat extends Base { readonly kind: "float"; readonly size: number }
 export interface BtfDeclTag extends Base {
   readonly kind: "decl_tag"; readonly type: number; readonly componentIdx: number;
+  /** Set (true) when the BTF kind_flag marks the tag as a plain `__attribute__((...))` text (kernel >= 6.14). Absent otherwise. */
+  readonly attribute?: boolean;
 }
 
 export type BtfType =

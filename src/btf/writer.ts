@@ -41,9 +41,10 @@ class ByteWriter {
     this.len += n;
     return at;
   }
-  u32(x: number): void { this.view.setUint32(this.reserve(4), x >>> 0, true); }
-  i32(x: number): void { this.view.setInt32(this.reserve(4), x | 0, true); }
-  bytes(b: Uint8Array): void { this.buf.set(b, this.reserve(b.length)); }
+  // reserve() may replace buf/view, so it must run before they are read.
+  u32(x: number): void { const at = this.reserve(4); this.view.setUint32(at, x >>> 0, true); }
+  i32(x: number): void { const at = this.reserve(4); this.view.setInt32(at, x | 0, true); }
+  bytes(b: Uint8Array): void { const at = this.reserve(b.length); this.buf.set(b, at); }
 }
 
 /**
@@ -212,7 +213,7 @@ export class BtfBuilder {
       case "restrict":
       case "type_tag": {
         const kind = { typedef: BtfKind.Typedef, volatile: BtfKind.Volatile, const: BtfKind.Const, restrict: BtfKind.Restrict, type_tag: BtfKind.TypeTag }[t.kind];
-        this.#header(t.name, kind, 0, false, this.#ref(t.type, "target"));
+        this.#header(t.name, kind, 0, t.kind === "type_tag" && t.attribute === true, this.#ref(t.type, "target"));
         break;
       }
       case "func":
@@ -241,7 +242,7 @@ export class BtfBuilder {
         this.#header(t.name, BtfKind.Float, 0, false, t.size);
         break;
       case "decl_tag":
-        this.#header(t.name, BtfKind.DeclTag, 0, false, this.#ref(t.type, "tagged type"));
+        this.#header(t.name, BtfKind.DeclTag, 0, t.attribute === true, this.#ref(t.type, "tagged type"));
         w.i32(t.componentIdx);
         break;
       default:
