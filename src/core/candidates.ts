@@ -89,44 +89,78 @@ export function namesMatch(localName: string, targetName: string): boolean {
   return essentialName(localName) === essentialName(targetName);
 }
 
-/** Candidate index of one BTF's own types: kind + essential name → ids (ascending). */
-type CandidateIndex = Map<string, number[]>;
-const indexes = new WeakMap<Btf, CandidateIndex>();
+/**
+ * Index of one BTF's own types whose names carry a flavor suffix (`nf_conn___init`): kind + essential
+ * name → ids. Unflavored names are looked up with the BTF's own name index instead, so this index only
+ * needs the (rare) strings containing `___`, found by scanning the raw string section.
+ */
+type FlavorIndex = Map<string, number[]>;
+const flavorIndexes = new WeakMap<Btf, FlavorIndex>();
+/** String offsets (global, base-relative for split BTF) of flavored names in one BTF's own strings. */
+const flavoredStrings = new WeakMap<Btf, Set<number>>();
 
 function indexKey(kind: BtfType["kind"], essential: string): string {
   return `${kind}\0${essential}`;
 }
 
-/** Build (once per Btf) the index over its own named types. */
-function ownIndex(btf: Btf): CandidateIndex {
-  let idx = indexes.get(btf);
+/** Offsets of the own strings that have a flavor separator. */
+function ownFlavoredStrings(btf: Btf): Set<number> {
+  let set = flavoredStrings.get(btf);
+  if (set) return set;
+  set = new Set();
+  const raw = btf.rawStrings;
+  let start = 0;
+  let marked = -1;
+  for (let i = 0; i + 2 < raw.length; i++) {
+    const b = raw[i];
+    if (b === 0) {
+      start = i + 1;
+    } else if (b === 0x5f && raw[i + 1] === 0x5f && raw[i + 2] === 0x5f && marked !== start) {
+      marked = start;
+      const off = btf.stringBase + start;
+      const name = btf.string(off);
+      if (essentialNameLength(name) !== name.length) set.add(off);
+    }
+  }
+  flavoredStrings.set(btf, set);
+  return set;
+}
+
+/** Build (once per Btf) the index of its own flavored types. */
+function flavorIndex(btf: Btf): FlavorIndex {
+  let idx = flavorIndexes.get(btf);
   if (idx) return idx;
   idx = new Map();
-  const end = btf.typeCount;
-  for (let id = btf.firstId; id < end; id++) {
-    const name = btf.nameOf(id);
-    if (name === "") continue;
-    const key = indexKey(btf.kindOf(id), essentialName(name));
-    const list = idx.get(key);
-    if (list) list.push(id);
-    else idx.set(key, [id]);
+  const flavored = new Set<number>();
+  for (let b: Btf | undefined = btf; b; b = b.base) for (const off of ownFlavoredStrings(b)) flavored.add(off);
+  if (flavored.size > 0) {
+    const end = btf.typeCount;
+    for (let id = btf.firstId; id < end; id++) {
+      if (!flavored.has(btf.nameOffsetOf(id))) continue;
+      const key = indexKey(btf.kindOf(id), essentialName(btf.nameOf(id)));
+      const list = idx.get(key);
+      if (list) list.push(id);
+      else idx.set(key, [id]);
+    }
   }
-  indexes.set(btf, idx);
+  flavorIndexes.set(btf, idx);
   return idx;
 }
 
 /** Candidates among every type of `btf` (its base chain first), or only its own types. */
-function searchBtf(btf: Btf, key: string, ownOnly: boolean, out: CoreCandidate[]): void {
-  if (!ownOnly && btf.base) searchBtf(btf.base, key, false, out);
-  const ids = ownIndex(btf).get(key);
-  if (ids) for (const id of ids) out.push({ btf, id });
+function searchBtf(btf: Btf, kind: BtfType["kind"], essential: string, ownOnly: boolean, out: CoreCandidate[]): void {
+  if (!ownOnly && btf.base) searchBtf(btf.base, kind, essential, false, out);
+  const exact = btf.findOwn(essential, kind);
+  const flavored = flavorIndex(btf).get(indexKey(kind, essential)) ?? [];
+  const ids = flavored.length === 0 ? exact : [...exact, ...flavored].sort((a, b) => a - b);
+  for (const id of ids) out.push({ btf, id });
 }
 
 /**
  * Candidate target types for local type `localId`: every type of the same kind class (struct, union,
  * enum/enum64, fwd, int, typedef, ...) whose essential name equals the local type's. vmlinux is searched
  * first; module BTFs (their own types only) are searched only when vmlinux has no candidate.
- * Each target BTF is indexed once (cached per Btf object).
+ * Exact names come from each BTF's name index; flavored target names from a per-Btf index built once.
  * @throws CoreError `CORE_ANONYMOUS_TYPE` when the local type has no name.
  */
 export function findCandidates(localBtf: Btf, localId: number, targets: CoreTargets | ResolvedTargets): CoreCandidate[] {
@@ -138,10 +172,11 @@ export function findCandidates(localBtf: Btf, localId: number, targets: CoreTarg
       `CO-RE candidate search: local type [${localId}] ${localBtf.toString(localId)} is anonymous; candidates are found by name`,
     );
   }
-  const key = indexKey(localBtf.kindOf(localId), essentialName(name));
+  const kind = localBtf.kindOf(localId);
+  const essential = essentialName(name);
   const out: CoreCandidate[] = [];
-  searchBtf(t.vmlinux, key, false, out);
+  searchBtf(t.vmlinux, kind, essential, false, out);
   if (out.length > 0) return out;
-  for (const mod of t.modules()) searchBtf(mod, key, true, out);
+  for (const mod of t.modules()) searchBtf(mod, kind, essential, true, out);
   return out;
 }

@@ -567,3 +567,59 @@ describe("core: patching instructions", () => {
     assert.equal(shifted.insns[0].offset, 4);
   });
 });
+
+describe("core: malformed input fails with CoreError, never hangs", () => {
+  test("types nested deeper than 32 levels: type match reports CORE_TOO_DEEP", () => {
+    const build = () => {
+      const t = new Types();
+      let inner = t.int("int", 4, true);
+      for (let i = 0; i < 40; i++) inner = t.struct(`n${i}`, 4, [["x", inner, 0]]);
+      return { btf: t.btf(), top: inner };
+    };
+    const l = build();
+    const t = build();
+    assert.throws(() => calc(l.btf, t.btf, K.TypeMatches, l.top, "0"), { code: "CORE_TOO_DEEP" });
+    assert.equal(calc(l.btf, t.btf, K.TypeExists, l.top, "0").value, 1n, "compatibility does not recurse into members");
+  });
+
+  test("a typedef loop is reported, not followed forever", () => {
+    const build = () => {
+      const t = new Types();
+      const a = t.next;
+      t.typedef("loop_a", a + 1);
+      t.typedef("loop_b", a);
+      const s = t.struct("holder", 4, [["f", a, 0]]);
+      return { btf: t.btf(), a, s };
+    };
+    const l = build();
+    const t = build();
+    assert.throws(() => calc(l.btf, t.btf, K.TypeExists, l.a, "0"), (e: unknown) => e instanceof CoreError);
+    assert.throws(() => calc(l.btf, t.btf, K.FieldByteOffset, l.s, "0:0"), (e: unknown) => e instanceof CoreError);
+  });
+
+  test("random access strings and kinds only ever raise CoreError", () => {
+    const t = new Types();
+    const int = t.int("int", 4, true);
+    const inner = t.struct("inner", 8, [["x", int, 0], ["", t.union("", 4, [["y", int, 0]]), 32]]);
+    const arr = t.array(inner, 3);
+    const s = t.struct("s", 32, [["a", int, 0], ["arr", arr, 32], ["p", t.ptr(inner), 192]]);
+    const e = t.enum("e", [["A", 1], ["B", 2]]);
+    const b = t.btf();
+    let seed = 12345;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    for (let i = 0; i < 2000; i++) {
+      const parts = Array.from({ length: 1 + rnd(5) }, () => String(rnd(6)));
+      const access = rnd(10) === 0 ? parts.join(":") + ":" : parts.join(":");
+      const kind = rnd(14);
+      const typeId = [s, inner, e, arr, int, 999][rnd(6)];
+      try {
+        const r = calc(b, b, kind, typeId, access);
+        if (r.poison) continue;
+        const insn = r.kind === K.TypeIdLocal || r.kind === K.TypeIdTarget || r.kind === K.EnumvalValue ? ldImm64(1, r.origValue) : mov64Imm(1, Number(BigInt.asIntN(32, r.origValue)));
+        applyCoreRelocation(insn, r);
+      } catch (err) {
+        assert.ok(err instanceof CoreError, `${kind} ${typeId} "${access}": ${(err as Error).stack}`);
+      }
+    }
+  });
+});
