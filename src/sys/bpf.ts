@@ -73,7 +73,7 @@ function isErrno(e: unknown, code: string): e is SyscallError {
 }
 
 /** Prefixes a SyscallError with a context ("create map \"events\"") and appends `extra` lines. */
-function withContext(e: unknown, context: string | undefined, extra?: string): unknown {
+export function withContext(e: unknown, context: string | undefined, extra?: string): unknown {
   if (!(e instanceof SyscallError) || (!context && !extra)) return e;
   let detail: string;
   try {
