@@ -173,6 +173,15 @@ describe("Btf reader on clang objects", () => {
     throwsBtf(() => btf.sizeof(fn.type), "BTF_NO_SIZE");
   });
 
+  test("a blob at an unaligned offset decodes the same", () => {
+    const raw = btf.bytes;
+    const shifted = new Uint8Array(raw.length + 1);
+    shifted.set(raw, 1);
+    const again = Btf.parse(shifted.subarray(1));
+    assert.deepEqual(allTypes(again), allTypes(btf));
+    assert.deepEqual(again.find("node"), btf.find("node"));
+  });
+
   test("bad ids are BtfError BTF_BAD_TYPE", () => {
     for (const id of [-1, 1.5, Number.NaN, btf.typeCount, 2 ** 32]) {
       throwsBtf(() => btf.type(id), "BTF_BAD_TYPE");
