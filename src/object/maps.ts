@@ -157,39 +157,38 @@ export function readBtfMaps(elf: ElfFile, btf: Btf | undefined, section: ElfSect
   const datasec = btf.type(secId);
   if (datasec.kind !== "datasec") throw new ObjectError("OBJ_BAD_MAP", `.maps: BTF type ${secId} is not a DATASEC`);
   // Symbols in .maps by name → value (the datasec offsets may be zero before fixup).
-  const symByName = new Map<string, number>();
-  const symAtOffset = new Map<number, string>();
+  // Symbols in .maps by name: their value is the definition's offset and their size covers the
+  // declared initial values too (a zero-length `values` array does not count in the BTF struct size).
+  const symByName = new Map<string, { value: number; size: number }>();
   for (const s of elf.symbols) {
-    if (s.shndx === section.index && s.type === STT_OBJECT) {
-      symByName.set(s.name, s.value);
-      symAtOffset.set(s.value, s.name);
-    }
+    if (s.shndx === section.index && s.type === STT_OBJECT) symByName.set(s.name, { value: s.value, size: s.size });
   }
   const relos = elf.relocations(section.index);
   const maps: MapSpec[] = [];
   for (const vi of datasec.vars) {
     const v: BtfType = btf.type(vi.type);
     if (v.kind !== "var") throw new ObjectError("OBJ_BAD_MAP", `.maps: entry ${vi.type} is not a BTF VAR`);
-    const start = symByName.get(v.name) ?? vi.offset;
+    const sym = symByName.get(v.name);
+    const start = sym?.value ?? vi.offset;
     const { spec, valuesOffset, valuesKind } = parseMapDef(btf, v.name, v.type, ".maps", false);
     let result = spec;
     if (valuesOffset !== undefined && valuesKind) {
       const contents: MapContent[] = [];
-      const size = btf.sizeof(v.type);
+      const size = Math.max(sym?.size ?? 0, btf.sizeof(v.type));
       for (const r of relos) {
         if (r.offset < start + valuesOffset || r.offset >= start + size) continue;
         const rel = r.offset - start - valuesOffset;
         if (rel % 8 !== 0) throw new ObjectError("OBJ_BAD_RELOCATION", `map "${v.name}": misaligned initial value relocation at offset ${r.offset}`);
-        const sym = elf.symbols[r.symbol];
-        if (!sym) throw new ObjectError("OBJ_BAD_RELOCATION", `map "${v.name}": relocation names symbol ${r.symbol}, which does not exist`);
-        if (valuesKind === "program" && sym.type !== STT_FUNC)
-          throw new ObjectError("OBJ_BAD_RELOCATION", `map "${v.name}": initial value "${sym.name}" is not a program`);
-        if (valuesKind === "map" && (sym.shndx !== section.index || sym.shndx === SHN_UNDEF))
-          throw new ObjectError("OBJ_BAD_RELOCATION", `map "${v.name}": initial value "${sym.name}" is not a map in .maps`);
+        const target = elf.symbols[r.symbol];
+        if (!target) throw new ObjectError("OBJ_BAD_RELOCATION", `map "${v.name}": relocation names symbol ${r.symbol}, which does not exist`);
+        if (valuesKind === "program" && target.type !== STT_FUNC)
+          throw new ObjectError("OBJ_BAD_RELOCATION", `map "${v.name}": initial value "${target.name}" is not a program`);
+        if (valuesKind === "map" && (target.shndx !== section.index || target.shndx === SHN_UNDEF))
+          throw new ObjectError("OBJ_BAD_RELOCATION", `map "${v.name}": initial value "${target.name}" is not a map in .maps`);
         const index = rel / 8;
         if (spec.type !== "HASH_OF_MAPS" && index >= spec.maxEntries)
           throw new ObjectError("OBJ_BAD_MAP", `map "${v.name}": initial value index ${index} is beyond max_entries ${spec.maxEntries}`);
-        contents.push({ index, kind: valuesKind, name: sym.name });
+        contents.push({ index, kind: valuesKind, name: target.name });
       }
       contents.sort((a, b) => a.index - b.index);
       result = { ...spec, contents };
