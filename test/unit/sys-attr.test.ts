@@ -28,7 +28,7 @@ import { INFO_LAYOUTS } from "../../src/sys/info.js";
 import type { Layout } from "../../src/sys/layout.js";
 import { encodePerfEventAttr, perfEventOpen, PERF_EVENT_ATTR_LAYOUT, PERF_LAYOUTS } from "../../src/sys/perf.js";
 import { capabilityFor, setSys, sys, withSys } from "../../src/sys/seam.js";
-import { ensureMemlock, expandCpuList, kernelVersion, parseCpuList, parseKernelRelease, readMounts, resetSystemCache } from "../../src/sys/system.js";
+import { ensureBpffs, ensureMemlock, expandCpuList, kernelVersion, parseCpuList, parseKernelRelease, readMounts, resetSystemCache } from "../../src/sys/system.js";
 import { parseHelperIds } from "../../scripts/gen-helper-ids.js";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -765,6 +765,24 @@ describe("system helpers", () => {
     withSys(recent, () => assert.equal(ensureMemlock(), false));
     assert.equal(recent.callsOf("setrlimit").length, 0);
     resetSystemCache();
+  });
+
+  test("ensureBpffs mounts only as root and explains what to do otherwise", () => {
+    const dir = join(root, ".cache", "sys-layout", "not-bpffs");
+    mkdirSync(dir, { recursive: true });
+    const user = new FakeSys();
+    user.euid = 1000;
+    withSys(user, () => {
+      assert.throws(
+        () => ensureBpffs(dir),
+        (e: unknown) => e instanceof PermissionError && /mount -t bpf bpf/.test(e.message) && /root/.test(e.message),
+      );
+    });
+    assert.equal(user.callsOf("mount").length, 0);
+    const rootSys = new FakeSys();
+    withSys(rootSys, () => assert.equal(ensureBpffs(dir), dir));
+    const [source, target, fstype, , data] = rootSys.callsOf("mount")[0].args;
+    assert.deepEqual([source, target, fstype, data], ["bpf", dir, "bpf", "mode=0700"]);
   });
 
   test("cpu lists and /proc/mounts", () => {

@@ -9,7 +9,7 @@ import { MAP, POLL, PROT, SOCKET } from "../../src/sys/constants.js";
 import { Fd } from "../../src/sys/fd.js";
 import { loadNative, packageRoot } from "../../src/sys/native.js";
 import { pollStatusError, sys } from "../../src/sys/seam.js";
-import { kernelVersion, pageSize } from "../../src/sys/system.js";
+import { kernelVersion, pageSize, possibleCpus, tracefsPath } from "../../src/sys/system.js";
 
 const root = packageRoot();
 
@@ -106,6 +106,8 @@ describe("native addon", () => {
     assert.equal(u.sysname, "Linux");
     assert.equal(kernelVersion().release, u.release);
     assert.ok(pageSize() >= 4096);
+    assert.ok(possibleCpus() >= 1);
+    assert.match(tracefsPath(), /^\/sys\/kernel\/(debug\/)?tracing$/);
     const lim = sys().getrlimit(7);
     assert.equal(typeof lim.cur, "bigint");
     assert.equal(sys().ifNameToIndex("lo"), 1);
