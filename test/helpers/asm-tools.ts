@@ -65,6 +65,16 @@ export function assemble(text: string, cpu: 3 | 4): Uint8Array {
   });
 }
 
+/** Assembles BPF assembly text with llvm-mc into a relocatable ELF object (cached); returns its bytes. */
+export function assembleObject(text: string, cpu: 3 | 4): Uint8Array {
+  const mc = findTool("llvm-mc");
+  if (!mc) throw new Error("assembleObject: llvm-mc not found");
+  return cached(`mcobj\0${mc.version}\0${cpu}\0${text}`, ".o", (out) => {
+    const r = run(mc.path, ["-triple", "bpfel", `-mcpu=v${cpu}`, "-filetype=obj", "-o", out], text);
+    if (r.status !== 0) throw new Error(`llvm-mc failed: ${r.stderr}`);
+  });
+}
+
 /** Compiles a C file to a BPF object with `clang -O2 -g -target bpf -mcpu=vN` (cached); returns the ELF bytes. */
 export function compileC(sourcePath: string, cpu: 1 | 2 | 3 | 4): Uint8Array {
   const clang = findTool("clang");
