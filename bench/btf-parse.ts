@@ -6,8 +6,6 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { runInNewContext } from "node:vm";
-import { setFlagsFromString } from "node:v8";
 import { Btf } from "../src/btf/btf.js";
 import { VMLINUX_BTF_PATH } from "../src/btf/kernel.js";
 
@@ -84,18 +82,24 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-let gcFn: (() => void) | undefined;
-function gc(): void {
-  if (!gcFn) {
-    setFlagsFromString("--expose-gc");
-    gcFn = runInNewContext("gc") as () => void;
-  }
-  gcFn();
-}
-
-function usedBytes(): number {
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
+/** Heap + ArrayBuffer bytes one parsed Btf keeps beyond its input, measured in a fresh node process. */
+function retainedBytes(path: string): number {
+  const btfModule = pathToFileURL(join(root, "src", "btf", "btf.ts")).href;
+  const script = `
+    import { readFileSync } from "node:fs";
+    import { Btf } from ${JSON.stringify(btfModule)};
+    const used = () => { const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers; };
+    const settle = async () => { for (let i = 0; i < 4; i++) { gc(); await new Promise((r) => setTimeout(r, 10)); } };
+    const bytes = readFileSync(${JSON.stringify(path)});
+    Btf.parse(bytes); // load and compile the code first
+    await settle();
+    const before = used();
+    const btf = Btf.parse(bytes);
+    await settle();
+    console.log(JSON.stringify({ extra: used() - before, types: btf.typeCount }));
+  `;
+  const out = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", "--input-type=module", "-e", script], { cwd: root, encoding: "utf8" });
+  return (JSON.parse(out.trim().split("\n").pop()!) as { extra: number }).extra;
 }
 
 /**
@@ -107,7 +111,6 @@ export function benchBtfParse(path: string = VMLINUX_BTF_PATH, iterations: numbe
   const fileSize = statSync(path).size;
   const parse: number[] = [];
   const parseFind: number[] = [];
-  let parseOnly = 0;
   for (let i = 0; i < iterations; i++) {
     const t0 = performance.now();
     const btf = Btf.parse(readFileSync(path));
@@ -125,16 +128,10 @@ export function benchBtfParse(path: string = VMLINUX_BTF_PATH, iterations: numbe
     Btf.parse(bytes);
     inMemory.push(performance.now() - t0);
   }
-  parseOnly = median(inMemory);
+  const parseOnly = median(inMemory);
 
-  // Memory retained by one parsed Btf beyond the raw bytes it keeps.
-  gc();
-  const before = usedBytes();
-  let keep: Btf | undefined = Btf.parse(bytes);
-  gc();
-  const extra = usedBytes() - before;
-  if (keep.typeCount < 2) throw new Error("bench: empty BTF");
-  keep = undefined;
+  // Memory retained by one parsed Btf beyond the raw bytes it keeps, measured in a fresh process.
+  const extra = retainedBytes(path);
 
   const ref = libbpfReference(path, iterations);
   const MiB = 1024 * 1024;
