@@ -27,12 +27,16 @@ export { RingBufReader } from "./runtime/ringbuf.js";
 
 /** Options for {@link load}: how to name the object, plus everything {@link loadCollection} takes. */
 export interface LoadOptions extends CollectionOptions {
-  /** Object name (for global data map names); defaults to the file name without `.o` / `.bpf.o`. */
+  /** Object name (for global data map names); defaults to the file name up to its first dot, as in libbpf. */
   readonly name?: string;
 }
 
 function objectName(path: string): string {
-  return basename(path).replace(/\.o$/, "").replace(/\.bpf$/, "");
+  // Like libbpf: the file name up to its first dot ("prog.bpf.o" and "prog.v2.o" are both "prog"),
+  // so global data maps get the same kernel names ("prog.bss") as when libbpf loads the file.
+  const base = basename(path);
+  const dot = base.indexOf(".");
+  return dot > 0 ? base.slice(0, dot) : base;
 }
 
 /**

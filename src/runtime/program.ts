@@ -150,7 +150,8 @@ export class Program implements Disposable {
       dataOut: dataOut ?? null,
       ctxIn: opts.ctx ?? null,
       ctxOut: ctxOut ?? null,
-      repeat: opts.repeat ?? 1,
+      // 0 means "once" to the kernel; raw tracepoint test runs refuse any other value (EINVAL).
+      repeat: opts.repeat ?? 0,
       flags: opts.flags ?? 0,
       cpu: opts.cpu ?? 0,
     }));
