@@ -127,7 +127,7 @@ export class Instruction {
 
   /** Replaces the low 32 bits of `constant`; for ld_imm64 the high half is kept. */
   set imm(value: number) {
-    const lo = BigInt.asUintN(32, BigInt(Math.trunc(value)));
+    const lo = BigInt.asUintN(32, BigInt(checkInt(value, "set imm")));
     if (this.isLoadImm64) {
       const hi = BigInt.asUintN(32, this.constant >> 32n);
       this.constant = BigInt.asIntN(64, (hi << 32n) | lo);
@@ -147,7 +147,7 @@ export class Instruction {
       throw new AsmError("ASM_INVALID_OPERAND", `set next_imm: opcode 0x${hex2(this.opcode)} is not ld_imm64`);
     }
     const lo = BigInt.asUintN(32, this.constant);
-    const hi = BigInt.asUintN(32, BigInt(Math.trunc(value)));
+    const hi = BigInt.asUintN(32, BigInt(checkInt(value, "set next_imm")));
     this.constant = BigInt.asIntN(64, (hi << 32n) | lo);
   }
 
@@ -320,6 +320,13 @@ export class Instruction {
   toString(): string {
     return formatInstruction(this);
   }
+}
+
+function checkInt(value: number, what: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < -0x80000000 || value > 0xffffffff) {
+    throw new AsmError("ASM_INVALID_OPERAND", `${what}: ${String(value)} is not a 32-bit integer`);
+  }
+  return value;
 }
 
 function hex2(n: number): string {

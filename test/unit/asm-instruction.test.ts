@@ -97,6 +97,14 @@ describe("asm instruction: decoded views", () => {
     assert.throws(() => {
       plain.nextImm = 1;
     }, (e: unknown) => e instanceof AsmError && e.code === "ASM_INVALID_OPERAND");
+    for (const bad of [Number.NaN, 1.5, 2 ** 32, -(2 ** 31) - 1]) {
+      assert.throws(() => {
+        plain.imm = bad;
+      }, (e: unknown) => e instanceof AsmError && e.code === "ASM_INVALID_OPERAND", String(bad));
+      assert.throws(() => {
+        m.nextImm = bad;
+      }, (e: unknown) => e instanceof AsmError && e.code === "ASM_INVALID_OPERAND", String(bad));
+    }
   });
 
   test("clone is deep and keeps metadata", () => {
