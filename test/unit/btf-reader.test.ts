@@ -222,6 +222,22 @@ describe("Btf find", () => {
     assert.equal(btf.findOne("name_4", "struct"), expect.get("name_4")![0]);
   });
 
+  test("a name stored twice in a string section that is not deduplicated", () => {
+    const enc = new TextEncoder();
+    const seed = new Uint8Array([0, ...enc.encode("dup"), 0, ...enc.encode("dup"), 0]);
+    const b = new BtfBuilder({ strings: seed });
+    const first = b.add({ kind: "struct", name: "dup", size: 0, members: [] });
+    const second = b.add({ kind: "union", name: "dup", size: 0, members: [] });
+    const bytes = b.encode();
+    new DataView(bytes.buffer).setUint32(24 + 12, 5, true); // second type's name_off -> the second copy
+    const btf = Btf.parse(bytes);
+    assert.notEqual(btf.nameOffsetOf(first), btf.nameOffsetOf(second));
+    assert.deepEqual(btf.find("dup"), [first, second]);
+    for (const n of ["a", "b", "c", "d", "e"]) btf.find(n); // switch to the hash index
+    assert.deepEqual(btf.find("dup"), [first, second]);
+    assert.deepEqual(btf.find("dup", "union"), [second]);
+  });
+
   test("names with non-ASCII characters", () => {
     const b = new BtfBuilder();
     const id = b.add({ kind: "struct", name: "größe_ü", size: 0, members: [] });
