@@ -12,7 +12,7 @@ import { privileged } from "../helpers/privileges.js";
 const CLI = join(REPO_ROOT, "src", "cli", "main.ts");
 
 function tsbpf(...args: string[]) {
-  return spawnSync(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: REPO_ROOT, encoding: "utf8" });
+  return spawnSync(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
 }
 
 test("tsbpf load --pin pins every program and map of a clang object", privileged(), async () => {
