@@ -25,6 +25,8 @@ checks=(
   "cmd:clang:clang"
   "cmd:llvm-objdump:llvm"
   "cmd:llvm-readelf:llvm"
+  "cmd:clang-19:clang-19"
+  "cmd:llvm-mc-19:llvm-19"
   "cmd:bpftool:bpftool"
   "cmd:ip:iproute2"
   "cmd:make:make"
