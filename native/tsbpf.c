@@ -258,6 +258,18 @@ static napi_value js_bpf(napi_env env, napi_callback_info info) {
   return make_i64(env, r);
 }
 
+/* bpfTry(cmd, attr): number — like bpf() but returns -errno instead of throwing (cheap expected failures). */
+static napi_value js_bpf_try(napi_env env, napi_callback_info info) {
+  args_t a;
+  if (!get_args(env, info, &a, 2, "bpfTry")) return NULL;
+  int32_t cmd;
+  void *attr;
+  size_t size;
+  if (!get_i32(env, a.argv[0], &cmd, "bpfTry") || !get_bytes(env, a.argv[1], &attr, &size, "bpfTry")) return NULL;
+  long r = syscall(__NR_bpf, cmd, attr, (unsigned int)size);
+  return make_i64(env, r < 0 ? -errno : r);
+}
+
 /* addressOf(view): bigint — address of the first byte of the view's data. */
 static napi_value js_address_of(napi_env env, napi_callback_info info) {
   args_t a;
@@ -476,12 +488,12 @@ static void poller_close_cb(uv_handle_t *h) {
     poller_free(p);
     return;
   }
-  /* no more callbacks can come: let the JS object be collected */
-  uint32_t count = 1;
-  while (p->active && count > 0) {
+  /* no more callbacks can come: drop the strong reference (if still active) and the callback */
+  if (p->active) {
+    uint32_t count;
     napi_reference_unref(p->env, p->self, &count);
+    p->active = false;
   }
-  p->active = false;
   if (p->callback) {
     napi_delete_reference(p->env, p->callback);
     p->callback = NULL;
@@ -911,6 +923,7 @@ static napi_value js_page_size(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor fns[] = {
       {"bpf", NULL, js_bpf, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"bpfTry", NULL, js_bpf_try, NULL, NULL, NULL, napi_enumerable, NULL},
       {"addressOf", NULL, js_address_of, NULL, NULL, NULL, napi_enumerable, NULL},
       {"perfEventOpen", NULL, js_perf_event_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ioctl", NULL, js_ioctl, NULL, NULL, NULL, napi_enumerable, NULL},

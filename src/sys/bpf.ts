@@ -58,7 +58,7 @@ import {
   type ProgInfo,
 } from "./info.js";
 import { StructReader, StructWriter } from "./layout.js";
-import { sys, withPinned } from "./seam.js";
+import { errnoError, sys, withPinned } from "./seam.js";
 
 export type { LinkCreateAttr, MapBatchAttr, MapCreateAttr, ProgAttachAttr, ProgLoadAttr, UserMemory } from "./attr.js";
 export type { BtfInfo, LinkInfo, MapInfo, ProgInfo } from "./info.js";
@@ -66,6 +66,16 @@ export type { BtfInfo, LinkInfo, MapInfo, ProgInfo } from "./info.js";
 /** Performs bpf(2) with an encoded attr; returns the kernel's non-negative result. */
 export function bpfCall(attr: Attr): number {
   return withPinned(attr.refs, () => sys().bpf(attr.cmd, attr.bytes, attr.op));
+}
+
+const ENOENT = 2;
+
+/** bpf(2) for commands where ENOENT is an answer, not a failure: undefined for ENOENT, else the result. */
+function bpfCallOrAbsent(attr: Attr): number | undefined {
+  const r = withPinned(attr.refs, () => sys().bpfTry(attr.cmd, attr.bytes));
+  if (r >= 0) return r;
+  if (r === -ENOENT) return undefined;
+  throw errnoError(attr.op, -r);
 }
 
 function isErrno(e: unknown, code: string): e is SyscallError {
@@ -103,13 +113,7 @@ export function mapCreate(opts: MapCreateAttr & { context?: string }): Fd {
  * map's value size (round_up(value_size, 8) × possible CPUs for per-CPU maps): the kernel writes that much.
  */
 export function mapLookup(fd: FdLike, key: UserMemory | null, value: UserMemory, flags: number | bigint = 0): boolean {
-  try {
-    bpfCall(encodeMapElem(BPF_CMD.MAP_LOOKUP_ELEM, fdValue(fd), key, value, flags));
-    return true;
-  } catch (e) {
-    if (isErrno(e, "ENOENT")) return false;
-    throw e;
-  }
+  return bpfCallOrAbsent(encodeMapElem(BPF_CMD.MAP_LOOKUP_ELEM, fdValue(fd), key, value, flags)) !== undefined;
 }
 
 /** BPF_MAP_LOOKUP_AND_DELETE_ELEM (also pops queues/stacks with a null key); false when empty/absent. */
@@ -119,13 +123,7 @@ export function mapLookupAndDelete(
   value: UserMemory,
   flags: number | bigint = 0,
 ): boolean {
-  try {
-    bpfCall(encodeMapElem(BPF_CMD.MAP_LOOKUP_AND_DELETE_ELEM, fdValue(fd), key, value, flags));
-    return true;
-  } catch (e) {
-    if (isErrno(e, "ENOENT")) return false;
-    throw e;
-  }
+  return bpfCallOrAbsent(encodeMapElem(BPF_CMD.MAP_LOOKUP_AND_DELETE_ELEM, fdValue(fd), key, value, flags)) !== undefined;
 }
 
 /** BPF_MAP_UPDATE_ELEM with UPDATE_FLAGS (ANY, NOEXIST, EXIST, LOCK). Queues/stacks take a null key. */
@@ -135,24 +133,12 @@ export function mapUpdate(fd: FdLike, key: UserMemory | null, value: UserMemory,
 
 /** BPF_MAP_DELETE_ELEM; false when the key was absent. */
 export function mapDelete(fd: FdLike, key: UserMemory): boolean {
-  try {
-    bpfCall(encodeMapElem(BPF_CMD.MAP_DELETE_ELEM, fdValue(fd), key, null));
-    return true;
-  } catch (e) {
-    if (isErrno(e, "ENOENT")) return false;
-    throw e;
-  }
+  return bpfCallOrAbsent(encodeMapElem(BPF_CMD.MAP_DELETE_ELEM, fdValue(fd), key, null)) !== undefined;
 }
 
 /** BPF_MAP_GET_NEXT_KEY: writes the key after `key` (the first key for null) into `next`; false at the end. */
 export function mapGetNextKey(fd: FdLike, key: UserMemory | null, next: UserMemory): boolean {
-  try {
-    bpfCall(encodeMapElem(BPF_CMD.MAP_GET_NEXT_KEY, fdValue(fd), key, next));
-    return true;
-  } catch (e) {
-    if (isErrno(e, "ENOENT")) return false;
-    throw e;
-  }
+  return bpfCallOrAbsent(encodeMapElem(BPF_CMD.MAP_GET_NEXT_KEY, fdValue(fd), key, next)) !== undefined;
 }
 
 /** BPF_MAP_FREEZE: make the map read-only for user space. */
@@ -521,13 +507,7 @@ const FD_BY_ID_CMD = {
 /** *_GET_NEXT_ID: the first id after `startId`, or undefined when there is none. */
 export function getNextId(kind: ObjectKind, startId: number): number | undefined {
   const attr = encodeGetNextId(NEXT_ID_CMD[kind], startId);
-  try {
-    bpfCall(attr);
-  } catch (e) {
-    if (isErrno(e, "ENOENT")) return undefined;
-    throw e;
-  }
-  return decodeNextId(attr);
+  return bpfCallOrAbsent(attr) === undefined ? undefined : decodeNextId(attr);
 }
 
 /** Every id of `kind`, in increasing order. */

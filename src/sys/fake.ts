@@ -3,6 +3,7 @@
 
 import { constants } from "node:os";
 import type { PollHandle, Rlimit, Uname } from "./native.js";
+import { bpfCmdName } from "./constants.js";
 import type { Sys } from "./seam.js";
 
 /** One recorded call. `args` are the arguments as passed (attr bytes are copied at call time). */
@@ -98,6 +99,17 @@ export class FakeSys implements Sys {
 
   bpf(cmd: number, attr: Uint8Array, op: string): number {
     return this.run("bpf", [cmd, attr.slice(), op], op, () => this.nextFd++) as number;
+  }
+
+  /** Shares the "bpf" script: a scripted errno becomes a negative return value. */
+  bpfTry(cmd: number, attr: Uint8Array): number {
+    try {
+      return this.bpf(cmd, attr, bpfCmdName(cmd));
+    } catch (e) {
+      const errno = (e as { errno?: unknown }).errno;
+      if (typeof errno === "number") return -errno;
+      throw e;
+    }
   }
 
   addressOf(view: ArrayBufferView | ArrayBuffer): bigint {

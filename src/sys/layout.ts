@@ -91,6 +91,22 @@ export class StructWriter<F extends string> {
   set(name: F, value: number | bigint | boolean | undefined): this {
     if (value === undefined) return this;
     const f = this.layout.fields[name];
+    if (f.kind === "u") {
+      // fast paths for the common cases: small non-negative numbers and in-range bigints
+      if (typeof value === "number" && value >= 0 && Number.isInteger(value)) {
+        if (f.size === 4 && value <= 0xffffffff) {
+          this.view.setUint32(f.offset, value, true);
+          return this;
+        }
+        if (f.size === 8 && value <= Number.MAX_SAFE_INTEGER) {
+          this.view.setBigUint64(f.offset, BigInt(value), true);
+          return this;
+        }
+      } else if (typeof value === "bigint" && f.size === 8 && value >= 0n && value <= 0xffffffffffffffffn) {
+        this.view.setBigUint64(f.offset, value, true);
+        return this;
+      }
+    }
     const v = typeof value === "boolean" ? (value ? 1n : 0n) : value;
     switch (f.kind) {
       case "u":

@@ -41,6 +41,8 @@ export interface Rlimit {
  */
 export interface NativeAddon {
   bpf(cmd: number, attr: Uint8Array, op: string): number;
+  /** bpf(2) returning -errno instead of throwing, for expected failures (ENOENT on lookups). */
+  bpfTry(cmd: number, attr: Uint8Array): number;
   addressOf(view: ArrayBufferView | ArrayBuffer): bigint;
   perfEventOpen(attr: Uint8Array, pid: number, cpu: number, groupFd: number, flags: number): number;
   ioctl(fd: number, request: number, arg: number | bigint): number;

@@ -158,6 +158,23 @@ export function syscallError(operation: string, errno: number): SyscallError {
   return new SyscallError(operation, errno, code, detail);
 }
 
+/**
+ * The typed error for `operation` failing with `errno` (as convertError would produce it from a throw):
+ * SyscallError, or PermissionError for EPERM/EACCES without root. Used with Sys.bpfTry.
+ */
+export function errnoError(operation: string, errno: number): unknown {
+  const impl = active ?? (sys(), active!);
+  let code = `E${errno}`;
+  let detail = `errno ${errno}`;
+  try {
+    code = impl.errnoName(errno) ?? code;
+    detail = impl.strerror(errno);
+  } catch {
+    // keep the numeric fallback
+  }
+  return convertError({ code, errno, syscall: operation, message: `${operation}: ${detail}` }, operation, impl);
+}
+
 /** The error for a poll callback's status (negative errno), or undefined when status is 0. */
 export function pollStatusError(status: number): SyscallError | undefined {
   return status < 0 ? syscallError("poll", -status) : undefined;

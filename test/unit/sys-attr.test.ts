@@ -629,6 +629,21 @@ describe("seam error conversion", () => {
     });
   });
 
+  test("errors other than ENOENT on the lookup fast path are still typed (and capability-aware)", () => {
+    const fake = new FakeSys().fail("bpf", "EPERM").fail("bpf", "EBADF");
+    fake.euid = 1000;
+    withSys(fake, () => {
+      assert.throws(
+        () => bpf.mapLookup(3, new Uint32Array(1), new Uint32Array(1)),
+        (e: unknown) => e instanceof PermissionError && /BPF_MAP_LOOKUP_ELEM.*CAP_BPF/.test(e.message),
+      );
+      assert.throws(
+        () => bpf.mapGetNextKey(3, null, new Uint32Array(1)),
+        (e: unknown) => e instanceof SyscallError && e.code === "EBADF" && e.operation === "BPF_MAP_GET_NEXT_KEY",
+      );
+    });
+  });
+
   test("a batch lookup reports done on ENOENT with the count the kernel wrote", () => {
     const fake = new FakeSys().script("bpf", {
       run: (_cmd, attr) => {

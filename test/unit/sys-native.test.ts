@@ -46,6 +46,7 @@ describe("native addon", () => {
       () => native.bpf(0, new Uint8Array(8), "BPF_MAP_CREATE"),
       (e: unknown) => (e as { syscall: string }).syscall === "BPF_MAP_CREATE",
     );
+    assert.ok(native.bpfTry(0, new Uint8Array(8)) < 0, "bpfTry returns -errno");
     assert.throws(
       () => sys().ioctl(1 << 20, 0x2400, 1n << 40n),
       (e: unknown) => e instanceof SyscallError && e.code === "EBADF" && e.operation === "ioctl",
