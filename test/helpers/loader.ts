@@ -255,3 +255,48 @@ export function spawnGated(cmd: string, args: string[]): { pid: number; go: () =
   });
   return { pid: child.pid!, go: () => child.stdin!.end("go\n"), exited };
 }
+
+const TRIGGER_SOURCE = `/* tsbpf test trigger: waits for a line on stdin (unless the 3rd argument is "now"), then
+ * makes N getpid() system calls or N 1 ms nanosleeps, and exits 0. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+int main(int argc, char **argv)
+{
+	char buf[16];
+	long i, n;
+
+	if (argc < 3)
+		return 2;
+	if (!(argc > 3 && strcmp(argv[3], "now") == 0) && read(0, buf, sizeof(buf)) < 0)
+		return 3;
+	n = atol(argv[2]);
+	if (strcmp(argv[1], "getpid") == 0) {
+		for (i = 0; i < n; i++)
+			syscall(SYS_getpid);
+	} else if (strcmp(argv[1], "sleep") == 0) {
+		struct timespec ts = { 0, 1000000 };
+		for (i = 0; i < n; i++)
+			nanosleep(&ts, NULL);
+	} else {
+		return 2;
+	}
+	return 0;
+}
+`;
+
+/** Path of the trigger program: `trigger getpid|sleep N [now]` (see its source above). */
+export function triggerProgram(): string {
+  return hostProgram("tsbpf-trigger", TRIGGER_SOURCE);
+}
+
+/** Run the trigger to completion right away; resolves with the child's pid once it exited 0. */
+export async function runTrigger(what: "getpid" | "sleep", n: number): Promise<number> {
+  const child = spawnGated(triggerProgram(), [what, String(n), "now"]);
+  const code = await child.exited;
+  if (code !== 0) throw new Error(`trigger ${what} ${n} exited with ${code}`);
+  return child.pid;
+}
