@@ -20,11 +20,17 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 
 # --- Debian packages --------------------------------------------------------------------------
 # Each check is "kind:what:package": a command on PATH, or a file that must exist.
+# clang/llvm (Debian's default, 14) build the C corpus; LLVM 19 (clang-19, llvm-mc-19) knows BPF cpu v4
+# and is what the asm tests cross-check the encoder against.
 multiarch="/usr/include/$(uname -m)-linux-gnu"
 checks=(
   "cmd:clang:clang"
   "cmd:llvm-objdump:llvm"
   "cmd:llvm-readelf:llvm"
+  "cmd:llvm-mc:llvm"
+  "cmd:llvm-objcopy:llvm"
+  "cmd:clang-19:clang-19"
+  "cmd:llvm-mc-19:llvm-19"
   "cmd:clang-19:clang-19"
   "cmd:llvm-mc-19:llvm-19"
   "cmd:bpftool:bpftool"

@@ -3,6 +3,7 @@
 # Usage: bash scripts/test.sh [suite...]   e.g. `bash scripts/test.sh unit interop`; no suite = all.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" # bpftool lives in /usr/sbin
 
 bash scripts/setup.sh
 started=$SECONDS
