@@ -31,8 +31,6 @@ checks=(
   "cmd:llvm-objcopy:llvm"
   "cmd:clang-19:clang-19"
   "cmd:llvm-mc-19:llvm-19"
-  "cmd:clang-19:clang-19"
-  "cmd:llvm-mc-19:llvm-19"
   "cmd:bpftool:bpftool"
   "cmd:ip:iproute2"
   "cmd:make:make"
