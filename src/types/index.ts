@@ -9,6 +9,7 @@ export { struct, type StructLayout } from "./struct.js";
 export { union, type UnionLayout, type UnionValue, type UnionInput } from "./union.js";
 export { padding, type PaddingLayout } from "./padding.js";
 export { describe } from "./describe.js";
+export { offsetOf, memberOf } from "./offset.js";
 export { LayoutError, LayoutErrorCode, type LayoutErrorCodeValue } from "./errors.js";
 export { LITTLE_ENDIAN } from "./buffer.js";
 export type {

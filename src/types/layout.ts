@@ -159,6 +159,18 @@ function wholeView(buffer: ArrayBuffer | SharedArrayBuffer): DataView {
 }
 
 function refresh(op: string, label: string, source: unknown): void {
+  try {
+    refreshUnchecked(op, label, source);
+  } catch (e) {
+    if (e instanceof TypeError) {
+      lastSource = undefined;
+      throw new LayoutError(LayoutErrorCode.BufferTooShort, `${op} ${label}: unusable buffer (${e.message})`);
+    }
+    throw e;
+  }
+}
+
+function refreshUnchecked(op: string, label: string, source: unknown): void {
   if (ArrayBuffer.isView(source)) {
     const view = wholeView(source.buffer);
     lastBase = source.byteOffset;
@@ -175,6 +187,21 @@ function refresh(op: string, label: string, source: unknown): void {
     );
   }
   lastSource = source;
+}
+
+/**
+ * A RangeError/TypeError from DataView access means the remembered buffer was detached or shrunk after it
+ * was last seen (the identity cache skipped re-reading its length): forget it and report a LayoutError.
+ */
+function changedBuffer(e: unknown, op: string, codec: Codec): unknown {
+  if (!(e instanceof RangeError || e instanceof TypeError)) return e;
+  lastSource = undefined;
+  lastBuffer = undefined;
+  lastView = undefined;
+  return new LayoutError(
+    LayoutErrorCode.BufferTooShort,
+    `${op} ${codec.label}: the buffer was detached or resized while in use (${e.message})`,
+  );
 }
 
 /**
@@ -211,7 +238,11 @@ export function makeLayout<L>(meta: { kind: LayoutKind; size: number; align: num
     ...extra,
     decode(source: DecodeSource, offset = 0): unknown {
       const at = locate("decode", codec.label, source, offset, size);
-      return codec.read(lastView!, at);
+      try {
+        return codec.read(lastView!, at);
+      } catch (e) {
+        throw changedBuffer(e, "decode", codec);
+      }
     },
     encode(value: unknown, target?: Uint8Array, offset = 0): Uint8Array {
       let dv: DataView;
@@ -240,7 +271,7 @@ export function makeLayout<L>(meta: { kind: LayoutKind; size: number; align: num
       try {
         codec.write(dv, at, value, false);
       } catch (e) {
-        throw toLayoutError(e, "encode", codec);
+        throw changedBuffer(toLayoutError(e, "encode", codec), "encode", codec);
       }
       return target;
     },

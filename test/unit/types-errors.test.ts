@@ -15,6 +15,7 @@ import {
   i8,
   LayoutError,
   LayoutErrorCode,
+  offsetOf,
   padding,
   struct,
   u16,
@@ -176,4 +177,36 @@ test("types errors: garbage in never escapes as RangeError/TypeError", () => {
       }
     }
   }
+});
+
+test("types errors: buffers detached or resized after use are reported, not crashed on", () => {
+  // Resizable ArrayBuffers are ES2024 (the project's lib is ES2023): reach them through a loose constructor type.
+  const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & {
+    resize(n: number): void;
+  };
+  const resizable = new Resizable(16, { maxByteLength: 64 });
+  const v = new Uint8Array(resizable);
+  assert.equal(u32.decode(v, 12), 0);
+  resizable.resize(8);
+  throwsLayout(() => u32.decode(v, 12), LayoutErrorCode.BufferTooShort, "detached or resized");
+  const plain = new ArrayBuffer(16);
+  const w = new Uint8Array(plain);
+  assert.equal(u32.decode(w), 0);
+  structuredClone(plain, { transfer: [plain] });
+  throwsLayout(() => u32.decode(w), LayoutErrorCode.BufferTooShort);
+  throwsLayout(() => u32.encode(1, w), LayoutErrorCode.BufferTooShort);
+  assert.equal(u32.decode(new Uint8Array(4)), 0, "recovers for the next buffer");
+});
+
+test("types errors: offsetOf rejects unknown members and bad indexes", () => {
+  const S = struct({ a: u8, items: array(struct({ b: u16 }), 2), name: cstring(4) }, { name: "s" });
+  assert.equal(offsetOf(S, "items[1].b"), 4);
+  assert.equal(offsetOf(S, "name[3]"), 9);
+  throwsLayout(() => offsetOf(S, "nope"), LayoutErrorCode.Definition, 'no member "nope"');
+  throwsLayout(() => offsetOf(S, "items[2]"), LayoutErrorCode.Definition, "out of bounds");
+  throwsLayout(() => offsetOf(S, "a[0]"), LayoutErrorCode.Definition, "non-array");
+  throwsLayout(() => offsetOf(S, "items..b"), LayoutErrorCode.Definition);
+  throwsLayout(() => offsetOf(S, ".a"), LayoutErrorCode.Definition);
+  throwsLayout(() => offsetOf(S, ""), LayoutErrorCode.Definition);
+  throwsLayout(() => offsetOf(S, "toString"), LayoutErrorCode.Definition, "no member");
 });

@@ -18,6 +18,7 @@ import {
   i32,
   i64,
   i8,
+  memberOf,
   padding,
   struct,
   u16,
@@ -147,25 +148,10 @@ const cases: Case[] = [
   },
 ];
 
-/** Our offset and size of a member designator. */
+/** Our offset and size of a member designator (through the public memberOf). */
 function ours(layout: AnyLayout, path: string): { offset: number; size: number } {
-  let offset = 0;
-  let cur = layout as AnyLayout & {
-    fields?: Record<string, { offset: number; layout: AnyLayout }>;
-    element?: AnyLayout;
-  };
-  for (const tok of path.match(/[A-Za-z_][A-Za-z0-9_]*|\[\d+\]/g) ?? []) {
-    if (tok.startsWith("[")) {
-      const el = cur.element!;
-      offset += Number(tok.slice(1, -1)) * el.size;
-      cur = el;
-    } else {
-      const f = cur.fields![tok];
-      offset += f.offset;
-      cur = f.layout;
-    }
-  }
-  return { offset, size: cur.size };
+  const m = memberOf(layout, path);
+  return { offset: m.offset, size: m.layout.size };
 }
 
 const PRELUDE = `#include <stdio.h>
