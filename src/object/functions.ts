@@ -3,16 +3,13 @@
 
 import { decode } from "../asm/decode.js";
 import type { Instruction } from "../asm/instruction.js";
+import { OP_CALL, OP_LD_IMM64, PSEUDO_CALL, PSEUDO_FUNC } from "../asm/opcode.js";
 import type { BtfExt } from "../btf/types.js";
 import type { ElfFile, ElfSection, ElfSymbol } from "../elf/types.js";
 import { R_BPF_64_32, R_BPF_64_64, SHN_UNDEF, STB_LOCAL, STT_FUNC, STT_SECTION } from "../elf/types.js";
 import { AsmError, ObjectError } from "../errors.js";
 import type { InstructionMeta } from "./spec.js";
 
-const OP_LD_IMM64 = 0x18;
-const OP_CALL = 0x85;
-const PSEUDO_CALL = 1;
-const PSEUDO_FUNC = 4;
 
 /** A call or callback address inside a function, pointing at another function by section and slot. */
 export interface CallSite {

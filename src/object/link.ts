@@ -2,6 +2,7 @@
 // appending them after it and rewriting pc-relative offsets, as the kernel expects one program.
 
 import type { Instruction } from "../asm/instruction.js";
+import { PSEUDO_FUNC } from "../asm/opcode.js";
 import { ObjectError } from "../errors.js";
 import type { FunctionBody } from "./functions.js";
 import type { InstructionMeta } from "./spec.js";
@@ -54,7 +55,7 @@ export function linkProgram(entry: FunctionBody, index: FunctionIndex): LinkedPr
       if (c.kind === "func") {
         // ld_imm64: the offset goes in the low 32 bits only; the high half must stay zero.
         ins.constant = BigInt.asUintN(32, BigInt(rel));
-        ins.src = 4; // BPF_PSEUDO_FUNC
+        ins.src = PSEUDO_FUNC;
       } else {
         ins.constant = BigInt(rel);
       }

@@ -2,6 +2,7 @@
 // data addresses filled in, externs resolved, CO-RE relocations applied, func/line info rebased.
 
 import type { Instruction } from "../asm/instruction.js";
+import { PSEUDO_BTF_ID, PSEUDO_KFUNC_CALL, PSEUDO_MAP_FD, PSEUDO_MAP_VALUE } from "../asm/opcode.js";
 import type { Btf } from "../btf/btf.js";
 import { encodeFuncInfo, encodeLineInfo } from "../btf/ext.js";
 import type { BtfFuncInfo, BtfLineInfo } from "../btf/types.js";
@@ -10,10 +11,6 @@ import { CoreError, ObjectError } from "../errors.js";
 import type { ProgramSpec } from "../object/spec.js";
 import type { KsymResolver } from "./ksyms.js";
 
-const PSEUDO_MAP_FD = 1;
-const PSEUDO_MAP_VALUE = 2;
-const PSEUDO_BTF_ID = 3;
-const PSEUDO_KFUNC_CALL = 2;
 
 /** Everything `prepareProgram` needs from the live collection. */
 export interface PrepareContext {
