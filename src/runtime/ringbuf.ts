@@ -112,8 +112,11 @@ export class RingBufReader implements Disposable {
     }
   }
 
-  /** Async iterator over records decoded with a layout. */
-  async *records<T>(layout: Layout<T>): AsyncIterableIterator<T> {
+  /**
+   * Async iterator over records decoded with a layout. (Only `decode` is used, so the element type is
+   * the layout's decoded type, not its looser encode input.)
+   */
+  async *records<T>(layout: Layout<T, never, unknown>): AsyncIterableIterator<T> {
     const batch: T[] = [];
     while (!this.#closed) {
       this.drain((r) => {
