@@ -51,6 +51,7 @@ class RecordView {
   constructor(dv: DataView, at: number) {
     this[DV] = dv;
     this[AT] = at;
+    Object.preventExtensions(this);
   }
 }
 
@@ -97,6 +98,7 @@ class ArrayViewBase {
   constructor(dv: DataView, at: number) {
     this[DV] = dv;
     this[AT] = at;
+    Object.preventExtensions(this);
   }
 }
 

@@ -183,3 +183,12 @@ test("types view: views over a ring-buffer-like region at many offsets", () => {
   const u = union({ a: u8, b: u32 }).view(region, 0);
   assert.equal(u.b, 0);
 });
+
+test("types view: views are not extensible (a mistyped member fails loudly)", () => {
+  const v = Point.view(new Uint8Array(4));
+  assert.ok(!Object.isExtensible(v));
+  assert.throws(() => {
+    (v as unknown as Record<string, number>).z = 1;
+  });
+  assert.deepEqual(Object.keys(Object.getPrototypeOf(v)), ["x", "y"]);
+});
