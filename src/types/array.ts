@@ -14,7 +14,7 @@ import {
   type Input,
   type Layout,
 } from "./layout.js";
-import { arrayViewFactory } from "./views.js";
+import { arrayViewFactory, isArrayView } from "./views.js";
 
 /** A fixed-length array layout of `E`. */
 export interface ArrayLayout<E extends AnyLayout> extends Layout<Infer<E>[], readonly Input<E>[], ArrayView<E>> {
@@ -41,7 +41,8 @@ export function array<E extends AnyLayout>(element: E, n: number): ArrayLayout<E
   };
   const write = (dv: DataView, at: number, v: unknown, partial: boolean): void => {
     if (!Array.isArray(v) && !(ArrayBuffer.isView(v) && !(v instanceof DataView))) {
-      fault(LayoutErrorCode.Type, `expected an array for ${label}, got ${typeName(v)}`);
+      if (isArrayView(v)) v = v.toArray();
+      else fault(LayoutErrorCode.Type, `expected an array for ${label}, got ${typeName(v)}`);
     }
     const items = v as ArrayLike<unknown>;
     const count = items.length;

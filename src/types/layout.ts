@@ -259,7 +259,7 @@ export function makeLayout<L>(meta: { kind: LayoutKind; size: number; align: num
         at = offset;
         target = new Uint8Array(ab);
       } else {
-        if (target !== lastSource && !(target instanceof Uint8Array)) {
+        if (!(target instanceof Uint8Array)) {
           throw new LayoutError(
             LayoutErrorCode.Type,
             `encode ${codec.label}: target must be a Uint8Array, got ${target === null ? "null" : typeof target}`,

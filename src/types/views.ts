@@ -102,6 +102,11 @@ class ArrayViewBase {
   }
 }
 
+/** Internal: whether `v` is an array view (so an encoder can copy from it like from an array). */
+export function isArrayView(v: unknown): v is { toArray(): unknown[] } {
+  return v instanceof ArrayViewBase;
+}
+
 /** Builds the view constructor of an array layout of `length` elements of `elem` with stride `stride`. */
 export function arrayViewFactory(
   owner: Codec,

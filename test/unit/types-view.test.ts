@@ -192,3 +192,11 @@ test("types view: views are not extensible (a mistyped member fails loudly)", ()
   });
   assert.deepEqual(Object.keys(Object.getPrototypeOf(v)), ["x", "y"]);
 });
+
+test("types view: a view can be encoded elsewhere (copying a record out of live memory)", () => {
+  const { bytesView } = fresh();
+  const v = Rec.view(bytesView, 16);
+  const copy = Rec.encode(v as never);
+  assert.deepEqual(Rec.decode(copy), Rec.decode(bytesView, 16));
+  assert.deepEqual(Rec.fields.counts.layout.encode(v.counts as never), Rec.fields.counts.layout.encode([1, 2, 3, 4]));
+});
