@@ -86,6 +86,7 @@ export function checkRecord(
   const members: Member[] = [];
   for (const key of Object.keys(fields as object)) {
     if (!IDENT.test(key)) bad(`member name ${JSON.stringify(key)} is not a C identifier`);
+    if (key === "__proto__") bad(`member name "__proto__" cannot be used (it would not survive decoding)`);
     const layout = (fields as Record<string, unknown>)[key];
     const codec: Codec = codecOf(layout, `${where}: member "${key}"`);
     members.push({ name: key, offset: 0, codec, layout: layout as AnyLayout });

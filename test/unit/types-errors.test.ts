@@ -151,6 +151,7 @@ test("types errors: invalid definitions", () => {
   throwsLayout(() => struct({ a: 5 } as never), D, 'member "a"');
   throwsLayout(() => struct({ "1": u8 }), D, "not a C identifier");
   throwsLayout(() => struct({ "a-b": u8 }), D, "not a C identifier");
+  throwsLayout(() => struct({ ["__proto__"]: u8 }), D, "__proto__");
   throwsLayout(() => struct({ a: u8 }, { align: 3 }), D, "power of two");
   throwsLayout(() => struct({ a: u8 }, { name: "exec event" }), D, "C identifier");
   throwsLayout(() => struct(null as never), D);
