@@ -13,7 +13,7 @@ import { privileged } from "../helpers/privileges.js";
 type ErrorClass = new (...args: never[]) => TsbpfError;
 
 /** readCollectionSpec(bytes) must throw `cls` with `code` (and a message matching `message`). */
-function expectError(bytes: Uint8Array, cls: ErrorClass, code: string, message?: RegExp): TsbpfError {
+function expectError(bytes: Uint8Array, cls: ErrorClass, code: string, message?: RegExp): void {
   let caught: unknown;
   try {
     readCollectionSpec(bytes);
@@ -26,7 +26,6 @@ function expectError(bytes: Uint8Array, cls: ErrorClass, code: string, message?:
   assert.equal(caught.code, code, caught.message);
   assert.ok(caught.message.length > 10, "the message says something");
   if (message) assert.match(caught.message, message);
-  return caught;
 }
 
 // --- minimal ELF64 little-endian section header access, to corrupt objects precisely ---
