@@ -36,12 +36,18 @@ export function internalMapName(objectName: string, section: string): string {
   return raw.replace(/[^A-Za-z0-9_.]/g, "_");
 }
 
+/** Upper bound for a global data section (the kernel's limit for an array value is far lower). */
+const MAX_DATA_SECTION_SIZE = 1 << 30;
+
 /** Turn one data section into its map spec and variables. */
 export function readDataSection(
   elf: ElfFile, btf: Btf | undefined, section: ElfSection, kind: "data" | "rodata" | "bss", objectName: string,
 ): { map: MapSpec; variables: VariableSpec[] } {
   const datasecId = btf?.find(section.name, "datasec")[0];
   const size = section.size;
+  // .bss has no bytes in the file, so nothing else bounds its size: refuse absurd sizes before allocating.
+  if (size > MAX_DATA_SECTION_SIZE)
+    throw new ObjectError("OBJ_BAD_DATA", `section "${section.name}" is ${size} bytes; a global data section must fit in one map value (at most ${MAX_DATA_SECTION_SIZE} bytes)`);
   const data = new Uint8Array(size);
   if (kind !== "bss" && section.type !== SHT_NOBITS) data.set(section.data.subarray(0, size));
   const origin: MapOrigin = kind;

@@ -164,6 +164,12 @@ SEC(".struct_ops") struct tcp_congestion_ops ops = { .init = (void *)init_fn, .n
 ${LICENSE}`;
       expectError(fileBytes(await compileCSource("struct_ops_obj", src)), ObjectError, "OBJ_UNSUPPORTED", /struct_ops/);
     });
+    test("a .bss section of absurd size (no file bytes bound it)", () => {
+      const bss = section(good, ".bss");
+      for (const size of [2n ** 50n, 2n ** 34n + 24n]) {
+        expectError(patched(good, (_, dv) => dv.setBigUint64(bss.header + 0x20, size, true)), ObjectError, "OBJ_BAD_DATA", /"\.bss"/);
+      }
+    });
     test("a code section with an odd size", () => {
       const s = section(good, "tc");
       expectError(patched(good, (_, dv) => dv.setBigUint64(s.header + 0x20, BigInt(s.size - 3), true)), ObjectError, "OBJ_BAD_CODE");
