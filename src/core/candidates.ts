@@ -109,18 +109,16 @@ function ownFlavoredStrings(btf: Btf): Set<number> {
   if (set) return set;
   set = new Set();
   const raw = btf.rawStrings;
-  let start = 0;
+  // Find each "___" with the native byte search, then take the whole NUL-terminated string around it.
+  const buf = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
   let marked = -1;
-  for (let i = 0; i + 2 < raw.length; i++) {
-    const b = raw[i];
-    if (b === 0) {
-      start = i + 1;
-    } else if (b === 0x5f && raw[i + 1] === 0x5f && raw[i + 2] === 0x5f && marked !== start) {
-      marked = start;
-      const off = btf.stringBase + start;
-      const name = btf.string(off);
-      if (essentialNameLength(name) !== name.length) set.add(off);
-    }
+  for (let i = buf.indexOf("___"); i !== -1; i = buf.indexOf("___", i + 1)) {
+    const start = buf.lastIndexOf(0, i) + 1;
+    if (start === marked) continue;
+    marked = start;
+    const off = btf.stringBase + start;
+    const name = btf.string(off);
+    if (essentialNameLength(name) !== name.length) set.add(off);
   }
   flavoredStrings.set(btf, set);
   return set;

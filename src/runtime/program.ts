@@ -82,7 +82,8 @@ export function loadProgram(spec: ProgramSpec, ctx: LoadProgramContext): Program
       if (e.code === "ENOSPC" && size < MAX_LOG) { size *= 4; continue; }
       const end = log.indexOf(0);
       const text = new TextDecoder().decode(end === -1 ? log : log.subarray(0, end));
-      if (!text) throw first;
+      // No log, or an interrupted load (EAGAIN): not a verdict of the verifier.
+      if (!text || e.code === "EAGAIN") throw text ? e : first;
       const insn = failingInstruction(text);
       const line = insn !== undefined ? sourceLineFor(prepared.lines, insn) : undefined;
       const at = line ? ` at ${formatSourceLine(line)}` : insn !== undefined ? ` at instruction ${insn}` : "";

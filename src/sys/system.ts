@@ -81,6 +81,7 @@ export function resetSystemCache(): void {
   cachedVersion = undefined;
   memlockDone = false;
   cachedTracefs = undefined;
+  possibleCpuCount = undefined;
 }
 
 /* ---------- mounts ---------- */
@@ -192,8 +193,11 @@ export function ensureBpffs(path: string = BPFFS_PATH): string {
 }
 
 /** Number of possible CPUs (size of per-CPU map values), from /sys/devices/system/cpu/possible. */
+let possibleCpuCount: number | undefined;
+
 export function possibleCpus(): number {
-  return parseCpuList(readFileSync("/sys/devices/system/cpu/possible", "utf8"));
+  // The possible-CPU set is fixed at boot, so one read is enough.
+  return (possibleCpuCount ??= parseCpuList(readFileSync("/sys/devices/system/cpu/possible", "utf8")));
 }
 
 /** Online CPU ids, from /sys/devices/system/cpu/online. */
