@@ -195,7 +195,7 @@ export class BpfMap implements Disposable {
   }
 
   /** A view of this map that encodes keys and decodes values with layouts. */
-  typed<K, V>(key: Layout<K>, value: Layout<V>): TypedMap<K, V> {
+  typed<K, V, KI = K, VI = V>(key: Layout<K, KI, unknown>, value: Layout<V, VI, unknown>): TypedMap<K, V, KI, VI> {
     if (key.size !== this.spec.keySize && !NO_KEY.has(this.spec.type))
       throw new TsbpfError("BAD_LAYOUT", `map "${this.spec.name}": key layout is ${key.size} bytes, the map's keys are ${this.spec.keySize}`);
     if (value.size !== this.spec.valueSize)
@@ -231,26 +231,29 @@ export class BpfMap implements Disposable {
   }
 }
 
-/** Typed access to a map: keys and values encoded and decoded with layouts. */
-export class TypedMap<K, V> {
+/**
+ * Typed access to a map: keys and values encoded and decoded with layouts. `K`/`V` are the decoded
+ * types (u64 → bigint), `KI`/`VI` what encoding accepts (u64 → bigint | number).
+ */
+export class TypedMap<K, V, KI = K, VI = V> {
   readonly map: BpfMap;
-  readonly key: Layout<K>;
-  readonly value: Layout<V>;
+  readonly key: Layout<K, KI, unknown>;
+  readonly value: Layout<V, VI, unknown>;
 
-  constructor(map: BpfMap, key: Layout<K>, value: Layout<V>) {
+  constructor(map: BpfMap, key: Layout<K, KI, unknown>, value: Layout<V, VI, unknown>) {
     this.map = map;
     this.key = key;
     this.value = value;
   }
 
   /** The value at `key`, or undefined. For per-CPU maps use {@link getPerCpu}. */
-  get(key: K): V | undefined {
+  get(key: KI): V | undefined {
     const raw = this.map.getRaw(this.key.encode(key));
     return raw === undefined ? undefined : this.value.decode(raw, 0);
   }
 
   /** One value per possible CPU (per-CPU maps). */
-  getPerCpu(key: K): V[] | undefined {
+  getPerCpu(key: KI): V[] | undefined {
     const raw = this.map.getRaw(this.key.encode(key));
     if (raw === undefined) return undefined;
     const stride = Math.ceil(this.value.size / 8) * 8;
@@ -259,7 +262,7 @@ export class TypedMap<K, V> {
     return out;
   }
 
-  set(key: K, value: V, flags = 0): void {
+  set(key: KI, value: VI, flags = 0): void {
     if (this.map.isPerCpu) {
       const stride = Math.ceil(this.value.size / 8) * 8;
       const buf = new Uint8Array(this.map.valueBufferSize);
@@ -270,7 +273,7 @@ export class TypedMap<K, V> {
     }
   }
 
-  delete(key: K): boolean {
+  delete(key: KI): boolean {
     return this.map.deleteRaw(this.key.encode(key));
   }
 
