@@ -1,6 +1,7 @@
 // Kernel ABI numbers used by the sys layer: bpf(2) commands, map/program/attach/link types, flags,
 // perf_event and ioctl numbers. Values follow include/uapi/linux/bpf.h and perf_event.h (checked in tests).
 
+import { PseudoCall, PseudoLoad } from "../asm/opcode.js";
 export { HELPER_IDS, type HelperName } from "./helper-ids.js";
 import { HELPER_IDS } from "./helper-ids.js";
 
@@ -292,22 +293,11 @@ export const STATS_TYPE = {
   RUN_TIME: 0,
 } as const;
 
-/** src_reg values that mark special BPF_LD_IMM64 instructions. */
-export const PSEUDO_LD = {
-  MAP_FD: 1,
-  MAP_VALUE: 2,
-  BTF_ID: 3,
-  FUNC: 4,
-  MAP_IDX: 5,
-  MAP_IDX_VALUE: 6,
-} as const;
+/** src_reg values that mark special BPF_LD_IMM64 instructions (defined once, in the asm layer). */
+export const PSEUDO_LD = PseudoLoad;
 
 /** src_reg values of BPF_CALL instructions: helper (0), bpf-to-bpf call, kfunc call. */
-export const PSEUDO_CALL = {
-  HELPER: 0,
-  CALL: 1,
-  KFUNC_CALL: 2,
-} as const;
+export const PSEUDO_CALL = { HELPER: PseudoCall.HELPER, CALL: PseudoCall.CALL, KFUNC_CALL: PseudoCall.KFUNC } as const;
 
 /** Sizes fixed by the UAPI. */
 export const BPF_OBJ_NAME_LEN = 16;
