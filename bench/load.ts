@@ -4,11 +4,11 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Btf } from "../src/btf/btf.js";
 import { VMLINUX_BTF_PATH } from "../src/btf/kernel.js";
-import { readCollectionSpec } from "../src/object/reader.js";
+import { objectNameFromPath, readCollectionSpec } from "../src/object/reader.js";
 import { loadCollection, type CollectionOptions } from "../src/runtime/collection.js";
 
 /** One benchmark result row (same shape as bench/btf-parse.ts's rows); lower is better for every figure here. */
@@ -141,7 +141,7 @@ function libbpfBatch(exe: string, object: string, c: LoadCase, iterations: numbe
  * `warmup` untimed iterations run after the first.
  */
 export function tsbpfBatch(object: string, c: LoadCase, iterations: number, warmup: number, reparseBtf = false): Batch {
-  const name = basename(object).replace(/\.o$/, "").replace(/\.bpf$/, "");
+  const name = objectNameFromPath(object);
   const ready: number[] = [];
   const cycle: number[] = [];
   let first = { ready: 0, cycle: 0 };

@@ -2,15 +2,14 @@
 // Lower layers (asm, elf, btf, object, sys) are exported for tools that need them.
 
 import { readFile } from "node:fs/promises";
-import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TsbpfError } from "./errors.js";
-import { readCollectionSpec } from "./object/reader.js";
+import { objectNameFromPath, readCollectionSpec } from "./object/reader.js";
 import type { CollectionSpec } from "./object/spec.js";
 import { Collection, loadCollection, type CollectionOptions } from "./runtime/collection.js";
 
 export * from "./errors.js";
-export { readCollectionSpec } from "./object/reader.js";
+export { objectNameFromPath, readCollectionSpec } from "./object/reader.js";
 export type { ReadOptions } from "./object/reader.js";
 export type * from "./object/spec.js";
 export { sectionInfo, knownSections } from "./object/sections.js";
@@ -29,14 +28,6 @@ export { RingBufReader } from "./runtime/ringbuf.js";
 export interface LoadOptions extends CollectionOptions {
   /** Object name (for global data map names); defaults to the file name up to its first dot, as in libbpf. */
   readonly name?: string;
-}
-
-function objectName(path: string): string {
-  // Like libbpf: the file name up to its first dot ("prog.bpf.o" and "prog.v2.o" are both "prog"),
-  // so global data maps get the same kernel names ("prog.bss") as when libbpf loads the file.
-  const base = basename(path);
-  const dot = base.indexOf(".");
-  return dot > 0 ? base.slice(0, dot) : base;
 }
 
 /**
@@ -58,7 +49,7 @@ export async function load(source: string | URL | Uint8Array, opts: LoadOptions 
       throw new TsbpfError("UNSUPPORTED", `load ${path}: compiling TypeScript kernel programs is not available yet; load a compiled ELF object (.o)`);
     }
     bytes = await readFile(path);
-    name ??= objectName(path);
+    name ??= objectNameFromPath(path);
   }
   const spec: CollectionSpec = readCollectionSpec(bytes, { name: name ?? "obj" });
   return loadCollection(spec, opts);

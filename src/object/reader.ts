@@ -16,6 +16,16 @@ import { readBtfMaps, readLegacyMaps } from "./maps.js";
 import { sectionInfo, knownSections } from "./sections.js";
 import type { CollectionSpec, MapSpec, ProgramSpec, VariableSpec } from "./spec.js";
 
+/**
+ * Object name for a file path, as libbpf derives it: the file name up to its first dot ("prog.bpf.o"
+ * and "prog.v2.o" are both "prog"), so global data maps get the kernel names libbpf gives them.
+ */
+export function objectNameFromPath(path: string): string {
+  const base = path.slice(path.lastIndexOf("/") + 1);
+  const dot = base.indexOf(".");
+  return dot > 0 ? base.slice(0, dot) : base;
+}
+
 /** Options for {@link readCollectionSpec}. */
 export interface ReadOptions {
   /** Object name used for global data map names; defaults to "obj". */

@@ -2,11 +2,10 @@
 // maps, global variables, externs) without touching the kernel; `--disasm` adds the instructions.
 
 import { readFileSync } from "node:fs";
-import { basename } from "node:path";
 import { Command } from "commander";
 import pc from "picocolors";
 import { disassemble } from "../../asm/disasm.js";
-import { readCollectionSpec } from "../../object/reader.js";
+import { objectNameFromPath, readCollectionSpec } from "../../object/reader.js";
 
 export interface InspectOptions {
   disasm?: boolean;
@@ -14,7 +13,7 @@ export interface InspectOptions {
 
 /** The lines `tsbpf inspect` prints. */
 export function runInspect(file: string, opts: InspectOptions = {}): string[] {
-  const spec = readCollectionSpec(readFileSync(file), { name: basename(file).replace(/\.o$/, "").replace(/\.bpf$/, "") });
+  const spec = readCollectionSpec(readFileSync(file), { name: objectNameFromPath(file) });
   const out: string[] = [`object ${spec.name}: license "${spec.license}"${spec.btf ? ", BTF" : ""}`];
   for (const p of spec.programs.values()) {
     const target = p.attachTarget ? ` → ${p.attachTarget}` : "";

@@ -2,10 +2,10 @@
 // pin programs at <dir>/<program> and maps at <dir>/maps/<map>, and print what was loaded.
 
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { Command } from "commander";
 import pc from "picocolors";
-import { readCollectionSpec } from "../../object/reader.js";
+import { objectNameFromPath, readCollectionSpec } from "../../object/reader.js";
 import { loadCollection } from "../../runtime/collection.js";
 import { ensureBpffs } from "../../sys/system.js";
 
@@ -21,8 +21,7 @@ export interface LoadCommandOptions {
 
 /** Load `file`; pin under `opts.pin`. Returns the printed summary lines. */
 export function runLoad(file: string, opts: LoadCommandOptions): string[] {
-  const name = basename(file).replace(/\.o$/, "").replace(/\.bpf$/, "");
-  const spec = readCollectionSpec(readFileSync(file), { name });
+  const spec = readCollectionSpec(readFileSync(file), { name: objectNameFromPath(file) });
   const coll = loadCollection(spec);
   const pinned: string[] = [];
   try {
