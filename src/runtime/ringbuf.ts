@@ -98,11 +98,14 @@ export class RingBufReader implements Disposable {
     });
   }
 
-  /** Async iterator over raw records (copied, so they stay valid). Ends when the reader is closed. */
-  async *raw(): AsyncIterableIterator<Uint8Array> {
-    const batch: Uint8Array[] = [];
+  /**
+   * Drain in batches, converting each record while its bytes are still in the ring, and wait on the
+   * loop when the ring is empty. Ends when the reader is closed.
+   */
+  async *#iterate<T>(convert: (record: Uint8Array) => T): AsyncIterableIterator<T> {
+    const batch: T[] = [];
     while (!this.#closed) {
-      this.drain((r) => batch.push(r.slice()));
+      this.drain((r) => batch.push(convert(r)));
       if (batch.length === 0) {
         await this.#waitReadable();
         this.#poll?.unref?.();
@@ -112,24 +115,20 @@ export class RingBufReader implements Disposable {
     }
   }
 
+  /** Async iterator over raw records (copied, so they stay valid). Ends when the reader is closed. */
+  raw(): AsyncIterableIterator<Uint8Array> {
+    return this.#iterate((r) => r.slice());
+  }
+
   /**
    * Async iterator over records decoded with a layout. (Only `decode` is used, so the element type is
    * the layout's decoded type, not its looser encode input.)
    */
-  async *records<T>(layout: Layout<T, never, unknown>): AsyncIterableIterator<T> {
-    const batch: T[] = [];
-    while (!this.#closed) {
-      this.drain((r) => {
-        if (r.byteLength < layout.size) throw new TsbpfError("SHORT_RECORD", `ring buffer "${this.map.name}": record of ${r.byteLength} bytes is shorter than the layout (${layout.size} bytes)`);
-        batch.push(layout.decode(r, 0));
-      });
-      if (batch.length === 0) {
-        await this.#waitReadable();
-        this.#poll?.unref?.();
-        continue;
-      }
-      for (const r of batch.splice(0)) yield r;
-    }
+  records<T>(layout: Layout<T, never, unknown>): AsyncIterableIterator<T> {
+    return this.#iterate((r) => {
+      if (r.byteLength < layout.size) throw new TsbpfError("SHORT_RECORD", `ring buffer "${this.map.name}": record of ${r.byteLength} bytes is shorter than the layout (${layout.size} bytes)`);
+      return layout.decode(r, 0);
+    });
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
