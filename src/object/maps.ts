@@ -14,8 +14,13 @@ const MAP_TYPES = Object.keys(MAP_TYPE) as MapTypeName[];
 const LIBBPF_PIN_NONE = 0;
 const LIBBPF_PIN_BY_NAME = 1;
 
+/** The map type named by kernel enum value `n`, or undefined for a value this table does not know. */
+export function mapTypeFromNumber(n: number): MapTypeName | undefined {
+  return MAP_TYPES.find((k) => MAP_TYPE[k] === n);
+}
+
 function mapTypeName(n: number, where: string): MapTypeName {
-  const t = MAP_TYPES.find((k) => MAP_TYPE[k] === n);
+  const t = mapTypeFromNumber(n);
   if (t === undefined) throw new ObjectError("OBJ_BAD_MAP", `${where}: unknown map type ${n}`);
   return t;
 }

@@ -3,7 +3,7 @@
 
 import { existsSync } from "node:fs";
 import { SyscallError, TsbpfError } from "../errors.js";
-import { mapSpec } from "../object/maps.js";
+import { mapSpec, mapTypeFromNumber } from "../object/maps.js";
 import type { MapSpec, MapTypeName } from "../object/spec.js";
 import { mapCreate, mapDelete, mapFreeze, mapGetNextKey, mapInfo, mapLookup, mapUpdate, objGet, objPin, withContext } from "../sys/bpf.js";
 import { MAP_TYPE } from "../sys/constants.js";
@@ -218,7 +218,7 @@ export class BpfMap implements Disposable {
   static openPinned(path: string, name = path.split("/").pop() ?? "pinned"): BpfMap {
     const fd = withOp(`open pinned map at ${path}`, () => objGet(path));
     const info = mapInfo(fd);
-    const type = (Object.keys(MAP_TYPE) as MapTypeName[]).find((k) => MAP_TYPE[k] === info.type) ?? "UNSPEC";
+    const type = mapTypeFromNumber(info.type) ?? "UNSPEC";
     return new BpfMap(fd, mapSpec({ name, type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.mapFlags }), path);
   }
 
