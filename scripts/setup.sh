@@ -39,6 +39,9 @@ checks=(
   "file:/usr/include/bpf/bpf_helpers.h:libbpf-dev"
   "file:/usr/include/linux/bpf.h:linux-libc-dev"
   "file:$multiarch/asm/types.h:linux-libc-dev"
+  "cmd:qemu-system-x86_64:qemu-system-x86"
+  "file:/bin/busybox:busybox-static"
+  "file:/usr/include/sys/sdt.h:systemtap-sdt-dev"
 )
 missing=()
 for check in "${checks[@]}"; do
