@@ -9,6 +9,9 @@ import { attachRawTracepoint } from "./raw-tracepoint.js";
 import { attachTracepoint } from "./tracepoint.js";
 import { attachTracing } from "./tracing.js";
 import { attachXdp, type XdpMode } from "./xdp.js";
+import { attachKprobe, attachKprobeMulti, parseKprobeTarget, type ProbeMode } from "./kprobe.js";
+import { attachUprobe, attachUprobeMulti, parseUprobeTarget } from "./uprobe.js";
+import { attachUsdt, parseUsdtTarget } from "./usdt.js";
 import { attachTc, type TcAttachOptions } from "./tc.js";
 import type { TcDirection } from "./tcx.js";
 
@@ -37,6 +40,22 @@ export interface AttachOptions {
   /** TC netlink filter priority (1..65535) and handle; setting them selects the netlink mechanism. */
   readonly priority?: number;
   readonly handle?: number;
+  /** kprobe: kernel function; uprobe: function in `binary` (both override the section's target). */
+  readonly symbol?: string;
+  /** kprobe: byte offset into the function; uprobe: file offset, or offset into `symbol`. */
+  readonly offset?: number | bigint;
+  /** kprobe/uprobe: attach as a return probe (default: from the section, e.g. `kretprobe/...`). */
+  readonly retprobe?: boolean;
+  /** uprobe/uprobe.multi/usdt: executable or library (path, program on PATH, or `libc.so.6`). */
+  readonly binary?: string;
+  /** uprobe/uprobe.multi/usdt: only this process. */
+  readonly pid?: number;
+  /** kprobe.multi/uprobe.multi: glob over function names. */
+  readonly pattern?: string;
+  /** usdt: provider and probe name. */
+  readonly usdt?: { readonly provider: string; readonly name: string };
+  /** kprobe/uprobe: the perf PMU, tracefs probe events, or whichever exists ("auto"). */
+  readonly probeMode?: ProbeMode;
 }
 
 /** Attach `prog` according to its section, e.g. `tracepoint/sched/sched_process_exec`. */
@@ -74,6 +93,54 @@ export function attachProgram(prog: Program, opts: AttachOptions): Link {
         ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
         ...(opts.handle !== undefined ? { handle: opts.handle } : {}),
         ...(opts.replace === true ? { replace: true } : {}),
+      });
+    }
+    case "kprobe":
+    case "kretprobe":
+    case "ksyscall":
+    case "kretsyscall": {
+      const t = opts.target !== undefined ? parseKprobeTarget(opts.target) : undefined;
+      const symbol = opts.symbol ?? t?.symbol;
+      const offset = opts.offset ?? (opts.symbol === undefined ? t?.offset : undefined);
+      return attachKprobe(prog, {
+        ...(symbol !== undefined ? { symbol } : {}), ...(offset !== undefined ? { offset } : {}),
+        ...(opts.retprobe !== undefined ? { retprobe: opts.retprobe } : {}),
+        ...(opts.cookie !== undefined ? { cookie: opts.cookie } : {}), ...(opts.probeMode ? { mode: opts.probeMode } : {}),
+      });
+    }
+    case "kprobe_multi":
+    case "kretprobe_multi": {
+      const pattern = opts.pattern ?? opts.target;
+      return attachKprobeMulti(prog, { ...(pattern !== undefined ? { pattern } : {}), ...(opts.retprobe !== undefined ? { retprobe: opts.retprobe } : {}) });
+    }
+    case "uprobe":
+    case "uretprobe": {
+      const t = opts.target !== undefined ? parseUprobeTarget(opts.target) : undefined;
+      const symbol = opts.symbol ?? t?.symbol;
+      const offset = opts.offset ?? (opts.symbol === undefined ? t?.offset : undefined);
+      const binary = opts.binary ?? t?.binary;
+      return attachUprobe(prog, {
+        ...(binary !== undefined ? { binary } : {}), ...(symbol !== undefined ? { symbol } : {}),
+        ...(offset !== undefined ? { offset } : {}), ...(opts.pid !== undefined ? { pid: opts.pid } : {}),
+        ...(opts.retprobe !== undefined ? { retprobe: opts.retprobe } : {}),
+        ...(opts.cookie !== undefined ? { cookie: opts.cookie } : {}), ...(opts.probeMode ? { mode: opts.probeMode } : {}),
+      });
+    }
+    case "uprobe_multi":
+    case "uretprobe_multi":
+      return attachUprobeMulti(prog, {
+        ...(opts.binary !== undefined ? { binary: opts.binary } : {}), ...(opts.pattern !== undefined ? { pattern: opts.pattern } : {}),
+        ...(opts.pid !== undefined ? { pid: opts.pid } : {}), ...(opts.retprobe !== undefined ? { retprobe: opts.retprobe } : {}),
+      });
+    case "usdt": {
+      const t = opts.target !== undefined ? parseUsdtTarget(opts.target) : undefined;
+      const binary = opts.binary ?? t?.binary;
+      const provider = opts.usdt?.provider ?? t?.provider;
+      const name = opts.usdt?.name ?? t?.name;
+      return attachUsdt(prog, {
+        ...(binary !== undefined ? { binary } : {}), ...(provider !== undefined ? { provider } : {}), ...(name !== undefined ? { name } : {}),
+        ...(opts.pid !== undefined ? { pid: opts.pid } : {}), ...(opts.cookie !== undefined ? { cookie: opts.cookie } : {}),
+        ...(opts.probeMode ? { mode: opts.probeMode } : {}),
       });
     }
     default:
