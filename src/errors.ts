@@ -62,3 +62,29 @@ export class VerifierError extends TsbpfError {
 
 /** An instruction stream that cannot be decoded or encoded. */
 export class AsmError extends TsbpfError {}
+
+/**
+ * A map operation tsbpf refused before reaching the kernel (wrong key size, layout that does not fit,
+ * incompatible pinned map, unsupported map kind...). `map` names the map, `operation` what was tried.
+ */
+export class MapError extends TsbpfError {
+  readonly map: string;
+  readonly operation: string;
+  constructor(code: string, map: string, operation: string, cause: string, options?: { cause?: unknown }) {
+    super(code, `${operation} on map "${map}": ${cause}`, options);
+    this.map = map;
+    this.operation = operation;
+  }
+}
+
+/** A map operation the kernel refused: a SyscallError that also names the map and the operation. */
+export class MapSyscallError extends SyscallError {
+  readonly map: string;
+  readonly mapOperation: string;
+  constructor(map: string, mapOperation: string, e: SyscallError, detail: string) {
+    super(e.operation, e.errno, e.code, detail, `${mapOperation} on map "${map}"`);
+    this.map = map;
+    this.mapOperation = mapOperation;
+    (this as { cause?: unknown }).cause = e;
+  }
+}

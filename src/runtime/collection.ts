@@ -13,6 +13,8 @@ import { ensureMemlock } from "../sys/system.js";
 import { kconfigData } from "./kconfig.js";
 import { ksymResolver } from "./ksyms.js";
 import { BpfMap, createMap } from "./map.js";
+import { openVariable, type GlobalVariable } from "./maps/globals.js";
+import type { Layout } from "../types/index.js";
 import { Program, loadProgram } from "./program.js";
 
 /** Options for {@link loadCollection}. */
@@ -63,6 +65,18 @@ export class Collection implements Disposable {
     const m = this.maps.get(name);
     if (!m) throw new TsbpfError("NOT_FOUND", `map "${name}" not found (maps: ${[...this.maps.keys()].join(", ") || "none"})`);
     return m;
+  }
+
+  /**
+   * A global variable by name (.data/.bss read and written live through the mmap'd data map, .rodata
+   * read-only). Without a layout the variable's BTF type decides (integers; others as bytes).
+   *
+   * @example
+   * coll.variable("bss_counter").get();      // number
+   * coll.variable("data_counter").set(0);
+   */
+  variable<T = any, I = T>(name: string, layout?: Layout<T, I, unknown>): GlobalVariable<T, I> {
+    return openVariable(this.spec, (m) => this.map(m), name, layout);
   }
 
   get closed(): boolean {

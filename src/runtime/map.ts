@@ -1,18 +1,33 @@
-// A live BPF map: creation from a MapSpec (pinned reuse, initial data, freezing), raw byte access and
-// typed access through tsbpf/types layouts. Per-CPU maps read and write one value per possible CPU.
+// A live BPF map: creation from a MapSpec (pinned reuse, initial data, freezing), raw byte access,
+// batch operations, mmap, and typed access through codecs (tsbpf/types layouts, per-CPU value lists).
 
-import { existsSync } from "node:fs";
-import { SyscallError, TsbpfError } from "../errors.js";
+import { existsSync, unlinkSync } from "node:fs";
+import { MapError, MapSyscallError, SyscallError, TsbpfError } from "../errors.js";
 import { mapSpec, mapTypeFromNumber } from "../object/maps.js";
 import type { MapSpec, MapTypeName } from "../object/spec.js";
-import { mapCreate, mapDelete, mapFreeze, mapGetNextKey, mapInfo, mapLookup, mapUpdate, objGet, objPin, withContext } from "../sys/bpf.js";
-import { MAP_TYPE } from "../sys/constants.js";
+import {
+  mapCreate,
+  mapDeleteBatch,
+  mapFreeze,
+  mapGetNextKey,
+  mapInfo,
+  mapLookupAndDeleteBatch,
+  mapLookupBatch,
+  mapUpdateBatch,
+  objGet,
+  objPin,
+  withContext,
+  type BatchResult,
+} from "../sys/bpf.js";
+import { MAP, MAP_FLAGS, MAP_TYPE, PROT } from "../sys/constants.js";
 import type { Fd } from "../sys/fd.js";
 import type { MapInfo } from "../sys/info.js";
-import { possibleCpus } from "../sys/system.js";
+import { sys } from "../sys/seam.js";
+import { pageSize, possibleCpus } from "../sys/system.js";
 import type { Layout } from "../types/index.js";
+import { ElemCalls } from "./maps/elem.js";
 
-/** Update flags for {@link BpfMap.set}. */
+/** Update flags for {@link BpfMap.setRaw} and `set` of typed maps. */
 export const UpdateFlags = { Any: 0, NoExist: 1, Exist: 2, Lock: 4 } as const;
 
 const PERCPU: ReadonlySet<MapTypeName> = new Set(["PERCPU_HASH", "PERCPU_ARRAY", "LRU_PERCPU_HASH", "PERCPU_CGROUP_STORAGE"]);
@@ -21,9 +36,8 @@ const NO_BTF: ReadonlySet<MapTypeName> = new Set([
   "PERF_EVENT_ARRAY", "CGROUP_ARRAY", "STACK_TRACE", "ARRAY_OF_MAPS", "HASH_OF_MAPS", "DEVMAP", "DEVMAP_HASH",
   "CPUMAP", "XSKMAP", "SOCKMAP", "SOCKHASH", "QUEUE", "STACK", "ARENA", "PROG_ARRAY",
 ]);
-const NO_KEY: ReadonlySet<MapTypeName> = new Set(["QUEUE", "STACK", "BLOOM_FILTER", "RINGBUF", "USER_RINGBUF"]);
-
-
+/** Map types whose elements have no key (queue, stack, bloom filter) or that are not key/value maps at all. */
+export const KEYLESS: ReadonlySet<MapTypeName> = new Set(["QUEUE", "STACK", "BLOOM_FILTER", "RINGBUF", "USER_RINGBUF"]);
 
 /** Run a syscall wrapper, prefixing a SyscallError with what was being done. */
 export function withOp<T>(context: string, fn: () => T): T {
@@ -34,10 +48,25 @@ export function withOp<T>(context: string, fn: () => T): T {
   }
 }
 
+/** The error for map `name` failing `op`: a kernel refusal becomes a MapSyscallError naming both. */
+export function mapFailure(e: unknown, name: string, op: string): unknown {
+  if (!(e instanceof SyscallError) || e instanceof MapSyscallError) return e;
+  let detail: string;
+  try {
+    detail = sys().strerror(e.errno);
+  } catch {
+    detail = e.code;
+  }
+  return new MapSyscallError(name, op, e, detail);
+}
+
 function describeMismatch(spec: MapSpec, info: MapInfo): string | undefined {
   const want = { type: MAP_TYPE[spec.type], keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries, mapFlags: spec.flags };
   for (const k of Object.keys(want) as (keyof typeof want)[]) {
-    if (want[k] !== info[k]) return `${k} is ${info[k]}, the object wants ${want[k]}`;
+    if (want[k] !== info[k]) {
+      const show = (v: number) => (k === "type" ? (mapTypeFromNumber(v) ?? String(v)) : String(v));
+      return `${k} is ${show(info[k])}, expected ${show(want[k])}`;
+    }
   }
   return undefined;
 }
@@ -48,26 +77,33 @@ export interface CreateMapOptions {
   readonly btfFd?: Fd;
   /** Reuse the map pinned here if compatible, else create it and pin it here. */
   readonly pinPath?: string;
+  /** Inner map template fd for ARRAY_OF_MAPS / HASH_OF_MAPS (instead of creating one from `spec.innerMap`). */
+  readonly innerMapFd?: Fd;
+}
+
+/** Open the map pinned at `path` and check it against `spec`; throws MapError MAP_INCOMPATIBLE on a mismatch. */
+function openCompatible(spec: MapSpec, path: string): BpfMap {
+  const fd = withOp(`open pinned map "${spec.name}"`, () => objGet(path));
+  const info = mapInfo(fd);
+  const bad = describeMismatch(spec, info);
+  if (bad) {
+    fd.close();
+    throw new MapError("MAP_INCOMPATIBLE", spec.name, `reuse pinned map at ${path}`, `the pinned map is incompatible: ${bad}`);
+  }
+  return new BpfMap(fd, spec, path);
 }
 
 /**
  * Create a map from a spec: reuse a compatible pinned map or create a new one, write initial data,
- * freeze read-only data.
+ * freeze read-only data. (The typed constructor `createMap({ type: "hash", key, value, maxEntries })`
+ * is exported from the package root; it builds the spec and calls this.)
  */
 export function createMap(spec: MapSpec, opts: CreateMapOptions = {}): BpfMap {
-  if (opts.pinPath && existsSync(opts.pinPath)) {
-    const fd = withOp(`open pinned map "${spec.name}"`, () => objGet(opts.pinPath!));
-    const info = mapInfo(fd);
-    const bad = describeMismatch(spec, info);
-    if (bad) {
-      fd.close();
-      throw new TsbpfError("MAP_INCOMPATIBLE", `map "${spec.name}": the map pinned at ${opts.pinPath} is incompatible: ${bad}`);
-    }
-    return new BpfMap(fd, spec, opts.pinPath);
-  }
+  if (opts.pinPath && existsSync(opts.pinPath)) return openCompatible(spec, opts.pinPath);
   let inner: Fd | undefined;
   try {
-    if (spec.innerMap) inner = createMap(spec.innerMap).fd;
+    if (spec.innerMap && !opts.innerMapFd) inner = createMap(spec.innerMap).fd;
+    const innerFd = opts.innerMapFd ?? inner;
     const withBtf = opts.btfFd && (spec.btfValueTypeId || spec.btfKeyTypeId) && !NO_BTF.has(spec.type);
     const maxEntries = spec.type === "PERF_EVENT_ARRAY" && spec.maxEntries === 0 ? possibleCpus() : spec.maxEntries;
     const attr = {
@@ -78,7 +114,7 @@ export function createMap(spec: MapSpec, opts: CreateMapOptions = {}): BpfMap {
       maxEntries,
       mapFlags: spec.flags,
       mapName: spec.kernelName,
-      ...(inner ? { innerMapFd: inner.value } : {}),
+      ...(innerFd ? { innerMapFd: innerFd.value } : {}),
       ...(spec.numaNode !== undefined ? { numaNode: spec.numaNode } : {}),
       ...(spec.mapExtra !== undefined ? { mapExtra: spec.mapExtra } : {}),
     };
@@ -95,18 +131,33 @@ export function createMap(spec: MapSpec, opts: CreateMapOptions = {}): BpfMap {
       fd = mapCreate(attr);
     }
     const map = new BpfMap(fd, maxEntries === spec.maxEntries ? spec : { ...spec, maxEntries }, undefined);
-    if (spec.data && spec.data.byteLength) map.setRaw(new Uint8Array(4), spec.data);
-    if (spec.freeze) withOp(`freeze map "${spec.name}"`, () => mapFreeze(fd));
-    if (opts.pinPath) map.pin(opts.pinPath);
+    try {
+      if (spec.data && spec.data.byteLength) map.setRaw(new Uint8Array(4), spec.data);
+      if (spec.freeze) map.freeze();
+      if (opts.pinPath) map.pin(opts.pinPath);
+    } catch (e) {
+      map.close();
+      throw e;
+    }
     return map;
   } finally {
     inner?.close();
   }
 }
 
+/** One chunk of a batch lookup: `count` keys and values packed in `keys` / `values` (reused between chunks). */
+export interface RawBatch {
+  readonly keys: Uint8Array;
+  readonly values: Uint8Array;
+  readonly count: number;
+}
+
+/** Kernel answers meaning "this map type has no batch operations". */
+const NO_BATCH = new Set(["EINVAL", "ENOTSUPP", "EOPNOTSUPP", "E524"]);
+
 /**
- * A live BPF map. Keys and values are raw bytes (`getRaw`/`setRaw`) or decoded through layouts from
- * `tsbpf/types` (`typed()`).
+ * A live BPF map. Keys and values are raw bytes (`getRaw`/`setRaw`, batch and mmap access) or decoded
+ * through layouts (`typed()`, or the kind-specific classes such as HashMap and ArrayMap).
  *
  * @example
  * const counts = coll.map("counts").typed(u32, u64);
@@ -117,6 +168,9 @@ export class BpfMap implements Disposable {
   readonly fd: Fd;
   readonly spec: MapSpec;
   #pinnedAt: string | undefined;
+  #elem: ElemCalls | undefined;
+  #mmap: ArrayBuffer | undefined;
+  #mmapWritable = false;
 
   constructor(fd: Fd, spec: MapSpec, pinnedAt: string | undefined) {
     this.fd = fd;
@@ -124,7 +178,12 @@ export class BpfMap implements Disposable {
     this.#pinnedAt = pinnedAt;
   }
 
-  /** Create a map directly from userspace, without an object file. */
+  /**
+   * Create a map directly from userspace, without an object file.
+   *
+   * @example
+   * using m = BpfMap.create({ name: "scratch", type: "HASH", keySize: 4, valueSize: 8, maxEntries: 16 });
+   */
   static create(fields: Partial<MapSpec> & Pick<MapSpec, "name" | "type">, opts: CreateMapOptions = {}): BpfMap {
     return createMap(mapSpec(fields), opts);
   }
@@ -134,44 +193,105 @@ export class BpfMap implements Disposable {
   get keySize(): number { return this.spec.keySize; }
   get valueSize(): number { return this.spec.valueSize; }
   get maxEntries(): number { return this.spec.maxEntries; }
+  get flags(): number { return this.spec.flags; }
   /** Path the map is pinned at, if any. */
   get pinnedAt(): string | undefined { return this.#pinnedAt; }
   /** Per-CPU maps hold one value per possible CPU. */
   get isPerCpu(): boolean { return PERCPU.has(this.spec.type); }
+  /** True once close() ran. */
+  get closed(): boolean { return this.fd.closed; }
 
   /** Size of the buffer a lookup fills: valueSize, or valueSize rounded to 8 × possible CPUs for per-CPU maps. */
   get valueBufferSize(): number {
     return this.isPerCpu ? Math.ceil(this.spec.valueSize / 8) * 8 * possibleCpus() : this.spec.valueSize;
   }
 
-  #op<T>(op: string, fn: () => T): T {
-    return withOp(`${op} on map "${this.spec.name}"`, fn);
+  /** Key bytes of one element as the kernel sees them (0 for queues, stacks and bloom filters). */
+  get keyBufferSize(): number {
+    return KEYLESS.has(this.spec.type) ? 0 : this.spec.keySize;
   }
 
-  #checkKey(key: Uint8Array | null): void {
-    const want = NO_KEY.has(this.spec.type) ? 0 : this.spec.keySize;
-    if (key && key.byteLength !== want) throw new TsbpfError("BAD_KEY", `map "${this.spec.name}": key has ${key.byteLength} bytes, expected ${want}`);
+  /** The kernel's view of the map (id, sizes, flags, name). */
+  info(): MapInfo {
+    return this.op("get info", () => mapInfo(this.fd));
   }
 
-  /** The value bytes for `key`, or undefined when there is no such key. */
-  getRaw(key: Uint8Array): Uint8Array | undefined {
-    this.#checkKey(key);
-    const value = new Uint8Array(this.valueBufferSize);
-    return this.#op("lookup", () => mapLookup(this.fd, key, value)) ? value : undefined;
+  /** Runs `fn` as operation `op` on this map: failures name the map and the operation. */
+  op<T>(op: string, fn: () => T): T {
+    if (this.fd.closed) throw new MapError("MAP_CLOSED", this.spec.name, op, "the map was closed");
+    try {
+      return fn();
+    } catch (e) {
+      throw mapFailure(e, this.spec.name, op);
+    }
   }
 
-  /** Write `value` at `key` (flags: UpdateFlags). */
-  setRaw(key: Uint8Array, value: Uint8Array, flags = 0): void {
-    this.#checkKey(key);
+  /** The map's pre-encoded element calls (shared scratch key/value buffers; synchronous use only). */
+  elem(): ElemCalls {
+    if (this.fd.closed) throw new MapError("MAP_CLOSED", this.spec.name, "access", "the map was closed");
+    return (this.#elem ??= new ElemCalls(this.fd.value, this.keyBufferSize, this.valueBufferSize));
+  }
+
+  #checkKey(op: string, key: Uint8Array | null): void {
+    const want = this.keyBufferSize;
+    if (key && key.byteLength !== want) throw new MapError("BAD_KEY", this.spec.name, op, `key has ${key.byteLength} bytes, expected ${want}`);
+  }
+
+  #checkValue(op: string, value: Uint8Array): void {
     if (value.byteLength !== this.valueBufferSize)
-      throw new TsbpfError("BAD_VALUE", `map "${this.spec.name}": value has ${value.byteLength} bytes, expected ${this.valueBufferSize}`);
-    this.#op("update", () => mapUpdate(this.fd, key, value, flags));
+      throw new MapError("BAD_VALUE", this.spec.name, op, `value has ${value.byteLength} bytes, expected ${this.valueBufferSize}`);
+  }
+
+  /** The value bytes for `key` (a copy), or undefined when there is no such key. */
+  getRaw(key: Uint8Array | null): Uint8Array | undefined {
+    this.#checkKey("lookup", key);
+    return this.op("lookup", () => {
+      const e = this.elem();
+      if (key) e.key.set(key);
+      return e.lookup() ? e.value.slice() : undefined;
+    });
+  }
+
+  /** Whether `key` exists. */
+  hasRaw(key: Uint8Array): boolean {
+    this.#checkKey("lookup", key);
+    return this.op("lookup", () => {
+      const e = this.elem();
+      e.key.set(key);
+      return e.lookup();
+    });
+  }
+
+  /** Write `value` at `key` (flags: UpdateFlags; null key for queues, stacks and bloom filters). */
+  setRaw(key: Uint8Array | null, value: Uint8Array, flags = 0): void {
+    this.#checkKey("update", key);
+    this.#checkValue("update", value);
+    this.op("update", () => {
+      const e = this.elem();
+      if (key) e.key.set(key);
+      e.value.set(value);
+      e.update(flags);
+    });
   }
 
   /** Delete `key`; returns false when it did not exist. */
   deleteRaw(key: Uint8Array): boolean {
-    this.#checkKey(key);
-    return this.#op("delete", () => mapDelete(this.fd, key));
+    this.#checkKey("delete", key);
+    return this.op("delete", () => {
+      const e = this.elem();
+      e.key.set(key);
+      return e.delete();
+    });
+  }
+
+  /** Look up and delete `key` in one step (null key: pop a queue or stack); undefined when absent or empty. */
+  lookupAndDeleteRaw(key: Uint8Array | null): Uint8Array | undefined {
+    this.#checkKey("lookup and delete", key);
+    return this.op("lookup and delete", () => {
+      const e = this.elem();
+      if (key) e.key.set(key);
+      return e.lookupAndDelete() ? e.value.slice() : undefined;
+    });
   }
 
   /** Every key, in the kernel's iteration order. */
@@ -180,7 +300,7 @@ export class BpfMap implements Disposable {
     for (;;) {
       const next = new Uint8Array(this.spec.keySize);
       const p = prev;
-      if (!this.#op("iterate", () => mapGetNextKey(this.fd, p, next))) return;
+      if (!this.op("iterate", () => mapGetNextKey(this.fd, p, next))) return;
       yield next;
       prev = next;
     }
@@ -194,93 +314,323 @@ export class BpfMap implements Disposable {
     }
   }
 
-  /** A view of this map that encodes keys and decodes values with layouts. */
-  typed<K, V, KI = K, VI = V>(key: Layout<K, KI, unknown>, value: Layout<V, VI, unknown>): TypedMap<K, V, KI, VI> {
-    if (key.size !== this.spec.keySize && !NO_KEY.has(this.spec.type))
-      throw new TsbpfError("BAD_LAYOUT", `map "${this.spec.name}": key layout is ${key.size} bytes, the map's keys are ${this.spec.keySize}`);
-    if (value.size !== this.spec.valueSize)
-      throw new TsbpfError("BAD_LAYOUT", `map "${this.spec.name}": value layout is ${value.size} bytes, the map's values are ${this.spec.valueSize}`);
-    return new TypedMap(this, key, value);
+  /**
+   * Every element in chunks of up to `chunk`, read with BPF_MAP_LOOKUP_BATCH (or
+   * BPF_MAP_LOOKUP_AND_DELETE_BATCH with `remove`). The chunk buffers are reused: copy what you keep.
+   * Map types without batch support fall back to key-by-key reads (and deletes).
+   */
+  *batchesRaw(chunk = 4096, remove = false): IterableIterator<RawBatch> {
+    const op = remove ? "lookup and delete batch" : "lookup batch";
+    if (!Number.isInteger(chunk) || chunk < 1) throw new MapError("BAD_ARGUMENT", this.spec.name, op, `chunk size must be a positive integer, got ${chunk}`);
+    const ks = this.spec.keySize;
+    const vs = this.valueBufferSize;
+    let n = Math.min(chunk, Math.max(this.spec.maxEntries, 1));
+    let keys = new Uint8Array(n * ks);
+    let values = new Uint8Array(n * vs);
+    const cursorSize = Math.max(ks, 8);
+    let inBatch: Uint8Array | null = null;
+    let outBatch: Uint8Array = new Uint8Array(cursorSize);
+    for (;;) {
+      let r: BatchResult;
+      try {
+        r = this.op(op, () => (remove ? mapLookupAndDeleteBatch : mapLookupBatch)(this.fd, { inBatch, outBatch, keys, values, count: n }));
+      } catch (e) {
+        if (e instanceof SyscallError && e.code === "ENOSPC" && n < 1 << 20) {
+          // A hash bucket holds more elements than the chunk: grow and retry from the same cursor.
+          n *= 2;
+          keys = new Uint8Array(n * ks);
+          values = new Uint8Array(n * vs);
+          continue;
+        }
+        if (inBatch === null && e instanceof SyscallError && NO_BATCH.has(e.code)) {
+          yield* this.#batchesByKey(n, remove);
+          return;
+        }
+        throw e;
+      }
+      if (r.count > 0) yield { keys, values, count: r.count };
+      if (r.done) return;
+      const prev: Uint8Array | null = inBatch;
+      inBatch = outBatch;
+      outBatch = prev ?? new Uint8Array(cursorSize);
+    }
   }
 
-  /** Freeze the map: no more writes from userspace. */
+  *#batchesByKey(n: number, remove: boolean): IterableIterator<RawBatch> {
+    const ks = this.spec.keySize;
+    const vs = this.valueBufferSize;
+    const keys = new Uint8Array(n * ks);
+    const values = new Uint8Array(n * vs);
+    let count = 0;
+    const all = [...this.keysRaw()];
+    for (const k of all) {
+      const v = remove ? this.lookupAndDeleteRaw(k) : this.getRaw(k);
+      if (!v) continue;
+      keys.set(k, count * ks);
+      values.set(v, count * vs);
+      if (++count === n) {
+        yield { keys, values, count };
+        count = 0;
+      }
+    }
+    if (count) yield { keys, values, count };
+  }
+
+  /** BPF_MAP_UPDATE_BATCH of `count` packed keys and values; returns how many were written. */
+  updateBatchRaw(keys: Uint8Array, values: Uint8Array, count: number, flags = 0): number {
+    if (keys.byteLength < count * this.spec.keySize || values.byteLength < count * this.valueBufferSize)
+      throw new MapError("BAD_VALUE", this.spec.name, "update batch", `buffers hold fewer than ${count} keys/values`);
+    if (count === 0) return 0;
+    return this.op("update batch", () => mapUpdateBatch(this.fd, keys, values, count, flags));
+  }
+
+  /** BPF_MAP_DELETE_BATCH of `count` packed keys; returns how many were deleted. */
+  deleteBatchRaw(keys: Uint8Array, count: number): number {
+    if (keys.byteLength < count * this.spec.keySize)
+      throw new MapError("BAD_KEY", this.spec.name, "delete batch", `buffer holds fewer than ${count} keys`);
+    if (count === 0) return 0;
+    return this.op("delete batch", () => mapDeleteBatch(this.fd, keys, count));
+  }
+
+  /**
+   * A view of this map that encodes keys and decodes values with layouts. On per-CPU maps `get`
+   * returns CPU 0's value and `set` writes the value for every CPU (see {@link TypedMap.getPerCpu});
+   * `PerCpuHashMap`/`PerCpuArrayMap` give every CPU's value.
+   */
+  typed<K, V, KI = K, VI = V>(key: Layout<K, KI, unknown>, value: Layout<V, VI, unknown>): TypedMap<K, V, KI, VI> {
+    if (key.size !== this.spec.keySize && !KEYLESS.has(this.spec.type))
+      throw new MapError("BAD_LAYOUT", this.spec.name, "typed access", `key layout is ${key.size} bytes, the map's keys are ${this.spec.keySize}`);
+    if (value.size !== this.spec.valueSize)
+      throw new MapError("BAD_LAYOUT", this.spec.name, "typed access", `value layout is ${value.size} bytes, the map's values are ${this.spec.valueSize}`);
+    return new TypedMap(this, key, this.isPerCpu ? broadcastCodec(value, possibleCpus()) : value, value);
+  }
+
+  /** Freeze the map: no more writes from userspace (programs may still write unless BPF_F_RDONLY_PROG). */
   freeze(): void {
-    this.#op("freeze", () => mapFreeze(this.fd));
+    this.op("freeze", () => mapFreeze(this.fd));
   }
 
   /** Pin the map at a path on a bpffs mount. */
   pin(path: string): void {
-    this.#op(`pin at ${path}`, () => objPin(this.fd, path));
+    this.op(`pin at ${path}`, () => objPin(this.fd, path));
     this.#pinnedAt = path;
   }
 
-  /** Open a map pinned on bpffs. */
-  static openPinned(path: string, name = path.split("/").pop() ?? "pinned"): BpfMap {
-    const fd = withOp(`open pinned map at ${path}`, () => objGet(path));
-    const info = mapInfo(fd);
-    const type = mapTypeFromNumber(info.type) ?? "UNSPEC";
-    return new BpfMap(fd, mapSpec({ name, type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.mapFlags }), path);
+  /** Remove the pin (the map lives on while fds or programs hold it). No-op when not pinned. */
+  unpin(): void {
+    const path = this.#pinnedAt;
+    if (!path) return;
+    try {
+      unlinkSync(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT")
+        throw new MapError("UNPIN_FAILED", this.spec.name, `unpin from ${path}`, (e as Error).message, { cause: e });
+    }
+    this.#pinnedAt = undefined;
+  }
+
+  /**
+   * The map's memory mapped into this process (BPF_F_MMAPABLE arrays, incl. .data/.bss/.rodata):
+   * elements are round_up(valueSize, 8) bytes apart. Mapped read-write, or read-only when the map is
+   * frozen or read-only for userspace. Cached; unmapped by close().
+   */
+  mmap(): ArrayBuffer {
+    if (this.#mmap && this.#mmap.byteLength > 0) return this.#mmap;
+    const name = this.spec.name;
+    if (!(this.spec.flags & MAP_FLAGS.MMAPABLE) || this.spec.type !== "ARRAY")
+      throw new MapError("MAP_NOT_MMAPABLE", name, "mmap", `only ARRAY maps created with BPF_F_MMAPABLE can be mapped (this is ${this.spec.type}, flags 0x${this.spec.flags.toString(16)})`);
+    const page = pageSize();
+    const bytes = Math.ceil((this.spec.maxEntries * Math.ceil(this.spec.valueSize / 8) * 8) / page) * page;
+    const s = sys();
+    const fd = this.fd;
+    this.#mmap = this.op("mmap", () => {
+      if (!(this.spec.flags & MAP_FLAGS.RDONLY)) {
+        try {
+          const ab = s.mmap(fd.value, bytes, PROT.READ | PROT.WRITE, MAP.SHARED, 0);
+          this.#mmapWritable = true;
+          return ab;
+        } catch (e) {
+          if (!(e instanceof SyscallError) || (e.code !== "EPERM" && e.code !== "EACCES")) throw e;
+        }
+      }
+      this.#mmapWritable = false;
+      return s.mmap(fd.value, bytes, PROT.READ, MAP.SHARED, 0);
+    });
+    return this.#mmap;
+  }
+
+  /** Whether {@link mmap} mapped the map writable. */
+  get mmapWritable(): boolean {
+    return this.#mmap !== undefined && this.#mmapWritable;
   }
 
   close(): void {
+    if (this.#mmap) {
+      try {
+        sys().munmap(this.#mmap);
+      } catch {
+        // already detached
+      }
+      this.#mmap = undefined;
+    }
     this.fd.close();
   }
 
   [Symbol.dispose](): void {
     this.close();
   }
+
+  /** Open a map pinned on bpffs (untyped; see `openPinnedMap` for a typed, checked open). */
+  static openPinned(path: string, name = path.split("/").pop() ?? "pinned"): BpfMap {
+    const fd = withOp(`open pinned map at ${path}`, () => objGet(path));
+    try {
+      const info = mapInfo(fd);
+      const type = mapTypeFromNumber(info.type) ?? "UNSPEC";
+      return new BpfMap(fd, mapSpec({ name, type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.mapFlags }), path);
+    } catch (e) {
+      fd.close();
+      throw e;
+    }
+  }
 }
 
 /**
- * Typed access to a map: keys and values encoded and decoded with layouts. `K`/`V` are the decoded
- * types (u64 → bigint), `KI`/`VI` what encoding accepts (u64 → bigint | number).
+ * How a typed map turns keys or values into the kernel's bytes and back. Every tsbpf/types layout is
+ * one; per-CPU maps use a codec over all CPUs' values.
  */
-export class TypedMap<K, V, KI = K, VI = V> {
-  readonly map: BpfMap;
-  readonly key: Layout<K, KI, unknown>;
-  readonly value: Layout<V, VI, unknown>;
+export interface Codec<T, I = T> {
+  /** Bytes one key/value takes in the kernel's buffer. */
+  readonly size: number;
+  decode(source: Uint8Array, offset: number): T;
+  encode(value: I, target: Uint8Array, offset: number): unknown;
+}
 
-  constructor(map: BpfMap, key: Layout<K, KI, unknown>, value: Layout<V, VI, unknown>) {
+/** The per-CPU codec of `typed()`: decodes CPU 0, encodes the same value for every CPU. */
+function broadcastCodec<V, VI>(layout: Layout<V, VI, unknown>, cpus: number): Codec<V, VI> {
+  const stride = Math.ceil(layout.size / 8) * 8;
+  return {
+    size: stride * cpus,
+    decode: (src, off) => layout.decode(src, off),
+    encode: (v, buf, off) => {
+      for (let c = 0; c < cpus; c++) layout.encode(v, buf, off + c * stride);
+    },
+  };
+}
+
+/** Options of the batched typed operations. */
+export interface BatchOptions {
+  /** Elements per bpf(2) call (default 4096). */
+  readonly chunk?: number;
+}
+
+/**
+ * Typed access to a map: keys and values encoded and decoded with codecs (tsbpf/types layouts). `K`/`V`
+ * are the decoded types (u64 → bigint), `KI`/`VI` what encoding accepts (u64 → bigint | number).
+ * ENOENT is an answer, not an error: `get` returns undefined and `delete` false.
+ *
+ * @example
+ * const m = createMap({ type: "hash", key: u32, value: u64, maxEntries: 1024 });
+ * m.set(7, 1n);
+ * m.get(7);             // 1n
+ * for (const [k, v] of m) console.log(k, v);
+ */
+export class TypedMap<K, V, KI = K, VI = V> implements Iterable<[K, V]>, AsyncIterable<[K, V]>, Disposable {
+  readonly map: BpfMap;
+  readonly key: Codec<K, KI>;
+  readonly value: Codec<V, VI>;
+  /** Layout of one CPU's value, when the map is per-CPU (for getPerCpu). */
+  readonly #element: Layout<unknown, never, unknown> | undefined;
+
+  constructor(map: BpfMap, key: Codec<K, KI>, value: Codec<V, VI>, element?: Layout<unknown, never, unknown> | Layout<V, VI, unknown>) {
     this.map = map;
     this.key = key;
     this.value = value;
+    this.#element = element as Layout<unknown, never, unknown> | undefined;
+    if (value.size !== map.valueBufferSize)
+      throw new MapError("BAD_LAYOUT", map.name, "typed access", `value codec is ${value.size} bytes, the map's value buffer is ${map.valueBufferSize}`);
+    if (!KEYLESS.has(map.type) && key.size !== map.keySize)
+      throw new MapError("BAD_LAYOUT", map.name, "typed access", `key codec is ${key.size} bytes, the map's keys are ${map.keySize}`);
   }
 
-  /** The value at `key`, or undefined. For per-CPU maps use {@link getPerCpu}. */
-  get(key: KI): V | undefined {
-    const raw = this.map.getRaw(this.key.encode(key));
-    return raw === undefined ? undefined : this.value.decode(raw, 0);
-  }
+  get name(): string { return this.map.name; }
 
-  /** One value per possible CPU (per-CPU maps). */
-  getPerCpu(key: KI): V[] | undefined {
-    const raw = this.map.getRaw(this.key.encode(key));
-    if (raw === undefined) return undefined;
-    const stride = Math.ceil(this.value.size / 8) * 8;
-    const out: V[] = [];
-    for (let off = 0; off < raw.byteLength; off += stride) out.push(this.value.decode(raw, off));
-    return out;
-  }
-
-  set(key: KI, value: VI, flags = 0): void {
-    if (this.map.isPerCpu) {
-      const stride = Math.ceil(this.value.size / 8) * 8;
-      const buf = new Uint8Array(this.map.valueBufferSize);
-      for (let off = 0; off < buf.byteLength; off += stride) this.value.encode(value, buf, off);
-      this.map.setRaw(this.key.encode(key), buf, flags);
-    } else {
-      this.map.setRaw(this.key.encode(key), this.value.encode(value), flags);
+  #encodeKey(op: string, key: KI, into: Uint8Array, off = 0): void {
+    try {
+      this.key.encode(key, into, off);
+    } catch (e) {
+      throw new MapError("BAD_KEY", this.map.name, op, `cannot encode key: ${(e as Error).message}`, { cause: e });
     }
   }
 
-  delete(key: KI): boolean {
-    return this.map.deleteRaw(this.key.encode(key));
+  #encodeValue(op: string, value: VI, into: Uint8Array, off = 0): void {
+    try {
+      this.value.encode(value, into, off);
+    } catch (e) {
+      throw new MapError("BAD_VALUE", this.map.name, op, `cannot encode value: ${(e as Error).message}`, { cause: e });
+    }
   }
 
+  /** The value at `key`, or undefined when there is none. */
+  get(key: KI): V | undefined {
+    const e = this.map.elem();
+    this.#encodeKey("lookup", key, e.key);
+    return this.map.op("lookup", () => (e.lookup() ? this.value.decode(e.value, 0) : undefined));
+  }
+
+  /** Whether `key` exists. */
+  has(key: KI): boolean {
+    const e = this.map.elem();
+    this.#encodeKey("lookup", key, e.key);
+    return this.map.op("lookup", () => e.lookup());
+  }
+
+  /** Write `value` at `key`; `flags`: UpdateFlags (NoExist fails with EEXIST on an existing key). */
+  set(key: KI, value: VI, flags = 0): void {
+    const e = this.map.elem();
+    this.#encodeKey("update", key, e.key);
+    e.value.fill(0);
+    this.#encodeValue("update", value, e.value);
+    this.map.op("update", () => e.update(flags));
+  }
+
+  /** Delete `key`; false when it did not exist. */
+  delete(key: KI): boolean {
+    const e = this.map.elem();
+    this.#encodeKey("delete", key, e.key);
+    return this.map.op("delete", () => e.delete());
+  }
+
+  /** Read and delete `key` in one step; undefined when absent. */
+  lookupAndDelete(key: KI): V | undefined {
+    const e = this.map.elem();
+    this.#encodeKey("lookup and delete", key, e.key);
+    return this.map.op("lookup and delete", () => (e.lookupAndDelete() ? this.value.decode(e.value, 0) : undefined));
+  }
+
+  /** One value per possible CPU (per-CPU maps through `typed()`). */
+  getPerCpu(key: KI): unknown[] | undefined {
+    const el = this.#element;
+    if (!el || !this.map.isPerCpu) throw new MapError("BAD_MAP_TYPE", this.map.name, "per-CPU lookup", `${this.map.type} is not a per-CPU map`);
+    const e = this.map.elem();
+    this.#encodeKey("lookup", key, e.key);
+    if (!this.map.op("lookup", () => e.lookup())) return undefined;
+    const stride = Math.ceil(el.size / 8) * 8;
+    const out: unknown[] = [];
+    for (let off = 0; off < e.value.byteLength; off += stride) out.push(el.decode(e.value, off));
+    return out;
+  }
+
+  /** Every key (BPF_MAP_GET_NEXT_KEY order). */
   *keys(): IterableIterator<K> {
     for (const k of this.map.keysRaw()) yield this.key.decode(k, 0);
   }
 
+  /** Every value. */
+  *values(): IterableIterator<V> {
+    for (const [, v] of this.entries()) yield v;
+  }
+
+  /** Every [key, value] pair, key by key (entries deleted meanwhile are skipped). */
   *entries(): IterableIterator<[K, V]> {
     for (const [k, v] of this.map.entriesRaw()) yield [this.key.decode(k, 0), this.value.decode(v, 0)];
   }
@@ -288,4 +638,119 @@ export class TypedMap<K, V, KI = K, VI = V> {
   [Symbol.iterator](): IterableIterator<[K, V]> {
     return this.entries();
   }
+
+  /** Every [key, value] pair read with batch lookups (one bpf(2) call per `chunk` elements). */
+  *batchEntries(opts: BatchOptions = {}): IterableIterator<[K, V]> {
+    yield* this.#decodeBatches(this.map.batchesRaw(opts.chunk, false));
+  }
+
+  /** Read and delete every element with batch lookup-and-delete (maps that support it: hash kinds). */
+  *drain(opts: BatchOptions = {}): IterableIterator<[K, V]> {
+    yield* this.#decodeBatches(this.map.batchesRaw(opts.chunk, true));
+  }
+
+  *#decodeBatches(batches: Iterable<RawBatch>): IterableIterator<[K, V]> {
+    const ks = this.map.keySize;
+    const vs = this.map.valueBufferSize;
+    for (const b of batches) {
+      const out: [K, V][] = new Array(b.count);
+      for (let i = 0; i < b.count; i++) out[i] = [this.key.decode(b.keys, i * ks), this.value.decode(b.values, i * vs)];
+      yield* out;
+    }
+  }
+
+  /**
+   * Every [key, value] pair, batch by batch, yielding to the event loop between batches.
+   *
+   * @example
+   * for await (const [pid, count] of counts) console.log(pid, count);
+   */
+  async *[Symbol.asyncIterator](): AsyncIterator<[K, V]> {
+    const ks = this.map.keySize;
+    const vs = this.map.valueBufferSize;
+    for (const b of this.map.batchesRaw(1024, false)) {
+      const out: [K, V][] = new Array(b.count);
+      for (let i = 0; i < b.count; i++) out[i] = [this.key.decode(b.keys, i * ks), this.value.decode(b.values, i * vs)];
+      yield* out;
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+
+  /** Write many entries with BPF_MAP_UPDATE_BATCH (chunked); returns how many were written. */
+  setBatch(entries: Iterable<readonly [KI, VI]>, flags = 0, opts: BatchOptions = {}): number {
+    const list = Array.isArray(entries) ? (entries as readonly (readonly [KI, VI])[]) : [...entries];
+    const chunk = opts.chunk ?? 4096;
+    const ks = this.map.keySize;
+    const vs = this.map.valueBufferSize;
+    let written = 0;
+    for (let start = 0; start < list.length; start += chunk) {
+      const n = Math.min(chunk, list.length - start);
+      const keys = new Uint8Array(n * ks);
+      const values = new Uint8Array(n * vs);
+      for (let i = 0; i < n; i++) {
+        const [k, v] = list[start + i]!;
+        this.#encodeKey("update batch", k, keys, i * ks);
+        this.#encodeValue("update batch", v, values, i * vs);
+      }
+      written += this.map.updateBatchRaw(keys, values, n, flags);
+    }
+    return written;
+  }
+
+  /** Delete many keys with BPF_MAP_DELETE_BATCH; returns how many were deleted (a missing key fails with ENOENT). */
+  deleteBatch(keys: Iterable<KI>, opts: BatchOptions = {}): number {
+    const list = [...keys];
+    const chunk = opts.chunk ?? 4096;
+    const ks = this.map.keySize;
+    let deleted = 0;
+    for (let start = 0; start < list.length; start += chunk) {
+      const n = Math.min(chunk, list.length - start);
+      const buf = new Uint8Array(n * ks);
+      for (let i = 0; i < n; i++) this.#encodeKey("delete batch", list[start + i]!, buf, i * ks);
+      deleted += this.map.deleteBatchRaw(buf, n);
+    }
+    return deleted;
+  }
+
+  /** Delete every element (key by key: safe on every map type with deletable keys); returns how many. */
+  clear(): number {
+    let n = 0;
+    for (const k of [...this.map.keysRaw()]) if (this.map.deleteRaw(k)) n++;
+    return n;
+  }
+
+  /** Pin the map (see BpfMap.pin). */
+  pin(path: string): void {
+    this.map.pin(path);
+  }
+
+  /** Remove the map's pin. */
+  unpin(): void {
+    this.map.unpin();
+  }
+
+  /** Freeze the map for userspace writes. */
+  freeze(): void {
+    this.map.freeze();
+  }
+
+  /** Close the underlying map. */
+  close(): void {
+    this.map.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** A map kind's class checks the map type it wraps. */
+export function expectType(map: BpfMap, what: string, ...types: MapTypeName[]): void {
+  if (!types.includes(map.type))
+    throw new MapError("BAD_MAP_TYPE", map.name, `open as ${what}`, `the map is a ${map.type} map, expected ${types.join(" or ")}`);
+}
+
+/** Thrown for the few operations tsbpf does not implement on a map kind. */
+export function unsupported(map: string, op: string, why: string): TsbpfError {
+  return new MapError("MAP_UNSUPPORTED", map, op, why);
 }
