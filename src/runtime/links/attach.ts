@@ -14,6 +14,15 @@ import { attachUprobe, attachUprobeMulti, parseUprobeTarget } from "./uprobe.js"
 import { attachUsdt, parseUsdtTarget } from "./usdt.js";
 import { attachTc, type TcAttachOptions } from "./tc.js";
 import type { TcDirection } from "./tcx.js";
+import { attachNetHook } from "./net-attach.js";
+import type { AttachTypeName } from "../../object/sections.js";
+import type { BpfMap } from "../map.js";
+import type { CgroupMode } from "./cgroup.js";
+import type { IterAttachOptions } from "./iter.js";
+import type { NetfilterAttachOptions } from "./netfilter.js";
+import type { PerfEventAttachOptions } from "./sampling.js";
+import type { SkSkbAttach } from "./sockmap.js";
+import type { SocketLike } from "./targets.js";
 
 /** Options for {@link Program.attach}; which ones apply depends on the program's hook. */
 export interface AttachOptions {
@@ -31,11 +40,11 @@ export interface AttachOptions {
   readonly replace?: boolean | Program | Fd | number;
   /** TC: ingress or egress (default: from the section, `tcx/egress`). */
   readonly direction?: TcDirection;
-  /** TCX and cgroup links: run before this program/link (`"all"`: first). */
+  /** TCX links: run before this program/link (`"all"`: first). */
   readonly before?: TcAttachOptions["before"];
-  /** TCX and cgroup links: run after this program/link (`"all"`: last). */
+  /** TCX links: run after this program/link (`"all"`: last). */
   readonly after?: TcAttachOptions["after"];
-  /** TCX and cgroup links: fail with ESTALE unless the hook is still at this revision. */
+  /** TCX links: fail with ESTALE unless the hook is still at this revision. */
   readonly expectedRevision?: number | bigint;
   /** TC netlink filter priority (1..65535) and handle; setting them selects the netlink mechanism. */
   readonly priority?: number;
@@ -56,6 +65,28 @@ export interface AttachOptions {
   readonly usdt?: { readonly provider: string; readonly name: string };
   /** kprobe/uprobe: the perf PMU, tracefs probe events, or whichever exists ("auto"). */
   readonly probeMode?: ProbeMode;
+  /** cgroup hooks (and cgroup iterators): the cgroup, as an fd, absolute path or path under the cgroup2 mount. */
+  readonly cgroup?: string | number | Fd;
+  /** cgroup hooks: a BPF link (default) or BPF_PROG_ATTACH in multi/override/exclusive mode. */
+  readonly cgroupMode?: CgroupMode;
+  /** cgroup hooks whose section names none (`cgroup/skb`, ...): the attach type, e.g. `CGROUP_INET_EGRESS`. */
+  readonly attachType?: AttachTypeName;
+  /** socket filter / sk_reuseport: the socket (fd, Fd, or a bound node socket). */
+  readonly socket?: SocketLike;
+  /** sk_msg / sk_skb: the SOCKMAP/SOCKHASH; bpf_map_elem iterators: the map to walk. */
+  readonly map?: BpfMap | Fd | number;
+  /** sk_skb from a bare `sk_skb` section: which hook. */
+  readonly skb?: SkSkbAttach;
+  /** sk_lookup / flow_dissector: network namespace (name, path or fd; default: the current one). */
+  readonly netns?: string | number | Fd;
+  /** Iterators: task/cgroup parameters (map, tid/pid, cgroup and walk order). */
+  readonly iter?: IterAttachOptions;
+  /** perf_event programs: sampling frequency or period, event type/config, CPUs. */
+  readonly perfEvent?: Omit<PerfEventAttachOptions, "pid" | "cookie">;
+  /** netfilter programs: family, hook, priority. */
+  readonly netfilter?: NetfilterAttachOptions;
+  /** lwt_in/lwt_out/lwt_xmit: destination prefix of the route to add (with `interface`). */
+  readonly route?: string;
 }
 
 /** Attach `prog` according to its section, e.g. `tracepoint/sched/sched_process_exec`. */
@@ -143,7 +174,10 @@ export function attachProgram(prog: Program, opts: AttachOptions): Link {
         ...(opts.probeMode ? { mode: opts.probeMode } : {}),
       });
     }
-    default:
+    default: {
+      const net = attachNetHook(prog, opts);
+      if (net) return net;
       throw new TsbpfError("ATTACH_UNSUPPORTED", `attach program "${prog.name}" (section "${spec.sectionName}"): attaching ${spec.attach} programs is not supported yet`);
+    }
   }
 }
