@@ -3,7 +3,7 @@
 
 import { Btf } from "../btf/btf.js";
 import type { BtfDatasec, BtfType, BtfVarSecinfo } from "../btf/types.js";
-import { BTF_FUNC_EXTERN, BTF_FUNC_GLOBAL, BTF_VAR_GLOBAL_ALLOCATED, BTF_VAR_GLOBAL_EXTERN } from "../btf/types.js";
+import { BTF_FUNC_EXTERN, BTF_FUNC_GLOBAL, BTF_FUNC_STATIC, BTF_VAR_GLOBAL_ALLOCATED, BTF_VAR_GLOBAL_EXTERN } from "../btf/types.js";
 import { BtfBuilder, type BtfTypeSpec } from "../btf/writer.js";
 import type { ElfFile } from "../elf/types.js";
 import type { KconfigExtern } from "./spec.js";
@@ -22,7 +22,14 @@ export function fixupBtf(btf: Btf, elf: ElfFile, kconfig: readonly KconfigExtern
 
   // The kernel requires named parameters on every FUNC's prototype; kfunc declarations have none.
   const externProtos = new Set(types.filter((t) => t.kind === "func" && t.linkage === BTF_FUNC_EXTERN).map((t) => (t as { type: number }).type));
+  // Like libbpf: global functions with hidden/internal visibility (e.g. usdt.bpf.h's bpf_usdt_arg) are
+  // verified as static subprograms, with their callers' context, not as independent global functions.
+  const hiddenFuncs = new Set(elf.symbols.filter((s) => s.type === 2 && s.bind !== 0 && (s.visibility === 2 || s.visibility === 1)).map((s) => s.name));
   const patched = types.map((t): BtfType => {
+    if (t.kind === "func" && t.linkage === BTF_FUNC_GLOBAL && hiddenFuncs.has(t.name)) {
+      changed = true;
+      return { ...t, linkage: BTF_FUNC_STATIC };
+    }
     if (t.kind === "func" && t.linkage === BTF_FUNC_EXTERN) {
       changed = true;
       return { ...t, linkage: BTF_FUNC_GLOBAL };
