@@ -57,6 +57,10 @@ export function attachCgroup(prog: Program, cgroup: string | FdLike, opts: Cgrou
   if (mode !== "link" && !Object.hasOwn(MODE_FLAGS, mode)) {
     throw new TsbpfError("INVALID_ARGUMENT", `attach program "${prog.name}" to a cgroup: mode "${String(mode)}" is not one of link, multi, override, exclusive`);
   }
+  const t = prog.spec.type;
+  if (!t.startsWith("CGROUP_") && t !== "SOCK_OPS" && t !== "LSM") {
+    throw new TsbpfError("WRONG_PROGRAM_TYPE", `attach program "${prog.name}" to a cgroup: it is a ${t} program, not a cgroup program (CGROUP_*, SOCK_OPS, LSM)`);
+  }
   const typeName = attachTypeOf(prog, opts);
   const attachType = ATTACH_TYPE[typeName];
   const target = resolveCgroup(cgroup);
