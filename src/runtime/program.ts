@@ -20,6 +20,8 @@ import { failingInstruction, formatSourceLine, sourceLineFor, verifierReason } f
 export interface LoadProgramContext extends PrepareContext {
   readonly btfFd: Fd | undefined;
   readonly logLevel: number;
+  /** freplace (EXT) programs: the program and function (BTF id) the extension replaces. */
+  readonly extTarget?: { readonly progFd: Fd; readonly btfId: number };
 }
 
 const MIN_LOG = 64 * 1024;
@@ -44,6 +46,9 @@ function attachBtfId(spec: ProgramSpec, btf: Btf): number {
 
 /** Load one program; throws VerifierError with the log and the failing source line on rejection. */
 export function loadProgram(spec: ProgramSpec, ctx: LoadProgramContext): Program {
+  if (spec.type === "EXT" && !ctx.extTarget) {
+    throw new TsbpfError("FREPLACE_NEEDS_TARGET", `load program "${spec.name}": a freplace program needs the program it extends (loadCollection option { freplace: { ${spec.name}: { target } } })`);
+  }
   const prepared = prepareProgram(spec, ctx);
   const insns = encode(prepared.instructions);
   const base = {
@@ -55,6 +60,7 @@ export function loadProgram(spec: ProgramSpec, ctx: LoadProgramContext): Program
     progFlags: (spec.sleepable ? PROG_FLAGS.SLEEPABLE : 0) | (spec.xdpFrags ? PROG_FLAGS.XDP_HAS_FRAGS : 0),
     ...(spec.expectedAttachType ? { expectedAttachType: ATTACH_TYPE[spec.expectedAttachType] } : {}),
     ...(spec.needsBtfTarget && spec.type !== "EXT" ? { attachBtfId: attachBtfId(spec, kernelBtf()) } : {}),
+    ...(spec.type === "EXT" && ctx.extTarget ? { attachProgFd: ctx.extTarget.progFd.value, attachBtfId: ctx.extTarget.btfId } : {}),
     ...(ctx.btfFd && prepared.funcInfo ? {
       progBtfFd: ctx.btfFd.value,
       funcInfo: prepared.funcInfo, funcInfoRecSize: 8,
