@@ -280,7 +280,7 @@ describe("emit: determinism and loader round trip", () => {
     };
     const bytes = writeObject(mod);
     const { btf } = parse(bytes);
-    const members = (n: string) => (btf.type((named(btf, n, "var") as { type: number }).type) as { members: { name: string }[] }).members.map((x) => x.name);
+    const members = (n: string) => (btf.type((named(btf, n, "var") as { type: number }).type) as unknown as { members: { name: string }[] }).members.map((x) => x.name);
     assert.deepEqual(members("perf"), ["type", "key_size", "value_size"]);
     assert.deepEqual(members("pinned"), ["type", "key_size", "value_size", "max_entries", "map_flags", "numa_node", "pinning"]);
     assert.deepEqual(members("outer"), ["type", "key_size", "max_entries", "values"]);
