@@ -16,7 +16,6 @@ import { BpfMap, createMap } from "./map.js";
 import { openVariable, type GlobalVariable } from "./maps/globals.js";
 import type { Layout } from "../types/index.js";
 import { Program, loadProgram } from "./program.js";
-import { freplaceTarget } from "./links/freplace.js";
 
 /** Options for {@link loadCollection}. */
 export interface CollectionOptions {
@@ -30,8 +29,6 @@ export interface CollectionOptions {
   readonly logLevel?: number;
   /** Load only these programs (default: all). */
   readonly programs?: readonly string[];
-  /** freplace (EXT) programs by name: the loaded program whose function each replaces (default function: the section's `freplace/<function>`). */
-  readonly freplace?: Readonly<Record<string, { readonly target: Program | Fd; readonly function?: string }>>;
 }
 
 /**
@@ -125,7 +122,7 @@ export function loadCollection(spec: CollectionSpec, opts: CollectionOptions = {
   const programs = new Map<string, Program>();
   const cleanup = () => {
     for (const p of programs.values()) p.close();
-    for (const m of maps.values()) if (!opts.replaceMaps?.[m.name]) m.close();
+    for (const m of maps.values()) m.close();
     for (const fd of owned) fd.close();
   };
   try {
@@ -136,7 +133,8 @@ export function loadCollection(spec: CollectionSpec, opts: CollectionOptions = {
     }
     for (const m of spec.maps.values()) {
       const replacement = opts.replaceMaps?.[m.name];
-      maps.set(m.name, replacement ?? createMapFromSpec(m, btfFd, opts, spec));
+      // A shared map gets its own fd here, so closing this collection leaves the lender's map open.
+      maps.set(m.name, replacement ? new BpfMap(replacement.fd.dup(), replacement.spec, replacement.pinnedAt) : createMapFromSpec(m, btfFd, opts, spec));
     }
     let targets: CoreTargets | undefined = opts.coreTargets;
     let kbtf: Btf | undefined;
@@ -158,7 +156,6 @@ export function loadCollection(spec: CollectionSpec, opts: CollectionOptions = {
         ksyms,
         candidateCache,
         logLevel: opts.logLevel ?? 1,
-        ...(p.type === "EXT" && opts.freplace?.[p.name] ? { extTarget: freplaceTarget(opts.freplace[p.name].target, opts.freplace[p.name].function ?? p.attachTarget) } : {}),
       }));
     }
     // Declared contents: prog arrays and maps of maps.

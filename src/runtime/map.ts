@@ -1,7 +1,8 @@
 // A live BPF map: creation from a MapSpec (pinned reuse, initial data, freezing), raw byte access,
 // batch operations, mmap, and typed access through codecs (tsbpf/types layouts, per-CPU value lists).
 
-import { existsSync, unlinkSync } from "node:fs";
+import { existsSync, mkdirSync, unlinkSync } from "node:fs";
+import { dirname } from "node:path";
 import { MapError, MapSyscallError, SyscallError, TsbpfError } from "../errors.js";
 import { mapSpec, mapTypeFromNumber } from "../object/maps.js";
 import type { MapSpec, MapTypeName } from "../object/spec.js";
@@ -410,9 +411,19 @@ export class BpfMap implements Disposable {
     this.op("freeze", () => mapFreeze(this.fd));
   }
 
-  /** Pin the map at a path on a bpffs mount. */
+  /** Pin the map at a path on a bpffs mount (missing parent directories are created). */
   pin(path: string): void {
-    this.op(`pin at ${path}`, () => objPin(this.fd, path));
+    this.op(`pin at ${path}`, () => {
+      const dir = dirname(path);
+      if (!existsSync(dir)) {
+        try {
+          mkdirSync(dir, { recursive: true });
+        } catch (e) {
+          throw new MapError("PIN_FAILED", this.spec.name, `pin at ${path}`, `cannot create ${dir}: ${(e as Error).message}`, { cause: e });
+        }
+      }
+      objPin(this.fd, path);
+    });
     this.#pinnedAt = path;
   }
 
