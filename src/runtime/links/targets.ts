@@ -73,7 +73,7 @@ export function mapFd(map: BpfMap | FdLike): number {
 }
 
 /** Something holding a socket: an fd number, an Fd, or a node socket (net.Socket, dgram.Socket, net.Server). */
-export type SocketLike = FdLike | { readonly _handle?: unknown };
+export type SocketLike = FdLike | object;
 
 /**
  * The fd of a socket. Node sockets are read through their internal handle (`_handle.fd`), which is
