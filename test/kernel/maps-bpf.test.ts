@@ -3,19 +3,23 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { closeSync, openSync } from "node:fs";
+import { createSocket } from "node:dgram";
+import { closeSync, openSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import { loadCollection, type Collection } from "../../src/runtime/collection.js";
 import {
-  ArrayMap, BloomFilter, CgroupArray, CpuMap, DevMap, HashMap, LpmTrie, MapOfMaps, PerCpuArrayMap, PerCpuHashMap,
+  ArrayMap, BloomFilter, CgroupArray, CgroupStorage, LocalStorage, PerCpuCgroupStorage, setVariable, CpuMap, DevMap, HashMap, LpmTrie, MapOfMaps, PerCpuArrayMap, PerCpuHashMap,
   ProgArray, QueueMap, SockMap, StackTraceMap, UserRingBufWriter, XskMap, createMap, parseCidr,
 } from "../../src/runtime/maps/index.js";
-import { progInfo } from "../../src/sys/bpf.js";
-import { SOCKET } from "../../src/sys/constants.js";
+import { progAttach, progDetach, progInfo } from "../../src/sys/bpf.js";
+import { ATTACH_FLAGS, ATTACH_TYPE, SOCKET } from "../../src/sys/constants.js";
+import { possibleCpus } from "../../src/sys/system.js";
 import { sys } from "../../src/sys/seam.js";
 import { bytes, struct, u32, u64, u8 } from "../../src/types/index.js";
+import { vmlinuxHeader } from "../helpers/clang.js";
 import { compileAndRead } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
-import { cgroup2Root } from "./maps-common.js";
+import { cgroup2Root, ownCgroup } from "./maps-common.js";
 
 const PACKET = new Uint8Array(64);
 const XDP = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
@@ -215,3 +219,66 @@ describe("user ring buffer", privileged(), () => {
     assert.equal(w.free, 4096);
   });
 });
+
+describe("storage maps written by programs", privileged(), () => {
+  test("cgroup storage and per-CPU cgroup storage: attached cgroup_skb counts, userspace reads and resets", async () => {
+    const { spec } = await compileAndRead("test/fixtures/c/maps/storage.bpf.c", { includes: [dirname(vmlinuxHeader())] });
+    using coll = loadCollection(spec, { programs: ["count_egress"] });
+    const store = new CgroupStorage(coll.map("cg_store"), u64);
+    const pcpu = new PerCpuCgroupStorage(coll.map("cg_pcpu"), u64);
+    const cg = openSync(ownCgroup(), "r");
+    const prog = coll.program("count_egress");
+    const attach = { target: cg, attachBpfFd: prog.fd.value, attachType: ATTACH_TYPE.CGROUP_INET_EGRESS };
+    progAttach({ ...attach, attachFlags: ATTACH_FLAGS.ALLOW_MULTI });
+    try {
+      await sendUdp(3);
+      const keys = [...store.keys()];
+      assert.equal(keys.length, 1);
+      assert.equal(keys[0]!.attachType, ATTACH_TYPE.CGROUP_INET_EGRESS);
+      const first = store.get(keys[0]!)!;
+      assert.ok(first >= 3n, `counted ${first}`);
+      store.set(keys[0]!, 1000n);
+      await sendUdp(2);
+      assert.ok(store.get(keys[0]!)! >= 1002n);
+      const perCpu = pcpu.get(keys[0]!)!;
+      assert.equal(perCpu.length, possibleCpus());
+      assert.ok(perCpu.reduce((a, b) => a + b, 0n) >= 5n);
+    } finally {
+      progDetach(attach);
+      closeSync(cg);
+    }
+  });
+
+  test("cgrp storage: a value set from userspace (cgroup fd) is incremented by a tp_btf program", async () => {
+    const { spec } = await compileAndRead("test/fixtures/c/maps/storage.bpf.c", { includes: [dirname(vmlinuxHeader())] });
+    setVariable(spec, "target_tgid", process.pid);
+    using coll = loadCollection(spec, { programs: ["on_enter"] });
+    const cgs = new LocalStorage(coll.map("cgs"), u64);
+    const fd = openSync(ownCgroup(), "r");
+    try {
+      cgs.set(fd, 100n);
+      const link = coll.program("on_enter").attach();
+      for (let i = 0; i < 10; i++) statSync("/");
+      link.close();
+      const v = cgs.get(fd)!;
+      assert.ok(v >= 110n, `cgroup storage is ${v}`);
+      assert.equal(cgs.delete(fd), true);
+      assert.equal(cgs.get(fd), undefined);
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
+
+/** Send `n` UDP datagrams to a local socket and wait until they arrived. */
+async function sendUdp(n: number): Promise<void> {
+  const rx = createSocket("udp4");
+  const tx = createSocket("udp4");
+  await new Promise<void>((r) => rx.bind(0, "127.0.0.1", r));
+  let got = 0;
+  const all = new Promise<void>((r) => rx.on("message", () => { if (++got === n) r(); }));
+  for (let i = 0; i < n; i++) tx.send("x", rx.address().port, "127.0.0.1");
+  await all;
+  rx.close();
+  tx.close();
+}
