@@ -215,4 +215,22 @@ export function badModule(): CompiledModule {
   };
 }
 
+/** A module with every map flavour libbpf must parse from BTF: sizes only, flags, map of maps, bloom filter. */
+export function mapsModule(): CompiledModule {
+  const m = demoModule();
+  const int = { kind: "int" as const, name: "int", size: 4 as const, signed: true };
+  return {
+    ...m,
+    name: "emitmaps",
+    maps: [
+      ...m.maps,
+      { name: "perf", type: "perf_event_array", keySize: 4, valueSize: 4 },
+      { name: "lru", type: "lru_hash", key: U32, value: { kind: "array", element: U32, length: 4 }, maxEntries: 64, flags: 0 },
+      { name: "outer", type: "array_of_maps", key: int, maxEntries: 3, inner: { name: "inner", type: "array", key: int, value: int, maxEntries: 2 } },
+      { name: "bloom", type: "bloom_filter", valueSize: 8, maxEntries: 100, mapExtra: 3n },
+      { name: "progs", type: "prog_array", keySize: 4, valueSize: 4, maxEntries: 4 },
+    ],
+  };
+}
+
 export { Instruction };
