@@ -5,6 +5,7 @@
 import { Command } from "commander";
 import pc from "picocolors";
 import { TsbpfError, VerifierError } from "../errors.js";
+import { genCommand } from "./commands/gen.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { loadCommand } from "./commands/load.js";
 
@@ -16,6 +17,7 @@ export function buildCli(): Command {
     .showHelpAfterError();
   program.addCommand(loadCommand());
   program.addCommand(inspectCommand());
+  program.addCommand(genCommand());
   return program;
 }
 

@@ -1,0 +1,147 @@
+// `tsbpf gen vmlinux`: TypeScript declarations of kernel types from BTF (for `*.bpf.ts` programs).
+// Reads /sys/kernel/btf/vmlinux (or --btf), writes stdout or -o; conventions in docs/gen.md.
+
+import { createHash } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { release } from "node:os";
+import { basename, dirname } from "node:path";
+import { Command, InvalidArgumentError } from "commander";
+import { kernelBtf, VMLINUX_BTF_PATH } from "../../btf/kernel.js";
+import { BtfError } from "../../errors.js";
+import { DEFAULT_DEPTH, DEFAULT_IMPORT_FROM, generateDeclarations, type GeneratedDeclarations } from "../../gen/typescript.js";
+import { readTracefsFormats } from "../../gen/tracepoints.js";
+
+/** Options of {@link runGenVmlinux} (the CLI flags). */
+export interface GenVmlinuxOptions {
+  /** BTF file (default /sys/kernel/btf/vmlinux). */
+  btf?: string;
+  /** Root type names. */
+  types?: readonly string[];
+  /** Pointer depth (default 3). */
+  depth?: number;
+  tracepoints?: boolean;
+  all?: boolean;
+  /** Module to import scalar aliases and helpers from (default "tsbpf/kernel"). */
+  importFrom?: string;
+  /**
+   * tracefs mount to match tracepoint events exactly: a directory, false for none, undefined for the
+   * default (the usual mounts, only when the BTF is the running kernel's).
+   */
+  tracefs?: string | false;
+  /** Text after the `@tsbpf-btf` marker (default: derived from the BTF file). */
+  source?: string;
+  /** The command line named in the header (default: rebuilt from the options). */
+  generator?: string;
+}
+
+/** Describe a BTF file for the marker line: `vmlinux 6.18.0 sha256:0123456789abcdef`. */
+export function describeBtfSource(path: string, bytes: Uint8Array): string {
+  const digest = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
+  const what = path === VMLINUX_BTF_PATH ? `vmlinux ${release()}` : basename(path);
+  return `${what} sha256:${digest}`;
+}
+
+/** The command line that reproduces a generation (named in the generated file's header). */
+export function genCommandLine(opts: GenVmlinuxOptions): string {
+  const parts = ["tsbpf gen vmlinux"];
+  if (opts.btf && opts.btf !== VMLINUX_BTF_PATH) parts.push(`--btf ${basename(opts.btf)}`);
+  if (opts.all) parts.push("--all");
+  if (opts.types && opts.types.length > 0) parts.push(`--types ${[...opts.types].join(",")}`);
+  if (!opts.all) parts.push(`--depth ${opts.depth ?? DEFAULT_DEPTH}`);
+  if (opts.tracepoints) parts.push("--tracepoints");
+  if (opts.importFrom && opts.importFrom !== DEFAULT_IMPORT_FROM) parts.push(`--import-from ${opts.importFrom}`);
+  return parts.join(" ");
+}
+
+/**
+ * Generate declarations as `tsbpf gen vmlinux` does.
+ * @throws BtfError `BTF_KERNEL_NOT_FOUND` / `BTF_KERNEL_READ` for the BTF file, `BTF_GEN_*` for the selection.
+ */
+export function runGenVmlinux(opts: GenVmlinuxOptions = {}): GeneratedDeclarations {
+  const path = opts.btf ?? VMLINUX_BTF_PATH;
+  const btf = kernelBtf(path);
+  let tracefsFormats;
+  if (opts.tracepoints && opts.tracefs !== false && (opts.tracefs !== undefined || path === VMLINUX_BTF_PATH)) {
+    const formats = readTracefsFormats(opts.tracefs);
+    if (formats.size > 0) tracefsFormats = formats;
+  }
+  return generateDeclarations(btf, {
+    types: opts.types ?? [],
+    depth: opts.depth ?? DEFAULT_DEPTH,
+    tracepoints: opts.tracepoints === true,
+    all: opts.all === true,
+    importFrom: opts.importFrom ?? DEFAULT_IMPORT_FROM,
+    source: opts.source ?? describeBtfSource(path, btf.bytes),
+    generator: opts.generator ?? `\`${genCommandLine(opts)}\``,
+    ...(tracefsFormats ? { tracefsFormats } : {}),
+  });
+}
+
+function parseDepth(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError("must be a non-negative integer");
+  return n;
+}
+
+function parseList(value: string, previous: string[] | undefined): string[] {
+  const items = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  return (previous ?? []).concat(items);
+}
+
+interface CliFlags {
+  btf?: string;
+  types?: string[];
+  depth: number;
+  tracepoints?: boolean;
+  all?: boolean;
+  output?: string;
+  importFrom?: string;
+  tracefs?: string | boolean;
+}
+
+/** The `gen` command with its `vmlinux` subcommand. */
+export function genCommand(): Command {
+  const gen = new Command("gen").description("generate TypeScript declarations (kernel types from BTF)");
+  gen
+    .command("vmlinux")
+    .description("TypeScript interfaces for kernel structs, unions, typedefs and enums from BTF")
+    .option("--btf <path>", "BTF file to read", VMLINUX_BTF_PATH)
+    .option("--types <names>", "comma-separated root types (repeatable)", parseList)
+    .option("--depth <n>", "pointer hops from a root whose targets keep their members", parseDepth, DEFAULT_DEPTH)
+    .option("--tracepoints", "add every trace_event_raw_* struct and a TracepointContexts map")
+    .option("--all", "every struct, union, typedef and enum (large)")
+    .option("--import-from <module>", "module the scalar aliases and helpers come from", DEFAULT_IMPORT_FROM)
+    .option("--tracefs <dir>", "tracefs mount used to match tracepoint events (default: the running kernel's)")
+    .option("--no-tracefs", "do not read tracefs")
+    .option("-o, --output <file>", "write here instead of stdout")
+    .action((flags: CliFlags) => {
+      if (!flags.all && !flags.tracepoints && (flags.types ?? []).length === 0) {
+        throw new BtfError("BTF_GEN_BAD_OPTION", "gen vmlinux: nothing selected (give --types, --tracepoints or --all)");
+      }
+      const opts: GenVmlinuxOptions = {
+        types: flags.types ?? [],
+        depth: flags.depth,
+        tracepoints: flags.tracepoints === true,
+        all: flags.all === true,
+        ...(flags.btf !== undefined ? { btf: flags.btf } : {}),
+        ...(flags.importFrom !== undefined ? { importFrom: flags.importFrom } : {}),
+        ...(flags.tracefs === false ? { tracefs: false as const } : typeof flags.tracefs === "string" ? { tracefs: flags.tracefs } : {}),
+      };
+      const r = runGenVmlinux(opts);
+      if (flags.output === undefined) {
+        process.stdout.write(r.text);
+        return;
+      }
+      try {
+        mkdirSync(dirname(flags.output), { recursive: true });
+        writeFileSync(flags.output, r.text);
+      } catch (e) {
+        throw new BtfError("BTF_GEN_WRITE", `gen vmlinux: write ${flags.output}: ${(e as Error).message}`, { cause: e });
+      }
+      process.stderr.write(
+        `${flags.output}: ${r.interfaces} interfaces, ${r.stubs} stubs, ${r.typedefs} typedefs, ${r.enums} enums, ` +
+          `${r.constants} constants, ${r.tracepoints} tracepoints, ${r.text.length} bytes\n`,
+      );
+    });
+  return gen;
+}
