@@ -233,4 +233,37 @@ export function mapsModule(): CompiledModule {
   };
 }
 
+/**
+ * Two TC programs sharing the section "tc" and the static subprogram `twice`, which the global
+ * subprogram `outer` also calls (a call inside .text, resolved without relocation):
+ * first = twice(10) + outer(3) = 20 + 7 = 27; second = twice(LINUX_KERNEL_VERSION >> 16) (a .kconfig extern).
+ */
+export function sharedModule(): CompiledModule {
+  const at = located("shared.bpf.ts");
+  const ctx = ["skb", { kind: "ptr", target: VOID }] as [string, CType];
+  const twice: CompiledFunction = {
+    name: "twice", section: ".text", global: false, proto: proto(U64, ["x", U64]), coreRelocations: [],
+    instructions: at(1, mov64Reg(R0, R1), alu64Imm(AluOp.MUL, R0, 2), exit()),
+  };
+  const outer: CompiledFunction = {
+    name: "outer", section: ".text", global: true, proto: proto(INT, ["x", INT]), coreRelocations: [],
+    instructions: at(2, callSub("twice"), alu64Imm(AluOp.ADD, R0, 1), exit()),
+  };
+  const first: CompiledFunction = {
+    name: "first", section: "tc", global: true, proto: proto(INT, ctx), coreRelocations: [],
+    instructions: at(3, mov64Imm(R1, 10), callSub("twice"), mov64Reg(R6, R0), mov64Imm(R1, 3), callSub("outer"), alu64Reg(AluOp.ADD, R0, R6), exit()),
+  };
+  const second: CompiledFunction = {
+    name: "second", section: "tc", global: true, proto: proto(INT, ctx), coreRelocations: [],
+    instructions: at(4,
+      ldMapValue(R2, "LINUX_KERNEL_VERSION"), loadMem(Size.W, R1, R2, 0), alu64Imm(AluOp.RSH, R1, 16),
+      callSub("twice"), exit()),
+  };
+  return {
+    name: "shared", license: "Dual BSD/GPL", functions: [twice, first, outer, second], maps: [], globals: [],
+    externs: [{ name: "LINUX_KERNEL_VERSION", section: ".kconfig", type: U32 }],
+    sources: new Map(),
+  };
+}
+
 export { Instruction };

@@ -12,7 +12,7 @@ import type { CompiledModule } from "../../src/compiler/module.js";
 import { readElf } from "../../src/elf/reader.js";
 import { EM_BPF } from "../../src/elf/types.js";
 import { bpftoolPath, compileC } from "../helpers/clang.js";
-import { coreModule, demoModule, kfuncModule, mapsModule } from "../helpers/emit-modules.js";
+import { coreModule, demoModule, kfuncModule, mapsModule, sharedModule } from "../helpers/emit-modules.js";
 import { bpffsProblem, haveTool } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
 
@@ -28,6 +28,7 @@ const MODULES: [string, () => CompiledModule, string[]][] = [
   ["core", coreModule, ["on_getpid"]],
   ["kf", kfuncModule, ["on_newtask"]],
   ["emitmaps", mapsModule, ["prog"]],
+  ["shared", sharedModule, ["first", "second"]],
 ];
 
 describe("emit: interop with libbpf and LLVM tools", privileged(() => bpffsProblem() ?? (haveTool("llvm-objdump") ? undefined : "needs llvm-objdump")), () => {

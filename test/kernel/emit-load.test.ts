@@ -12,7 +12,8 @@ import { readCollectionSpec } from "../../src/object/reader.js";
 import { loadCollection } from "../../src/runtime/collection.js";
 import { RingBufReader } from "../../src/runtime/ringbuf.js";
 import { btfLoad } from "../../src/sys/bpf.js";
-import { badModule, coreModule, demoModule, kfuncModule, mapsModule } from "../helpers/emit-modules.js";
+import { badModule, coreModule, demoModule, kfuncModule, mapsModule, sharedModule } from "../helpers/emit-modules.js";
+import { kernelVersion } from "../../src/sys/system.js";
 import { runTrigger, waitFor } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
 
@@ -39,6 +40,14 @@ describe("emit: written objects in the kernel", privileged(), () => {
       if (records.length === 2) break;
     }
     assert.deepEqual(records, [0x1234n, 0x1234n]);
+  });
+
+  test("two TC programs in one section sharing static and global subprograms; a .kconfig extern", () => {
+    using coll = loadCollection(readCollectionSpec(writeObject(sharedModule()), { name: "shared" }));
+    const pkt = new Uint8Array(64);
+    assert.equal(coll.program("first").testRun({ data: pkt }).retval, 27);
+    const major = kernelVersion().code >> 16;
+    assert.equal(coll.program("second").testRun({ data: pkt }).retval, 2 * major);
   });
 
   test("every map flavour of the module loads: sizes only, map of maps, bloom filter, prog array, perf array", () => {

@@ -14,7 +14,9 @@ import {
 } from "../../src/elf/types.js";
 import { writeObject } from "../../src/compiler/emit/index.js";
 import { readCollectionSpec } from "../../src/object/reader.js";
-import { DEMO_SOURCE, coreModule, demoModule, kfuncModule } from "../helpers/emit-modules.js";
+import { DEMO_SOURCE, coreModule, demoModule, kfuncModule, sharedModule } from "../helpers/emit-modules.js";
+import { ldBtfId } from "../../src/asm/load-store.js";
+import { R1 } from "../../src/asm/register.js";
 
 function parse(bytes: Uint8Array) {
   const elf = readElf(bytes, { machine: EM_BPF });
@@ -108,6 +110,52 @@ describe("emit: ELF layout", () => {
     assert.equal(f.kind === "func" && f.linkage, 2);
     const ksyms = named(btf, ".ksyms", "datasec");
     assert.equal(ksyms.kind === "datasec" && ksyms.vars.length, 2);
+  });
+
+  test("several programs in one section; a call inside .text is pc-relative with no relocation", () => {
+    const { elf: e, ext, btf } = parse(writeObject(sharedModule()));
+    const tc = e.section("tc")!;
+    const funcs = e.symbols.filter((x) => x.type === STT_FUNC).map((x) => [x.name, e.sections[x.shndx]!.name, x.value, x.size, x.bind]);
+    assert.deepEqual(funcs, [
+      ["twice", ".text", 0, 24, STB_LOCAL],
+      ["first", "tc", 0, 56, STB_GLOBAL],
+      ["outer", ".text", 24, 24, STB_GLOBAL],
+      ["second", "tc", 56, 48, STB_GLOBAL],
+    ]);
+    assert.equal(tc.size, 104);
+    assert.deepEqual(ext.funcInfo.get("tc")!.map((r) => [r.insnOff, btf.nameOf(r.typeId)]), [[0, "first"], [56, "second"]]);
+    assert.equal(e.relocations(e.section(".text")!.index).length, 0, "outer -> twice needs no relocation");
+    const text = decode(e.section(".text")!.data);
+    assert.equal(text[3]!.imm, -4, "call from slot 3 back to slot 0");
+    const rel = e.relocations(tc.index).map((r) => [r.offset, e.symbols[r.symbol]!.name, r.type]);
+    assert.deepEqual(rel, [[8, ".text", R_BPF_64_32], [32, "outer", R_BPF_64_32], [56, "LINUX_KERNEL_VERSION", R_BPF_64_64], [88, ".text", R_BPF_64_32]]);
+    assert.equal(new TextDecoder().decode(e.section("license")!.data), "Dual BSD/GPL\0");
+    const kc = named(btf, ".kconfig", "datasec");
+    assert.ok(kc.kind === "datasec");
+    assert.deepEqual(kc.vars.map((v) => [btf.nameOf(v.type), v.size]), [["LINUX_KERNEL_VERSION", 4]]);
+    const spec = readCollectionSpec(writeObject(sharedModule()), { name: "shared" });
+    assert.deepEqual([...spec.programs.keys()], ["first", "second"]);
+    assert.deepEqual(spec.kconfig.map((k) => k.name), ["LINUX_KERNEL_VERSION"]);
+  });
+
+  test("ksym variables: ld_imm64 against the undefined symbol, VAR with extern linkage in .ksyms", () => {
+    const m = sharedModule();
+    const first = m.functions.find((f) => f.name === "first")!;
+    const mod = {
+      ...m,
+      externs: [...m.externs, { name: "bpf_prog_active", section: ".ksyms" as const, type: { kind: "int" as const, name: "int", size: 4 as const, signed: true } }],
+      functions: m.functions.map((f) => (f === first ? { ...f, instructions: [ldBtfId(R1, "bpf_prog_active"), ...f.instructions] } : f)),
+    };
+    const { elf: e, btf } = parse(writeObject(mod));
+    const rel = e.relocations(e.section("tc")!.index)[0]!;
+    assert.equal(e.symbols[rel.symbol]!.name, "bpf_prog_active");
+    assert.equal(rel.type, R_BPF_64_64);
+    const insn = decode(e.section("tc")!.data)[0]!;
+    assert.deepEqual([insn.opcode, insn.src, insn.constant], [0x18, 0, 0n]);
+    const v = named(btf, "bpf_prog_active", "var");
+    assert.equal(v.kind === "var" && v.linkage, 2);
+    const spec = readCollectionSpec(writeObject(mod), { name: "shared" });
+    assert.deepEqual(spec.ksyms.map((k) => [k.name, k.kind]), [["bpf_prog_active", "var"]]);
   });
 
   test("weak externs are STB_WEAK", () => {
