@@ -181,7 +181,7 @@ export class NlAttrs {
 /** The errno and extended-ack text of an NLMSG_ERROR payload (errno 0 is an ack). */
 export function decodeNlError(payload: Uint8Array, flags: number): { errno: number; message?: string } {
   if (payload.length < 4) throw new TsbpfError("NETLINK_MALFORMED", "netlink: truncated error message");
-  const errno = -new DataView(payload.buffer, payload.byteOffset, 4).getInt32(0, true);
+  const errno = Math.abs(new DataView(payload.buffer, payload.byteOffset, 4).getInt32(0, true));
   if (!(flags & NLM_F.ACK_TLVS)) return { errno };
   // After the errno comes the offending request: its header only when capped, else all of it.
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
