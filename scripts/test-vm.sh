@@ -109,6 +109,11 @@ log "preparing ${#files[@]} test file(s) on the host"
 node --import tsx scripts/vm/prepare.ts "$run" "${files[@]}" || die "host-side preparation failed"
 [[ -f $run/run.sh ]] || die "preparation wrote no $run/run.sh"
 
+# --- Host half of the CO-RE portability check: the same object the VM loads, on this kernel ----------
+log "CO-RE portability on the host ($(uname -r))"
+TSBPF_VM_MANIFEST="$run/fixtures.json" node --import tsx --test --test-reporter=dot test/vm/core-portable.test.ts ||
+  die "the CO-RE portability test failed on the host kernel"
+
 # --- Boot ----------------------------------------------------------------------------------------
 cpus=${TSBPF_VM_CPUS:-$(nproc)}
 ((cpus > 4)) && cpus=4

@@ -1,18 +1,25 @@
 // Fixtures of the VM suite (BPF objects, host test binaries), built on the host before the VM boots:
 // scripts/vm/prepare.ts builds them all and the VM reads their paths from $TSBPF_VM_MANIFEST.
 
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { dirname } from "node:path";
-import { compileC, vmlinuxHeader } from "../helpers/clang.js";
-import { triggerProgram } from "../helpers/loader.js";
+import { dirname, join } from "node:path";
+import { REPO_ROOT, compileC, vmlinuxHeader } from "../helpers/clang.js";
+import { hostProgram, triggerProgram } from "../helpers/loader.js";
 
 /** BPF objects: name → C source (repo-relative) and whether it includes the host's vmlinux.h. */
 const OBJECTS: Record<string, { source: string; vmlinux?: boolean }> = {
+  kprobe: { source: "test/fixtures/c/probes/kprobe.bpf.c" },
+  tracing: { source: "test/fixtures/c/probes/tracing.bpf.c", vmlinux: true },
+  core: { source: "test/fixtures/c/probes/core_portable.bpf.c", vmlinux: true },
+  freplace_target: { source: "test/fixtures/c/probes/freplace_target.bpf.c" },
+  freplace: { source: "test/fixtures/c/probes/freplace.bpf.c" },
 };
 
 /** Host executables: name → builder. */
 const BINARIES: Record<string, () => string> = {
   trigger: triggerProgram,
+  syscaller: () => hostProgram("syscaller", readFileSync(join(REPO_ROOT, "test/fixtures/c/probes/syscaller.c"), "utf8")),
 };
 
 export type VmFixtureName = keyof typeof OBJECTS;
@@ -55,3 +62,33 @@ export async function buildVmFixtures(): Promise<Record<string, string>> {
 
 /** True inside the test VM (scripts/test-vm.sh). */
 export const IN_VM = process.env.TSBPF_IN_VM === "1";
+
+/** Outcome of one syscaller run. */
+export interface SyscallerResult {
+  readonly pid: number;
+  readonly ok: number;
+  readonly eperm: number;
+}
+
+/**
+ * Run `syscaller <call> <n>`: `setup(pid)` runs after it started and before it makes any call (attach
+ * per-pid things, move it into a cgroup). Resolves once it exited 0 with its success/EPERM counts.
+ */
+export async function runSyscaller(call: "getpid" | "getpgid" | "getsid" | "getppid", n: number, setup?: (pid: number) => void | Promise<void>): Promise<SyscallerResult> {
+  const child = spawn(vmBinary("syscaller"), [call, String(n)], { stdio: ["pipe", "pipe", "inherit"] });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("exit", (code) => resolve(code ?? -1));
+  });
+  try {
+    await setup?.(child.pid!);
+  } finally {
+    child.stdin!.end("go\n");
+  }
+  const code = await exited;
+  const m = /ok=(\d+) eperm=(\d+)/.exec(out);
+  if (code !== 0 || !m) throw new Error(`syscaller ${call} ${n} exited ${code}: ${out}`);
+  return { pid: child.pid!, ok: Number(m[1]), eperm: Number(m[2]) };
+}
