@@ -3,6 +3,7 @@
 
 import { benchBtfParse } from "./btf-parse.js";
 import { benchLoad, type BenchRow } from "./load.js";
+import { benchMaps } from "./maps.js";
 
 /** A benchmark: a name for errors and a function returning its rows. */
 interface Benchmark {
@@ -13,6 +14,7 @@ interface Benchmark {
 const BENCHMARKS: readonly Benchmark[] = [
   { name: "open+load+attach vs libbpf (bench/load.ts)", run: () => benchLoad() },
   { name: "vmlinux BTF parse vs libbpf (bench/btf-parse.ts)", run: () => benchBtfParse() },
+  { name: "map access vs libbpf (bench/maps.ts)", run: () => benchMaps() },
 ];
 
 function figure(x: number, unit: string): string {

@@ -10,7 +10,6 @@ import {
   mapCreate,
   mapDeleteBatch,
   mapFreeze,
-  mapGetNextKey,
   mapInfo,
   mapLookupAndDeleteBatch,
   mapLookupBatch,
@@ -295,13 +294,18 @@ export class BpfMap implements Disposable {
     });
   }
 
-  /** Every key, in the kernel's iteration order. */
+  /** Every key (a fresh copy each), in the kernel's iteration order. */
   *keysRaw(): IterableIterator<Uint8Array> {
+    // Each step re-arms the scratch key from our own copy, so other element calls in between are harmless.
     let prev: Uint8Array | null = null;
     for (;;) {
-      const next = new Uint8Array(this.spec.keySize);
-      const p = prev;
-      if (!this.op("iterate", () => mapGetNextKey(this.fd, p, next))) return;
+      const p: Uint8Array | null = prev;
+      const next: Uint8Array | undefined = this.op("iterate", () => {
+        const e = this.elem();
+        if (p) e.key.set(p);
+        return e.nextKey(p === null) ? e.next.slice() : undefined;
+      });
+      if (!next) return;
       yield next;
       prev = next;
     }
@@ -516,6 +520,53 @@ export interface Codec<T, I = T> {
   encode(value: I, target: Uint8Array, offset: number): unknown;
 }
 
+type Decoder<T> = (dv: DataView, bytes: Uint8Array, offset: number) => T;
+type Encoder<I> = (dv: DataView, bytes: Uint8Array, offset: number, value: I) => void;
+
+const U64_MAX = (1n << 64n) - 1n;
+const I64_MIN = -(1n << 63n);
+const I64_MAX = (1n << 63n) - 1n;
+
+function intError(kind: string, v: unknown): RangeError {
+  return new RangeError(`${typeof v === "bigint" ? `${v}n` : String(v)} is not a valid ${kind}`);
+}
+
+/** A decoder reading through a DataView for 32/64-bit scalar layouts (no per-call allocation), else the codec's own. */
+export function fastDecoder<T>(c: Codec<T, unknown>): Decoder<T> {
+  switch ((c as { kind?: string }).kind) {
+    case "u32": return ((dv: DataView, _b: Uint8Array, o: number) => dv.getUint32(o, true)) as Decoder<T>;
+    case "i32": return ((dv: DataView, _b: Uint8Array, o: number) => dv.getInt32(o, true)) as Decoder<T>;
+    case "u64": return ((dv: DataView, _b: Uint8Array, o: number) => dv.getBigUint64(o, true)) as Decoder<T>;
+    case "i64": return ((dv: DataView, _b: Uint8Array, o: number) => dv.getBigInt64(o, true)) as Decoder<T>;
+    default: return (_dv, b, o) => c.decode(b, o);
+  }
+}
+
+/** An encoder writing 32/64-bit scalars through a DataView (range-checked like the layouts), else the codec's own. */
+export function fastEncoder<I>(c: Codec<unknown, I>): Encoder<I> {
+  switch ((c as { kind?: string }).kind) {
+    case "u32": return ((dv: DataView, _b: Uint8Array, o: number, v: number) => {
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw intError("u32", v);
+      dv.setUint32(o, v, true);
+    }) as Encoder<I>;
+    case "i32": return ((dv: DataView, _b: Uint8Array, o: number, v: number) => {
+      if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw intError("i32", v);
+      dv.setInt32(o, v, true);
+    }) as Encoder<I>;
+    case "u64": return ((dv: DataView, _b: Uint8Array, o: number, v: bigint | number) => {
+      const x = typeof v === "bigint" ? v : Number.isSafeInteger(v) ? BigInt(v) : -1n;
+      if (x < 0n || x > U64_MAX) throw intError("u64", v);
+      dv.setBigUint64(o, x, true);
+    }) as Encoder<I>;
+    case "i64": return ((dv: DataView, _b: Uint8Array, o: number, v: bigint | number) => {
+      const x = typeof v === "bigint" ? v : Number.isSafeInteger(v) ? BigInt(v) : I64_MIN - 1n;
+      if (x < I64_MIN || x > I64_MAX) throw intError("i64", v);
+      dv.setBigInt64(o, x, true);
+    }) as Encoder<I>;
+    default: return (_dv, b, o, v) => { c.encode(v, b, o); };
+  }
+}
+
 /** The per-CPU codec of `typed()`: decodes CPU 0, encodes the same value for every CPU. */
 function broadcastCodec<V, VI>(layout: Layout<V, VI, unknown>, cpus: number): Codec<V, VI> {
   const stride = Math.ceil(layout.size / 8) * 8;
@@ -551,12 +602,20 @@ export class TypedMap<K, V, KI = K, VI = V> implements Iterable<[K, V]>, AsyncIt
   readonly value: Codec<V, VI>;
   /** Layout of one CPU's value, when the map is per-CPU (for getPerCpu). */
   readonly #element: Layout<unknown, never, unknown> | undefined;
+  readonly #kdec: Decoder<K>;
+  readonly #vdec: Decoder<V>;
+  readonly #kenc: Encoder<KI>;
+  readonly #venc: Encoder<VI>;
 
   constructor(map: BpfMap, key: Codec<K, KI>, value: Codec<V, VI>, element?: Layout<unknown, never, unknown> | Layout<V, VI, unknown>) {
     this.map = map;
     this.key = key;
     this.value = value;
     this.#element = element as Layout<unknown, never, unknown> | undefined;
+    this.#kdec = fastDecoder(key);
+    this.#vdec = fastDecoder(value);
+    this.#kenc = fastEncoder(key as Codec<unknown, KI>);
+    this.#venc = fastEncoder(value as Codec<unknown, VI>);
     if (value.size !== map.valueBufferSize)
       throw new MapError("BAD_LAYOUT", map.name, "typed access", `value codec is ${value.size} bytes, the map's value buffer is ${map.valueBufferSize}`);
     if (!KEYLESS.has(map.type) && key.size !== map.keySize)
@@ -565,57 +624,85 @@ export class TypedMap<K, V, KI = K, VI = V> implements Iterable<[K, V]>, AsyncIt
 
   get name(): string { return this.map.name; }
 
-  #encodeKey(op: string, key: KI, into: Uint8Array, off = 0): void {
+  #encodeKey(op: string, key: KI, into: Uint8Array, off = 0, dv?: DataView): void {
     try {
-      this.key.encode(key, into, off);
+      this.#kenc(dv ?? new DataView(into.buffer, into.byteOffset, into.byteLength), into, off, key);
     } catch (e) {
       throw new MapError("BAD_KEY", this.map.name, op, `cannot encode key: ${(e as Error).message}`, { cause: e });
     }
   }
 
-  #encodeValue(op: string, value: VI, into: Uint8Array, off = 0): void {
+  #encodeValue(op: string, value: VI, into: Uint8Array, off = 0, dv?: DataView): void {
     try {
-      this.value.encode(value, into, off);
+      this.#venc(dv ?? new DataView(into.buffer, into.byteOffset, into.byteLength), into, off, value);
     } catch (e) {
       throw new MapError("BAD_VALUE", this.map.name, op, `cannot encode value: ${(e as Error).message}`, { cause: e });
     }
   }
 
+  #fail(e: unknown, op: string): unknown {
+    return mapFailure(e, this.map.name, op);
+  }
+
   /** The value at `key`, or undefined when there is none. */
   get(key: KI): V | undefined {
     const e = this.map.elem();
-    this.#encodeKey("lookup", key, e.key);
-    return this.map.op("lookup", () => (e.lookup() ? this.value.decode(e.value, 0) : undefined));
+    this.#encodeKey("lookup", key, e.key, 0, e.keyView);
+    let found: boolean;
+    try {
+      found = e.lookup();
+    } catch (err) {
+      throw this.#fail(err, "lookup");
+    }
+    return found ? this.#vdec(e.valueView, e.value, 0) : undefined;
   }
 
   /** Whether `key` exists. */
   has(key: KI): boolean {
     const e = this.map.elem();
-    this.#encodeKey("lookup", key, e.key);
-    return this.map.op("lookup", () => e.lookup());
+    this.#encodeKey("lookup", key, e.key, 0, e.keyView);
+    try {
+      return e.lookup();
+    } catch (err) {
+      throw this.#fail(err, "lookup");
+    }
   }
 
   /** Write `value` at `key`; `flags`: UpdateFlags (NoExist fails with EEXIST on an existing key). */
   set(key: KI, value: VI, flags = 0): void {
     const e = this.map.elem();
-    this.#encodeKey("update", key, e.key);
+    this.#encodeKey("update", key, e.key, 0, e.keyView);
     e.value.fill(0);
-    this.#encodeValue("update", value, e.value);
-    this.map.op("update", () => e.update(flags));
+    this.#encodeValue("update", value, e.value, 0, e.valueView);
+    try {
+      e.update(flags);
+    } catch (err) {
+      throw this.#fail(err, "update");
+    }
   }
 
   /** Delete `key`; false when it did not exist. */
   delete(key: KI): boolean {
     const e = this.map.elem();
-    this.#encodeKey("delete", key, e.key);
-    return this.map.op("delete", () => e.delete());
+    this.#encodeKey("delete", key, e.key, 0, e.keyView);
+    try {
+      return e.delete();
+    } catch (err) {
+      throw this.#fail(err, "delete");
+    }
   }
 
   /** Read and delete `key` in one step; undefined when absent. */
   lookupAndDelete(key: KI): V | undefined {
     const e = this.map.elem();
-    this.#encodeKey("lookup and delete", key, e.key);
-    return this.map.op("lookup and delete", () => (e.lookupAndDelete() ? this.value.decode(e.value, 0) : undefined));
+    this.#encodeKey("lookup and delete", key, e.key, 0, e.keyView);
+    let found: boolean;
+    try {
+      found = e.lookupAndDelete();
+    } catch (err) {
+      throw this.#fail(err, "lookup and delete");
+    }
+    return found ? this.#vdec(e.valueView, e.value, 0) : undefined;
   }
 
   /** One value per possible CPU (per-CPU maps through `typed()`). */
@@ -633,7 +720,7 @@ export class TypedMap<K, V, KI = K, VI = V> implements Iterable<[K, V]>, AsyncIt
 
   /** Every key (BPF_MAP_GET_NEXT_KEY order). */
   *keys(): IterableIterator<K> {
-    for (const k of this.map.keysRaw()) yield this.key.decode(k, 0);
+    for (const k of this.map.keysRaw()) yield this.#kdec(new DataView(k.buffer), k, 0);
   }
 
   /** Every value. */
@@ -643,7 +730,7 @@ export class TypedMap<K, V, KI = K, VI = V> implements Iterable<[K, V]>, AsyncIt
 
   /** Every [key, value] pair, key by key (entries deleted meanwhile are skipped). */
   *entries(): IterableIterator<[K, V]> {
-    for (const [k, v] of this.map.entriesRaw()) yield [this.key.decode(k, 0), this.value.decode(v, 0)];
+    for (const [k, v] of this.map.entriesRaw()) yield [this.#kdec(new DataView(k.buffer), k, 0), this.#vdec(new DataView(v.buffer), v, 0)];
   }
 
   [Symbol.iterator](): IterableIterator<[K, V]> {
@@ -663,11 +750,15 @@ export class TypedMap<K, V, KI = K, VI = V> implements Iterable<[K, V]>, AsyncIt
   *#decodeBatches(batches: Iterable<RawBatch>): IterableIterator<[K, V]> {
     const ks = this.map.keySize;
     const vs = this.map.valueBufferSize;
-    for (const b of batches) {
-      const out: [K, V][] = new Array(b.count);
-      for (let i = 0; i < b.count; i++) out[i] = [this.key.decode(b.keys, i * ks), this.value.decode(b.values, i * vs)];
-      yield* out;
-    }
+    for (const b of batches) yield* this.#decodeBatch(b, ks, vs);
+  }
+
+  #decodeBatch(b: RawBatch, ks: number, vs: number): [K, V][] {
+    const kdv = new DataView(b.keys.buffer, b.keys.byteOffset, b.keys.byteLength);
+    const vdv = new DataView(b.values.buffer, b.values.byteOffset, b.values.byteLength);
+    const out: [K, V][] = new Array(b.count);
+    for (let i = 0; i < b.count; i++) out[i] = [this.#kdec(kdv, b.keys, i * ks), this.#vdec(vdv, b.values, i * vs)];
+    return out;
   }
 
   /**
@@ -680,9 +771,7 @@ export class TypedMap<K, V, KI = K, VI = V> implements Iterable<[K, V]>, AsyncIt
     const ks = this.map.keySize;
     const vs = this.map.valueBufferSize;
     for (const b of this.map.batchesRaw(1024, false)) {
-      const out: [K, V][] = new Array(b.count);
-      for (let i = 0; i < b.count; i++) out[i] = [this.key.decode(b.keys, i * ks), this.value.decode(b.values, i * vs)];
-      yield* out;
+      yield* this.#decodeBatch(b, ks, vs);
       await new Promise<void>((r) => setImmediate(r));
     }
   }
@@ -698,10 +787,12 @@ export class TypedMap<K, V, KI = K, VI = V> implements Iterable<[K, V]>, AsyncIt
       const n = Math.min(chunk, list.length - start);
       const keys = new Uint8Array(n * ks);
       const values = new Uint8Array(n * vs);
+      const kdv = new DataView(keys.buffer);
+      const vdv = new DataView(values.buffer);
       for (let i = 0; i < n; i++) {
         const [k, v] = list[start + i]!;
-        this.#encodeKey("update batch", k, keys, i * ks);
-        this.#encodeValue("update batch", v, values, i * vs);
+        this.#encodeKey("update batch", k, keys, i * ks, kdv);
+        this.#encodeValue("update batch", v, values, i * vs, vdv);
       }
       written += this.map.updateBatchRaw(keys, values, n, flags);
     }
@@ -717,7 +808,8 @@ export class TypedMap<K, V, KI = K, VI = V> implements Iterable<[K, V]>, AsyncIt
     for (let start = 0; start < list.length; start += chunk) {
       const n = Math.min(chunk, list.length - start);
       const buf = new Uint8Array(n * ks);
-      for (let i = 0; i < n; i++) this.#encodeKey("delete batch", list[start + i]!, buf, i * ks);
+      const kdv = new DataView(buf.buffer);
+      for (let i = 0; i < n; i++) this.#encodeKey("delete batch", list[start + i]!, buf, i * ks, kdv);
       deleted += this.map.deleteBatchRaw(buf, n);
     }
     return deleted;

@@ -18,7 +18,13 @@ const SIZE = MAP_ELEM_LAYOUT.size;
 export class ElemCalls {
   readonly key: Uint8Array;
   readonly value: Uint8Array;
+  /** Where BPF_MAP_GET_NEXT_KEY writes the following key. */
+  readonly next: Uint8Array;
+  readonly keyView: DataView;
+  readonly valueView: DataView;
   readonly #fd: number;
+  #first: Uint8Array | undefined;
+  #nextKey: Uint8Array | undefined;
   #lookup: Uint8Array | undefined;
   #update: Uint8Array | undefined;
   #updateView: DataView | undefined;
@@ -29,16 +35,27 @@ export class ElemCalls {
     this.#fd = fd;
     this.key = new Uint8Array(keySize);
     this.value = new Uint8Array(valueSize);
+    this.next = new Uint8Array(keySize);
+    this.keyView = new DataView(this.key.buffer);
+    this.valueView = new DataView(this.value.buffer);
   }
 
-  #attr(withKey: boolean, withValue: boolean): Uint8Array {
+  #attr(withKey: boolean, withValue: boolean, value: Uint8Array = this.value): Uint8Array {
     const a = new Uint8Array(SIZE);
     const dv = new DataView(a.buffer);
     dv.setUint32(0, this.#fd, true);
     const s = sys();
     if (withKey && this.key.byteLength) dv.setBigUint64(KEY, s.addressOf(this.key), true);
-    if (withValue && this.value.byteLength) dv.setBigUint64(VALUE, s.addressOf(this.value), true);
+    if (withValue && value.byteLength) dv.setBigUint64(VALUE, s.addressOf(value), true);
     return a;
+  }
+
+  /**
+   * BPF_MAP_GET_NEXT_KEY: the key after `key` (the first key when `first`) into `next`; false at the end.
+   */
+  nextKey(first: boolean): boolean {
+    const attr = first ? (this.#first ??= this.#attr(false, true, this.next)) : (this.#nextKey ??= this.#attr(true, true, this.next));
+    return this.#call(BPF_CMD.MAP_GET_NEXT_KEY, attr);
   }
 
   #call(cmd: number, attr: Uint8Array): boolean {

@@ -73,8 +73,13 @@ export class MmapArray<V, VI = V> {
 
   /** Element `i`, decoded. */
   get(i: number): V {
-    this.#check("mmap read", i);
-    return this.#get(i);
+    if (i >>> 0 !== i || i >= this.length) this.#check("mmap read", i);
+    try {
+      return this.#get(i);
+    } catch (e) {
+      this.#check("mmap read", i);
+      throw e;
+    }
   }
 
   /** Write element `i`. */
