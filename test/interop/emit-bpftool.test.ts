@@ -58,13 +58,15 @@ describe("emit: interop with libbpf and LLVM tools", privileged(() => bpffsProbl
       rmSync(pins, { recursive: true, force: true });
     });
 
-    test(`${name}: bpftool btf dump, llvm-readelf and llvm-objdump parse it without complaint`, () => {
+    test(`${name}: bpftool btf dump and gen skeleton, llvm-readelf and llvm-objdump parse it without complaint`, () => {
       const btf = bpftool(["btf", "dump", "file", file(name)]);
       assert.equal(btf.status, 0, btf.stderr);
       for (const p of programs) assert.match(btf.stdout, new RegExp(`FUNC '${p}' type_id=\\d+ linkage=global`));
       const re = tool("llvm-readelf", ["-S", "-s", "-r", file(name)]);
       assert.equal(re.status, 0, re.stderr);
       assert.equal(re.stderr, "", "llvm-readelf warnings");
+      const skel = bpftool(["gen", "skeleton", file(name), "name", name]);
+      assert.equal(skel.status, 0, skel.stderr);
       const od = tool("llvm-objdump", ["-dr", file(name)]);
       assert.equal(od.status, 0, od.stderr);
       for (const p of programs) assert.match(od.stdout, new RegExp(`<${p}>:`));
@@ -86,6 +88,23 @@ describe("emit: interop with libbpf and LLVM tools", privileged(() => bpffsProbl
     const data = JSON.parse(bpftool(["-j", "map", "dump", "pinned", join(maps, "demo_data")]).stdout) as { formatted: { value: { ".data": { total: number }[] } } }[];
     assert.deepEqual(data[0]!.formatted.value[".data"], [{ total: 15 }]);
     rmSync(pins, { recursive: true, force: true });
+  });
+
+  test("same conventions as clang's twin: sections, symbol kinds, relocation targets and types", async () => {
+    const ours = readElf(readFileSync(file("demo")), { machine: EM_BPF });
+    const theirs = readElf(readFileSync(await compileC("test/fixtures/c/emit/demo.bpf.c")), { machine: EM_BPF });
+    const loaded = (e: typeof ours) => e.sections.filter((x) => x.name && !x.name.startsWith(".debug") && !x.name.startsWith(".rel") && x.name !== ".llvm_addrsig")
+      .map((x) => [x.name, x.type, x.flags]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+    assert.deepEqual(loaded(ours), loaded(theirs));
+    const kinds = (e: typeof ours) => e.symbols.filter((x) => x.name && x.type !== 4 /* FILE */ && !(x.type === 0 && x.bind === 0) && !e.sections[x.shndx]?.name.startsWith(".debug"))
+      .map((x) => [x.name, x.type, x.bind, e.sections[x.shndx]?.name ?? "", x.size]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+    // Function sizes differ with the code; everything else matches.
+    const noFuncSize = (k: (string | number)[]) => (k[1] === 2 ? k.slice(0, 4) : k);
+    assert.deepEqual(kinds(ours).map(noFuncSize), kinds(theirs).map(noFuncSize));
+    const sectionSymbols = (e: typeof ours) => e.symbols.filter((x) => x.type === 3 && !e.sections[x.shndx]!.name.startsWith(".debug")).map((x) => e.sections[x.shndx]!.name).sort();
+    assert.deepEqual(sectionSymbols(ours), sectionSymbols(theirs));
+    const relocs = (e: typeof ours) => e.relocations(e.section("xdp")!.index).map((r) => { const y = e.symbols[r.symbol]!; return [y.type === 3 ? e.sections[y.shndx]!.name : y.name, r.type]; });
+    assert.deepEqual(relocs(ours), relocs(theirs));
   });
 
   test("size against clang's twin (test/fixtures/c/emit/demo.bpf.c)", async (t) => {

@@ -157,8 +157,11 @@ function write(mod: CompiledModule): Uint8Array {
 
   // Symbols: locals (section symbols, static functions and variables), then globals.
   const syms = new SymbolTableBuilder();
-  for (const s of [...code.map((c) => c.name), ...usedData]) {
-    syms.local(sectionKey(s), { name: s, value: 0, size: 0, type: STT_SECTION, bind: STB_LOCAL, section: index.get(s)! });
+  // Code sections always get one (.BTF.ext records name them); data sections only when a relocation uses it.
+  const relocated = new Set(encoded.flatMap((e) => e.relocations.map((r) => ("section" in r.target ? r.target.section : ""))));
+  for (const s of [...code.map((c) => c.name), ...usedData.filter((d) => relocated.has(d))]) {
+    // Unnamed, as clang writes them: a section symbol takes its name from its section.
+    syms.local(sectionKey(s), { name: "", value: 0, size: 0, type: STT_SECTION, bind: STB_LOCAL, section: index.get(s)! });
   }
   const funcSymbol = (fn: CompiledFunction) => {
     const pf = placed.get(fn.name)!;

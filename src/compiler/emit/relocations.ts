@@ -128,8 +128,16 @@ function rewrite(
       // Offset: accept it in either half of the constant (ldMapValue puts it in next_imm).
       const offset = insn.imm + insn.nextImm;
       insn.src = 0;
-      insn.constant = BigInt(offset);
-      reloc(R_BPF_64_64, { section: ref });
+      // As clang: a global variable is addressed through its own symbol, static data through the
+      // section symbol with the offset in imm.
+      const owner = globalAt(names, ref, offset);
+      if (owner) {
+        insn.constant = BigInt(offset - owner.offset);
+        reloc(R_BPF_64_64, { name: owner.name });
+      } else {
+        insn.constant = BigInt(offset);
+        reloc(R_BPF_64_64, { section: ref });
+      }
       return;
     }
     if (named === undefined) throw emitError(unknownCode(src), `${where} refers to "${ref}", which is not defined`);
@@ -211,6 +219,16 @@ function unknownCode(src: number): string {
   if (src === PseudoLoad.BTF_ID) return "EMIT_UNKNOWN_EXTERN";
   if (src === PseudoLoad.MAP_VALUE) return "EMIT_UNKNOWN_DATA";
   return "EMIT_BAD_INSTRUCTION";
+}
+
+/** The global (non-static) variable of `section` that holds byte `offset`, if any. */
+function globalAt(names: ReadonlyMap<string, Named>, section: string, offset: number): CompiledGlobal | undefined {
+  for (const n of names.values()) {
+    if (n.kind !== "global") continue;
+    const g = n.global;
+    if (g.global && g.section === section && offset >= g.offset && offset < g.offset + g.size) return g;
+  }
+  return undefined;
 }
 
 function hasDataSection(names: ReadonlyMap<string, Named>, section: string): boolean {
