@@ -1,8 +1,10 @@
 // Regenerates src/kernel/vmlinux.ts, the kernel-type declarations shipped with tsbpf/kernel, from this
-// machine's BTF: `node --import tsx scripts/gen-vmlinux.ts [--btf <path>] [--check]`.
+// machine's BTF: `node --import tsx scripts/gen-vmlinux.ts [--btf <path>] [--check] [--measure]`.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import ts from "typescript";
 import { runGenVmlinux } from "../src/cli/commands/gen.js";
 
 /** Root types of the shipped subset (their closure to SHIPPED_DEPTH pointer hops comes along). */
@@ -29,7 +31,84 @@ export function shippedVmlinux(btf?: string): string {
   }).text;
 }
 
+/** A tiny kernel program's worth of type-checking against the shipped declarations. */
+const MEASURE_SOURCE = [
+  'import type { task_struct, TracepointContexts } from "./index.js";',
+  "declare const task: task_struct;",
+  "export const ppid: number = task.real_parent.tgid;",
+  'declare const ctx: TracepointContexts["sched_process_exec"];',
+  "export const pid: number = ctx.pid;",
+  "",
+].join("\n");
+
+/** Timings of {@link measureTypecheck}, in milliseconds (best of the rounds). */
+export interface TypecheckTimes { cold: number; warm: number; full: number; diagnostics: number }
+
+/**
+ * Time type-checking a tiny file in src/kernel that imports `importFrom` ("./vmlinux.js": the shipped
+ * declarations alone; "./index.js": all of tsbpf/kernel, with node types like the project's tsconfig):
+ * cold (parse + bind + check the user file), warm (edit the user file, re-check with the old program)
+ * and every file's diagnostics with parsed files cached (like `tsc --noEmit`).
+ */
+export function measureTypecheck(importFrom = "./vmlinux.js", rounds = 3): TypecheckTimes {
+  const kernelDir = dirname(SHIPPED_PATH);
+  const user = join(kernelDir, "__measure__.ts");
+  const opts: ts.CompilerOptions = {
+    target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    strict: true, noEmit: true, skipLibCheck: true, verbatimModuleSyntax: true,
+    types: importFrom === "./index.js" ? ["node"] : [], lib: ["lib.es2023.d.ts", "lib.esnext.disposable.d.ts"],
+  };
+  let best = { cold: Infinity, warm: Infinity, full: Infinity, diagnostics: 0 };
+  for (let r = 0; r < rounds; r++) {
+    let text = MEASURE_SOURCE.replace('"./index.js"', JSON.stringify(importFrom));
+    const base = ts.createCompilerHost(opts);
+    const cache = new Map<string, ts.SourceFile>();
+    const host: ts.CompilerHost = {
+      ...base,
+      fileExists: (f) => f === user || base.fileExists(f),
+      readFile: (f) => (f === user ? text : base.readFile(f)),
+      getSourceFile: (f, lang, onError, create) => {
+        if (f === user) return ts.createSourceFile(f, text, lang, true);
+        let sf = cache.get(f);
+        if (!sf) {
+          sf = base.getSourceFile(f, lang, onError, create);
+          if (sf) cache.set(f, sf);
+        }
+        return sf;
+      },
+    };
+    let t0 = performance.now();
+    const p1 = ts.createProgram([user], opts, host);
+    const d1 = p1.getSemanticDiagnostics(p1.getSourceFile(user));
+    const cold = performance.now() - t0;
+    text += "export const again: number = task.tgid;\n";
+    t0 = performance.now();
+    const p2 = ts.createProgram([user], opts, host, p1);
+    p2.getSemanticDiagnostics(p2.getSourceFile(user));
+    const warm = performance.now() - t0;
+    t0 = performance.now();
+    const all = ts.getPreEmitDiagnostics(ts.createProgram([user], opts, host));
+    const full = performance.now() - t0;
+    best = { cold: Math.min(best.cold, cold), warm: Math.min(best.warm, warm), full: Math.min(best.full, full), diagnostics: d1.length };
+  }
+  return best;
+}
+
 function main(argv: readonly string[]): void {
+  if (argv.includes("--measure")) {
+    const size = readFileSync(SHIPPED_PATH).length;
+    process.stdout.write(`${SHIPPED_PATH}: ${size} bytes\n`);
+    const targets = ["./vmlinux.js"];
+    if (existsSync(join(dirname(SHIPPED_PATH), "index.ts"))) targets.push("./index.js");
+    for (const from of targets) {
+      const m = measureTypecheck(from);
+      process.stdout.write(
+        `tiny file importing ${from}: cold ${m.cold.toFixed(0)} ms, warm ${m.warm.toFixed(0)} ms, ` +
+          `all files (cached parse) ${m.full.toFixed(0)} ms, ${m.diagnostics} diagnostics in the tiny file\n`,
+      );
+    }
+    return;
+  }
   const at = argv.indexOf("--btf");
   const text = shippedVmlinux(at >= 0 ? argv[at + 1] : undefined);
   if (argv.includes("--check")) {
