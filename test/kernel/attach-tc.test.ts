@@ -163,6 +163,19 @@ describe("attach: TC (tcx and netlink cls_bpf) on a veth pair", privileged(netns
       (e: unknown) => e instanceof TsbpfError && e.code === "INVALID_ARGUMENT" && e.message.includes("priority"));
   });
 
+  test("wrong program type: an XDP program is refused by every TC entry point", async () => {
+    const { spec } = await compileAndRead("test/fixtures/c/attach_xdp.bpf.c");
+    using xdp = loadCollection(spec);
+    const p = xdp.program("xdp_count");
+    for (const attach of [
+      () => attachTc(p, veth.hostIf, "ingress"),
+      () => attachTcx(p, veth.hostIf, "egress"),
+      () => attachTcFilter(p, veth.hostIf, "ingress"),
+    ]) {
+      assert.throws(attach, (e: unknown) => e instanceof TsbpfError && e.code === "WRONG_PROGRAM_TYPE" && e.message.includes("XDP"));
+    }
+  });
+
   test("removeClsact clears the qdisc; a second removal reports none", () => {
     using _f = attachTcFilter(coll.program("tc_drop_udp"), veth.hostIf, "egress");
     assert.equal(tcFilters(veth.hostIf, "egress").length, 1);
