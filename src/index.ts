@@ -47,6 +47,20 @@ export { attachLwt } from "./runtime/links/lwt.js";
 export type { LwtAttachOptions } from "./runtime/links/lwt.js";
 export { socketFd } from "./runtime/links/targets.js";
 export type { SocketLike } from "./runtime/links/targets.js";
+export { attachKprobe, attachKprobeMulti, kprobeSupport, matchKernelFunctions, parseKprobeTarget, syscallFunctionName } from "./runtime/links/kprobe.js";
+export type { KprobeOptions, KprobeMultiOptions, ProbeMode } from "./runtime/links/kprobe.js";
+export { attachUprobe, attachUprobeMulti, parseUprobeTarget, uprobeSupport } from "./runtime/links/uprobe.js";
+export type { UprobeOptions, UprobeMultiOptions } from "./runtime/links/uprobe.js";
+export { resolveBinaryPath } from "./runtime/links/binary-path.js";
+export { attachUsdt, UsdtLink, usdtSpecBytes } from "./runtime/links/usdt.js";
+export type { UsdtOptions } from "./runtime/links/usdt.js";
+export { freplaceTarget } from "./runtime/links/freplace.js";
+export { listLinks, openPinnedLink, openLinkById } from "./runtime/links/list.js";
+export type { LinkListing } from "./runtime/links/list.js";
+export { readElfImage, resolveElfSymbol, elfSymbols } from "./elf/symbols.js";
+export type { ElfImage, ResolvedElfSymbol } from "./elf/symbols.js";
+export { readUsdtNotes, parseUsdtArgs } from "./elf/notes.js";
+export type { UsdtNote, UsdtArg } from "./elf/notes.js";
 export { RingBufReader } from "./runtime/ringbuf.js";
 
 /** Options for {@link load}: how to name the object, plus everything {@link loadCollection} takes. */

@@ -3,13 +3,16 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { ElfError, SyscallError, TsbpfError } from "../../src/errors.js";
 import { readElfImage, resolveElfSymbol } from "../../src/elf/symbols.js";
 import { loadCollection, type Collection } from "../../src/runtime/collection.js";
 import { attachUprobe, attachUprobeMulti } from "../../src/runtime/links/uprobe.js";
 import { resolveBinaryPath } from "../../src/runtime/links/binary-path.js";
-import { bpffsProblem, compileAndRead, counterAt, readGlobal, spawnGated } from "../helpers/loader.js";
+import { listLinks, openPinnedLink } from "../../src/runtime/links/list.js";
+import { progInfo } from "../../src/sys/bpf.js";
+import { bpffsProblem, bpffsScratch, compileAndRead, counterAt, readGlobal, spawnGated, waitFor } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
 import { probeTarget } from "../helpers/probes.js";
 
@@ -135,6 +138,35 @@ describe("attach: uprobe", privileged(bpffsProblem), () => {
     }
     const r = await runTarget(5);
     assert.equal(counterAt(coll.map("multi"), r.pid), undefined);
+  });
+
+  test("links: listed with their program, a pinned one outlives its Link, reopened from the pin, gone when unpinned", async () => {
+    const scratch = bpffsScratch("uprobe-pin");
+    try {
+      const pin = join(scratch.dir, "on_add");
+      const link = coll.program("on_add").attach({ binary: bin, symbol: "tsbpf_add" });
+      const id = link.id;
+      const listed = listLinks().find((l) => l.id === id);
+      assert.ok(listed, "listLinks() shows the new link");
+      assert.equal(listed.typeName, "perf_event");
+      assert.equal(listed.progId, progInfo(coll.program("on_add").fd).id);
+      link.pin(pin);
+      link.close();
+      const r = await runTarget(4);
+      assert.equal(counterAt(coll.map("calls"), r.pid), 4, "still attached through the pin");
+      {
+        using reopened = openPinnedLink(pin);
+        assert.equal(reopened.id, id);
+        // perf_event links have no BPF_LINK_DETACH: the kernel says so with a typed error.
+        assert.throws(() => reopened.detach(), (e: unknown) => e instanceof SyscallError && e.code === "EOPNOTSUPP");
+      }
+      rmSync(pin); // the last reference: the attachment goes away
+      assert.ok(await waitFor(() => !listLinks().some((l) => l.id === id)), "the link is gone once unpinned and closed");
+      const r2 = await runTarget(4);
+      assert.equal(counterAt(coll.map("calls"), r2.pid), undefined, "no longer attached");
+    } finally {
+      scratch.cleanup();
+    }
   });
 
   test("bad input: unknown symbol, missing binary, bad target, wrong program type, no such pid", () => {
