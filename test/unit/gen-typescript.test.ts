@@ -307,6 +307,67 @@ describe("gen: determinism and errors", () => {
   });
 });
 
+describe("gen: malformed and hostile input", () => {
+  test("odd BTF names become valid identifiers; comments and strings stay closed", () => {
+    const b = new BtfBuilder();
+    const int = b.add({ kind: "int", name: "int", size: 4, signed: true, char: false, bool: false, bitOffset: 0, bits: 32 });
+    const m = (name: string) => ({ name, type: int, bitOffset: 0, bitfieldSize: 0 });
+    b.add({ kind: "struct", name: "we*/ird\nname", size: 4, members: [m("a-b"), m("constructor"), m("__proto__"), m("default")] });
+    b.add({ kind: "struct", name: "9lives", size: 4, members: [m("x")] });
+    b.add({ kind: "enum", name: "e", size: 4, signed: false, is64: false, values: [{ name: "let", value: 1n }, { name: "ok*/x", value: 2n }] });
+    const btf = Btf.parse(b.encode());
+    const text = generateDeclarations(btf, { all: true, source: "multi\nline */ source", importFrom: "./index.js" }).text;
+    assert.equal(text.split("\n")[0], "// @tsbpf-btf multi line */ source");
+    assert.match(text, /\/\*\* @btf struct we\*\\\/ird name \*\/\nexport interface we__ird_name \{\n  "a-b": i32;\n  constructor: i32;\n  __proto__: i32;\n  default: i32;\n\}/);
+    assert.match(text, /export interface _9lives \{/);
+    assert.match(text, /\/\*\* @btf enum e let = 1 \*\/\nexport declare const let_: u32;/);
+    assert.deepEqual(checks(text), []);
+  });
+
+  test("mutated BTF gives declarations or a BtfError, never another error or a hang", () => {
+    const good = sampleBtf().bytes;
+    let seed = 0x2545f491;
+    const rand = (n: number): number => {
+      seed ^= seed << 13; seed >>>= 0;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5; seed >>>= 0;
+      return seed % n;
+    };
+    let generated = 0;
+    let rejected = 0;
+    const started = Date.now();
+    for (let i = 0; i < 400; i++) {
+      const bytes = new Uint8Array(good);
+      const flips = 1 + rand(4);
+      // Mutate the type section (after the 24-byte header) where ids, kinds and offsets live.
+      for (let f = 0; f < flips; f++) bytes[24 + rand(bytes.length - 24)] = rand(256);
+      try {
+        const btf = Btf.parse(bytes);
+        generateDeclarations(btf, { all: true, tracepoints: true, source: "fuzz" });
+        generateDeclarations(btf, { types: ["task_struct"], depth: 1, tracepoints: true, source: "fuzz" });
+        generated++;
+      } catch (e) {
+        if (!(e instanceof BtfError)) throw new Error(`mutation ${i}: ${String(e)}`, { cause: e });
+        rejected++;
+      }
+    }
+    assert.ok(generated > 0 && rejected > 0, `${generated} generated, ${rejected} rejected`);
+    assert.ok(Date.now() - started < 60_000);
+  });
+
+  test("a struct that flattens itself (malformed) does not loop", () => {
+    const b = new BtfBuilder();
+    const int = b.add({ kind: "int", name: "int", size: 4, signed: true, char: false, bool: false, bitOffset: 0, bits: 32 });
+    const self = b.nextId;
+    b.add({ kind: "struct", name: "selfish", size: 8, members: [
+      { name: "", type: self, bitOffset: 0, bitfieldSize: 0 }, { name: "", type: self, bitOffset: 0, bitfieldSize: 0 },
+      { name: "x", type: int, bitOffset: 0, bitfieldSize: 0 },
+    ] });
+    const text = generateDeclarations(Btf.parse(b.encode()), { types: ["selfish"], source: "self" }).text;
+    assert.match(text, /export interface selfish \{\n  x: i32;\n\}/);
+  });
+});
+
 describe("gen: tracefs formats", () => {
   const format = [
     "name: wake_new", "ID: 1", "format:",
