@@ -16,6 +16,8 @@ import { BpfMap, createMap } from "./map.js";
 import { openVariable, type GlobalVariable } from "./maps/globals.js";
 import type { Layout } from "../types/index.js";
 import { Program, loadProgram } from "./program.js";
+import { PerfBufReader, type PerfBufReaderOptions } from "./perfbuf.js";
+import { RingBufReader, type RingBufReaderOptions } from "./ringbuf.js";
 
 /** Options for {@link loadCollection}. */
 export interface CollectionOptions {
@@ -44,6 +46,8 @@ export class Collection implements Disposable {
   readonly maps: ReadonlyMap<string, BpfMap>;
   readonly programs: ReadonlyMap<string, Program>;
   readonly #owned: Fd[];
+  /** Event readers made by ringbuf()/perfbuf(), closed with the collection. */
+  readonly #readers = new Set<{ close(): void; readonly closed: boolean }>();
   #closed = false;
 
   constructor(spec: CollectionSpec, maps: Map<string, BpfMap>, programs: Map<string, Program>, owned: Fd[]) {
@@ -83,10 +87,44 @@ export class Collection implements Disposable {
     return this.#closed;
   }
 
+  #track<R extends { close(): void; readonly closed: boolean }>(reader: R): R {
+    if (this.#closed) {
+      reader.close();
+      throw new TsbpfError("CLOSED", "event reader: the collection is closed");
+    }
+    for (const r of this.#readers) if (r.closed) this.#readers.delete(r);
+    this.#readers.add(reader);
+    return reader;
+  }
+
+  /**
+   * A reader of ring buffer map `name`, decoding records with `layout` (else copies of the bytes);
+   * async-iterable, closed with the collection (which ends its iteration).
+   *
+   * @example
+   * for await (const ev of coll.ringbuf("events", ExecEvent)) console.log(ev.pid);
+   */
+  ringbuf<T = Uint8Array>(name: string, layout?: Layout<T, never, unknown>, options: Omit<RingBufReaderOptions<T>, "layout"> = {}): RingBufReader<T> {
+    return this.#track(new RingBufReader<T>(this.map(name), layout ? { ...options, layout } : options));
+  }
+
+  /**
+   * A reader of perf event array map `name` (one ring per CPU), decoding samples with `layout`;
+   * async-iterable over samples and lost-sample reports, closed with the collection.
+   *
+   * @example
+   * for await (const ev of coll.perfbuf("events", Event)) if (ev.type === "sample") console.log(ev.data);
+   */
+  perfbuf<T = Uint8Array>(name: string, layout?: Layout<T, never, unknown>, options: Omit<PerfBufReaderOptions<T>, "layout"> = {}): PerfBufReader<T> {
+    return this.#track(new PerfBufReader<T>(this.map(name), layout ? { ...options, layout } : options));
+  }
+
   /** Close every program, map and BTF fd. Attached links created by `Program.attach()` close too. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (const r of this.#readers) r.close();
+    this.#readers.clear();
     for (const p of this.programs.values()) p.close();
     for (const m of this.maps.values()) m.close();
     for (const fd of this.#owned) fd.close();

@@ -1,0 +1,139 @@
+// Readiness of a set of event fds (ring buffers, perf rings) on the libuv loop: one uv_poll per fd,
+// started only while someone waits or listens, keeping the process alive only while it does.
+
+import { TsbpfError } from "../../errors.js";
+import { POLL } from "../../sys/constants.js";
+import { pollStatusError, sys, type PollHandle } from "../../sys/seam.js";
+
+/**
+ * Watches fds for readability through the libuv loop (no threads, no busy polling).
+ *
+ * - `wait()` resolves at the next readiness of any fd (or at close); while a wait is pending the
+ *   handles keep the loop alive, otherwise they are unref'd so an idle reader never holds the process.
+ * - `listen(fn)` calls `fn` on every readiness until `unlisten()`/`close()` and keeps the loop alive.
+ * - Handles are stopped lazily: a readiness nobody asked for stops them (level-triggered epoll would
+ *   otherwise call back on every loop turn while data waits for a slow consumer).
+ */
+export class Readiness {
+  readonly #label: string;
+  readonly #fds: number[] = [];
+  readonly #handles: PollHandle[] = [];
+  #waiters: (() => void)[] = [];
+  #listener: (() => void) | undefined;
+  #started = false;
+  #refd = true;
+  #closed = false;
+  #error: unknown;
+  /** Readiness callbacks received (each one is a wake-up of the consumer). */
+  wakeups = 0;
+
+  constructor(label: string) {
+    this.#label = label;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Watch one more fd (owned by the caller, who must close it only after {@link close}). */
+  add(fd: number): void {
+    if (this.#closed) throw new TsbpfError("CLOSED", `${this.#label}: reader is closed`);
+    this.#fds.push(fd);
+    if (this.#started) this.#handles.push(this.#open(fd));
+  }
+
+  #open(fd: number): PollHandle {
+    const h = sys().poll(fd, POLL.READABLE, this.#onReady);
+    if (!this.#refd) h.unref();
+    return h;
+  }
+
+  readonly #onReady = (status: number): void => {
+    this.wakeups++;
+    if (status < 0) {
+      this.#error = pollStatusError(status);
+      this.#stop();
+    }
+    const l = this.#listener;
+    if (l) l();
+    if (this.#waiters.length > 0) {
+      const ws = this.#waiters;
+      this.#waiters = [];
+      this.#setRef(this.#listener !== undefined);
+      for (const w of ws) w();
+    } else if (!this.#listener) {
+      this.#stop();
+    }
+  };
+
+  #start(): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    if (this.#handles.length === 0) {
+      for (const fd of this.#fds) this.#handles.push(this.#open(fd));
+    } else {
+      for (const h of this.#handles) h.start(POLL.READABLE);
+    }
+  }
+
+  #stop(): void {
+    if (!this.#started) return;
+    this.#started = false;
+    for (const h of this.#handles) h.stop();
+  }
+
+  #setRef(on: boolean): void {
+    if (this.#refd === on) return;
+    this.#refd = on;
+    for (const h of this.#handles) {
+      if (on) h.ref();
+      else h.unref();
+    }
+  }
+
+  /** Throws the poll error (if a readiness callback reported one). */
+  check(): void {
+    if (this.#error !== undefined) {
+      const e = this.#error;
+      this.#error = undefined;
+      throw new TsbpfError("POLL_FAILED", `${this.#label}: waiting for data failed: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** Resolves at the next readiness of any fd, or when closed. Keeps the loop alive meanwhile. */
+  wait(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.check();
+    return new Promise<void>((resolve) => {
+      this.#waiters.push(resolve);
+      this.#start();
+      this.#setRef(true);
+    });
+  }
+
+  /** Call `fn` on every readiness until {@link unlisten} or {@link close}. */
+  listen(fn: () => void): void {
+    if (this.#closed) throw new TsbpfError("CLOSED", `${this.#label}: reader is closed`);
+    this.#listener = fn;
+    this.#start();
+    this.#setRef(true);
+  }
+
+  unlisten(): void {
+    this.#listener = undefined;
+    if (this.#waiters.length === 0) this.#setRef(false);
+  }
+
+  /** Close every poll handle (before the fds are closed) and release pending waits. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listener = undefined;
+    for (const h of this.#handles) h.close();
+    this.#handles.length = 0;
+    this.#started = false;
+    const ws = this.#waiters;
+    this.#waiters = [];
+    for (const w of ws) w();
+  }
+}
