@@ -8,7 +8,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Btf } from "../../src/btf/btf.js";
-import { VMLINUX_BTF_PATH } from "../../src/btf/kernel.js";
+import { kernelBtf, VMLINUX_BTF_PATH } from "../../src/btf/kernel.js";
+import { BtfError } from "../../src/errors.js";
+import { readTracefsFormats, tracepointContexts } from "../../src/gen/tracepoints.js";
 import { buildCli } from "../../src/cli/main.js";
 import { describeBtfSource, runGenVmlinux } from "../../src/cli/commands/gen.js";
 import { generateDeclarations } from "../../src/gen/typescript.js";
@@ -74,6 +76,19 @@ describe("tsbpf gen vmlinux on the running kernel", { skip: noBtf }, () => {
     const nothing = run();
     assert.equal(nothing.status, 1);
     assert.match(nothing.stderr, /BTF_GEN_BAD_OPTION/);
+  });
+
+  test("tracepoint classes: BTF-only matching agrees with tracefs; a bad --tracefs is an error", (t) => {
+    const formats = readTracefsFormats();
+    if (formats.size === 0) return t.skip("tracefs not mounted");
+    const btf = kernelBtf();
+    const exact = tracepointContexts(btf, { formats });
+    const guessed = tracepointContexts(btf);
+    assert.ok(exact.size >= guessed.size && guessed.size > 100, `${exact.size} / ${guessed.size}`);
+    let agree = 0;
+    for (const [event, id] of guessed) if (exact.get(event) === id) agree++;
+    assert.ok(agree / guessed.size > 0.98, `${agree} of ${guessed.size} BTF-only matches agree with tracefs`);
+    assert.throws(() => runGenVmlinux({ tracepoints: true, tracefs: "/nonexistent-tracefs" }), (e: unknown) => e instanceof BtfError && e.code === "BTF_GEN_BAD_OPTION");
   });
 
   test("deterministic: two generations from separately parsed BTF are identical", () => {

@@ -64,6 +64,9 @@ export function runGenVmlinux(opts: GenVmlinuxOptions = {}): GeneratedDeclaratio
   if (opts.tracepoints && opts.tracefs !== false && (opts.tracefs !== undefined || path === VMLINUX_BTF_PATH)) {
     const formats = readTracefsFormats(opts.tracefs);
     if (formats.size > 0) tracefsFormats = formats;
+    else if (opts.tracefs !== undefined) {
+      throw new BtfError("BTF_GEN_BAD_OPTION", `gen vmlinux: no tracepoint event formats under ${opts.tracefs}/events (is tracefs mounted there?)`);
+    }
   }
   return generateDeclarations(btf, {
     types: opts.types ?? [],
