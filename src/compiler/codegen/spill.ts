@@ -1,0 +1,129 @@
+// Spill rewriting: nodes that got no register live in 8-byte aligned stack slots (reloaded before each
+// use, stored after each def), or are re-materialized at each use when defined by a constant/address.
+
+import { Size } from "../../asm/opcode.js";
+import { loadMem, storeMem } from "../../asm/load-store.js";
+import { FP, newNode, type FrameRef, type MFunction, type MInsn, type Node } from "./mir.js";
+
+function cloneInsn(i: MInsn): MInsn {
+  const c: MInsn = { ...i, insn: i.insn.clone(), defs: [...i.defs], uses: [...i.uses] };
+  return c;
+}
+
+function reload(dst: Node, slot: FrameRef, from: MInsn): MInsn {
+  const m: MInsn = { insn: loadMem(Size.DW, 0, 0, 0), dst, src: FP, defs: [dst], uses: [], frame: slot };
+  if (from.loc) m.loc = from.loc;
+  return m;
+}
+
+function store(src: Node, slot: FrameRef, from: MInsn): MInsn {
+  const m: MInsn = { insn: storeMem(Size.DW, 0, 0, 0), dst: FP, src, defs: [], uses: [src], frame: slot, effect: true };
+  if (from.loc) m.loc = from.loc;
+  return m;
+}
+
+/**
+ * Rewrites `fn` so that each group of (coalesced, hence non-interfering) nodes lives in memory: one
+ * shared 8-byte spill slot per group, or re-materialization when the group has a single
+ * re-materializable definition. Spill temporaries are added to `fn.noSpill`.
+ */
+export function spillGroups(fn: MFunction, groups: readonly (readonly Node[])[]): void {
+  const slotOf = new Map<Node, FrameRef>();
+  const rematOf = new Map<Node, MInsn>();
+  const groupOf = new Map<Node, number>();
+  groups.forEach((members, gi) => {
+    for (const v of members) groupOf.set(v, gi);
+    const defs: MInsn[] = [];
+    for (const b of fn.blocks) for (const i of b.insns) if (i.defs.some((d) => members.includes(d))) defs.push(i);
+    if (defs.length === 1 && defs[0].remat && defs[0].defs.length === 1) {
+      for (const v of members) rematOf.set(v, defs[0]);
+      return;
+    }
+    const slot: FrameRef = { kind: "spill", index: fn.spillSlots++ };
+    for (const v of members) slotOf.set(v, slot);
+  });
+  const isRematDef = new Set(rematOf.values());
+
+  for (const b of fn.blocks) {
+    const out: MInsn[] = [];
+    for (const ins of b.insns) {
+      if (isRematDef.has(ins)) continue;
+      const touched = [...new Set([...ins.uses, ...ins.defs].filter((x) => groupOf.has(x)))];
+      if (touched.length === 0) {
+        out.push(ins);
+        continue;
+      }
+      if (ins.move) {
+        const d = ins.dst!;
+        const s = ins.src!;
+        const gd = groupOf.get(d);
+        const gs = groupOf.get(s);
+        if (gd !== undefined && gd === gs) continue; // same slot (or same value): nothing to do
+        if (gd === undefined && gs !== undefined) {
+          const r = rematOf.get(s);
+          if (r) {
+            const c = cloneInsn(r);
+            c.dst = d;
+            c.defs = [d];
+            if (ins.loc) c.loc = ins.loc;
+            out.push(c);
+          } else out.push(reload(d, slotOf.get(s)!, ins));
+          continue;
+        }
+        if (gd !== undefined && gs === undefined && slotOf.has(d)) {
+          out.push(store(s, slotOf.get(d)!, ins));
+          continue;
+        }
+      }
+      const c = cloneInsn(ins);
+      const after: MInsn[] = [];
+      for (const x of touched) {
+        const t = newNode(fn);
+        fn.noSpill.add(t);
+        const used = ins.uses.includes(x);
+        const defined = ins.defs.includes(x);
+        if (used) {
+          const r = rematOf.get(x);
+          if (r) {
+            const rc = cloneInsn(r);
+            rc.dst = t;
+            rc.defs = [t];
+            if (ins.loc) rc.loc = ins.loc;
+            out.push(rc);
+          } else out.push(reload(t, slotOf.get(x)!, ins));
+        }
+        if (defined) {
+          const slot = slotOf.get(x);
+          if (slot) after.push(store(t, slot, ins));
+        }
+        if (c.dst === x) c.dst = t;
+        if (c.src === x) c.src = t;
+        c.uses = c.uses.map((u) => (u === x ? t : u));
+        c.defs = c.defs.map((u) => (u === x ? t : u));
+      }
+      out.push(c, ...after);
+    }
+    const t = b.term;
+    if (t.kind === "br") {
+      const fix = (x: Node): Node => {
+        if (!groupOf.has(x)) return x;
+        const n = newNode(fn);
+        fn.noSpill.add(n);
+        const r = rematOf.get(x);
+        const at: MInsn = { insn: loadMem(Size.DW, 0, 0, 0), defs: [], uses: [] };
+        if (t.loc) at.loc = t.loc;
+        if (r) {
+          const rc = cloneInsn(r);
+          rc.dst = n;
+          rc.defs = [n];
+          if (t.loc) rc.loc = t.loc;
+          out.push(rc);
+        } else out.push(reload(n, slotOf.get(x)!, at));
+        return n;
+      };
+      t.a = fix(t.a);
+      if (typeof t.b !== "bigint") t.b = fix(t.b);
+    }
+    b.insns = out;
+  }
+}
