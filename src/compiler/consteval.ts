@@ -1,0 +1,196 @@
+// Compile-time evaluation of constant expressions: struct layouts built with tsbpf/types (evaluated
+// with the real layout functions, so kernel and userspace agree byte for byte), numbers and strings.
+
+import ts from "typescript";
+import * as layouts from "../types/index.js";
+import { DiagnosticCode, Diagnosed } from "./diagnostics.js";
+import { isLibraryFile } from "./host.js";
+
+/** Reports a diagnostic and aborts the current construct. */
+export type Report = (node: ts.Node, code: string, message: string) => never;
+
+const LIBRARY_VALUES: Record<string, unknown> = {
+  struct: layouts.struct, union: layouts.union, array: layouts.array, bytes: layouts.bytes,
+  cstring: layouts.cstring, padding: layouts.padding,
+  u8: layouts.u8, u16: layouts.u16, u32: layouts.u32, u64: layouts.u64,
+  i8: layouts.i8, i16: layouts.i16, i32: layouts.i32, i64: layouts.i64, bool: layouts.bool,
+  BPF_ANY: 0, BPF_NOEXIST: 1, BPF_EXIST: 2,
+  XdpAction: { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 },
+  TcAction: { OK: 0, RECLASSIFY: 1, SHOT: 2, PIPE: 3, STOLEN: 4, REDIRECT: 7 },
+};
+
+/** A value known at compile time that is not a plain number/string (lets callers tell "not constant"). */
+export const NOT_CONSTANT: unique symbol = Symbol("not constant");
+
+/** Evaluates expressions at compile time, following identifiers to their `const` declarations. */
+export class ConstEvaluator {
+  readonly #checker: ts.TypeChecker;
+  readonly #report: Report;
+  readonly #memo = new Map<ts.Declaration, unknown>();
+  readonly #active = new Set<ts.Declaration>();
+
+  constructor(checker: ts.TypeChecker, report: Report) {
+    this.#checker = checker;
+    this.#report = report;
+  }
+
+  /** The symbol an identifier (or property access) refers to, through imports. */
+  resolveSymbol(node: ts.Node): ts.Symbol | undefined {
+    let sym = this.#checker.getSymbolAtLocation(node);
+    if (sym && sym.flags & ts.SymbolFlags.Alias) sym = this.#checker.getAliasedSymbol(sym);
+    return sym;
+  }
+
+  /** The name of a tsbpf library export this node refers to, or undefined. */
+  libraryName(node: ts.Node): string | undefined {
+    const sym = this.resolveSymbol(node);
+    const decl = sym?.declarations?.[0];
+    if (!sym || !decl || !isLibraryFile(decl.getSourceFile().fileName)) return undefined;
+    return sym.getName();
+  }
+
+  /** Evaluates `node`, or returns NOT_CONSTANT when it is not a compile-time constant. */
+  tryEvaluate(node: ts.Expression): unknown {
+    try {
+      return this.#eval(node, false);
+    } catch (e) {
+      if (e === NOT_CONSTANT) return NOT_CONSTANT;
+      throw e;
+    }
+  }
+
+  /** Evaluates `node`, reporting a diagnostic (`what` must be constant) when it is not constant. */
+  evaluate(node: ts.Expression, what: string): unknown {
+    try {
+      return this.#eval(node, true);
+    } catch (e) {
+      if (e === NOT_CONSTANT) this.#report(node, DiagnosticCode.NotConstant, `${what} must be known at compile time`);
+      throw e;
+    }
+  }
+
+  /** The constant value of a `const` declaration (memoized), or NOT_CONSTANT. */
+  declarationValue(decl: ts.Declaration): unknown {
+    if (this.#memo.has(decl)) return this.#memo.get(decl);
+    if (!ts.isVariableDeclaration(decl) || !decl.initializer || !(ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const)) return NOT_CONSTANT;
+    if (this.#active.has(decl)) return NOT_CONSTANT;
+    this.#active.add(decl);
+    try {
+      const v = this.tryEvaluate(decl.initializer);
+      this.#memo.set(decl, v);
+      return v;
+    } finally {
+      this.#active.delete(decl);
+    }
+  }
+
+  #eval(node: ts.Expression, strict: boolean): unknown {
+    if (ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isSatisfiesExpression(node) || ts.isNonNullExpression(node) || ts.isTypeAssertionExpression(node)) {
+      return this.#eval(node.expression, strict);
+    }
+    if (ts.isNumericLiteral(node)) return Number(node.text);
+    if (ts.isBigIntLiteral(node)) return BigInt(node.text.slice(0, -1));
+    if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) return node.text;
+    if (node.kind === ts.SyntaxKind.TrueKeyword) return true;
+    if (node.kind === ts.SyntaxKind.FalseKeyword) return false;
+    if (ts.isPrefixUnaryExpression(node)) {
+      const v = this.#eval(node.operand, strict);
+      switch (node.operator) {
+        case ts.SyntaxKind.MinusToken: if (typeof v === "number" || typeof v === "bigint") return -v; break;
+        case ts.SyntaxKind.PlusToken: if (typeof v === "number") return v; break;
+        case ts.SyntaxKind.TildeToken: if (typeof v === "number") return ~v; if (typeof v === "bigint") return ~v; break;
+        case ts.SyntaxKind.ExclamationToken: return !v;
+      }
+      throw NOT_CONSTANT;
+    }
+    if (ts.isBinaryExpression(node)) {
+      const a = this.#eval(node.left, strict);
+      const b = this.#eval(node.right, strict);
+      return binary(node.operatorToken.kind, a, b);
+    }
+    if (ts.isIdentifier(node) || ts.isPropertyAccessExpression(node)) {
+      const sym = this.resolveSymbol(node);
+      const decl = sym?.valueDeclaration ?? sym?.declarations?.[0];
+      if (sym && decl && isLibraryFile(decl.getSourceFile().fileName)) {
+        const name = sym.getName();
+        if (ts.isPropertyAccessExpression(node)) {
+          const obj = this.#eval(node.expression, strict);
+          if (obj && typeof obj === "object" && name in obj) return (obj as Record<string, unknown>)[name];
+          throw NOT_CONSTANT;
+        }
+        if (name in LIBRARY_VALUES) return LIBRARY_VALUES[name];
+        throw NOT_CONSTANT;
+      }
+      if (decl) {
+        const v = this.declarationValue(decl);
+        if (v !== NOT_CONSTANT) return v;
+      }
+      if (ts.isPropertyAccessExpression(node)) {
+        const obj = this.#eval(node.expression, strict);
+        if (obj && typeof obj === "object" && Object.hasOwn(obj, node.name.text)) return (obj as Record<string, unknown>)[node.name.text];
+      }
+      throw NOT_CONSTANT;
+    }
+    if (ts.isObjectLiteralExpression(node)) {
+      const out: Record<string, unknown> = {};
+      for (const p of node.properties) {
+        if (ts.isPropertyAssignment(p) && (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name) || ts.isNumericLiteral(p.name))) {
+          out[p.name.text] = this.#eval(p.initializer, strict);
+        } else if (ts.isShorthandPropertyAssignment(p)) {
+          out[p.name.text] = this.#eval(p.name, strict);
+        } else throw NOT_CONSTANT;
+      }
+      return out;
+    }
+    if (ts.isArrayLiteralExpression(node)) return node.elements.map((e) => this.#eval(e, strict));
+    if (ts.isCallExpression(node)) {
+      const fn = this.#eval(node.expression, strict);
+      if (typeof fn !== "function" || !Object.values(LIBRARY_VALUES).includes(fn)) throw NOT_CONSTANT;
+      const args = node.arguments.map((a) => this.#eval(a, strict));
+      try {
+        return (fn as (...a: unknown[]) => unknown)(...args);
+      } catch (e) {
+        if (e instanceof Diagnosed) throw e;
+        this.#report(node, DiagnosticCode.NotConstant, `invalid layout: ${(e as Error).message}`);
+      }
+    }
+    if (ts.isConditionalExpression(node)) {
+      return this.#eval(node.condition, strict) ? this.#eval(node.whenTrue, strict) : this.#eval(node.whenFalse, strict);
+    }
+    throw NOT_CONSTANT;
+  }
+}
+
+function binary(op: ts.SyntaxKind, a: unknown, b: unknown): unknown {
+  if (typeof a === "number" && typeof b === "number") {
+    switch (op) {
+      case ts.SyntaxKind.PlusToken: return a + b;
+      case ts.SyntaxKind.MinusToken: return a - b;
+      case ts.SyntaxKind.AsteriskToken: return a * b;
+      case ts.SyntaxKind.SlashToken: return b === 0 ? 0 : Math.trunc(a / b);
+      case ts.SyntaxKind.PercentToken: return b === 0 ? a : a % b;
+      case ts.SyntaxKind.LessThanLessThanToken: return a << b;
+      case ts.SyntaxKind.GreaterThanGreaterThanToken: return a >> b;
+      case ts.SyntaxKind.GreaterThanGreaterThanGreaterThanToken: return a >>> b;
+      case ts.SyntaxKind.BarToken: return a | b;
+      case ts.SyntaxKind.AmpersandToken: return a & b;
+      case ts.SyntaxKind.CaretToken: return a ^ b;
+    }
+  }
+  if (typeof a === "bigint" && typeof b === "bigint") {
+    switch (op) {
+      case ts.SyntaxKind.PlusToken: return a + b;
+      case ts.SyntaxKind.MinusToken: return a - b;
+      case ts.SyntaxKind.AsteriskToken: return a * b;
+      case ts.SyntaxKind.SlashToken: return b === 0n ? 0n : a / b;
+      case ts.SyntaxKind.PercentToken: return b === 0n ? a : a % b;
+      case ts.SyntaxKind.LessThanLessThanToken: return a << b;
+      case ts.SyntaxKind.GreaterThanGreaterThanToken: return a >> b;
+      case ts.SyntaxKind.BarToken: return a | b;
+      case ts.SyntaxKind.AmpersandToken: return a & b;
+      case ts.SyntaxKind.CaretToken: return a ^ b;
+    }
+  }
+  if (typeof a === "string" && typeof b === "string" && op === ts.SyntaxKind.PlusToken) return a + b;
+  throw NOT_CONSTANT;
+}

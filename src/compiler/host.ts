@@ -1,0 +1,94 @@
+// The TypeScript front end: builds a type-checked ts.Program for a kernel program with `tsbpf/kernel`
+// and `tsbpf/types` mapped to this package's sources. Parsed files are cached across compilations.
+
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+
+/** This package's root (the directory holding package.json and src/). */
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+function sourceDir(): string {
+  // Prefer the TypeScript sources (shipped in the package) so that declarations carry JSDoc and BTF markers.
+  const src = join(PACKAGE_ROOT, "src");
+  return existsSync(join(src, "kernel", "index.ts")) ? src : join(PACKAGE_ROOT, "..", "src");
+}
+
+/** Paths of the kernel-side library modules. */
+export function libraryPaths(): { kernel: string; types: string; dir: string } {
+  const dir = sourceDir();
+  return { kernel: join(dir, "kernel", "index.ts"), types: join(dir, "types", "index.ts"), dir };
+}
+
+/** Compiler options used for kernel programs: strict, ES2022 library (for bigint), no emit. */
+export function compilerOptions(): ts.CompilerOptions {
+  const lib = libraryPaths();
+  return {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    lib: ["lib.es2022.d.ts"],
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    allowImportingTsExtensions: true,
+    types: [],
+    paths: {
+      "tsbpf/kernel": [lib.kernel],
+      "tsbpf/types": [lib.types],
+    },
+  };
+}
+
+interface CachedFile {
+  readonly hash: string;
+  readonly sf: ts.SourceFile;
+}
+
+const fileCache = new Map<string, CachedFile>();
+let lastProgram: ts.Program | undefined;
+
+function hashText(text: string): string {
+  return createHash("sha1").update(text).digest("hex");
+}
+
+/** In-memory overrides (file name → text), e.g. for tests and the fuzzer. */
+export type SourceOverrides = ReadonlyMap<string, string>;
+
+/**
+ * Creates the ts.Program for `entry`. Library and unchanged user files are parsed once per process;
+ * the previous program is passed to TypeScript for structure reuse.
+ */
+export function createProgram(entry: string, overrides?: SourceOverrides): ts.Program {
+  const options = compilerOptions();
+  const host = ts.createCompilerHost(options, true);
+  const readText = (name: string): string | undefined => overrides?.get(name) ?? (existsSync(name) ? readFileSync(name, "utf8") : undefined);
+  host.readFile = (name) => readText(name);
+  host.fileExists = (name) => overrides?.has(name) === true || existsSync(name);
+  host.getSourceFile = (name, languageVersion) => {
+    const text = readText(name);
+    if (text === undefined) return undefined;
+    const hash = hashText(text);
+    const cached = fileCache.get(name);
+    if (cached && cached.hash === hash) return cached.sf;
+    const sf = ts.createSourceFile(name, text, languageVersion, true);
+    fileCache.set(name, { hash, sf });
+    return sf;
+  };
+  const program = ts.createProgram({ rootNames: [resolve(entry)], options, host, oldProgram: lastProgram });
+  lastProgram = program;
+  return program;
+}
+
+/** Whether `fileName` is one of tsbpf's own library modules (kernel declarations, layouts). */
+export function isLibraryFile(fileName: string): boolean {
+  const dir = libraryPaths().dir;
+  return resolve(fileName).startsWith(dir + "/");
+}
+
+/** Whether `fileName` is the `tsbpf/kernel` index (where intrinsics are declared). */
+export function isKernelModule(fileName: string): boolean {
+  return resolve(fileName) === libraryPaths().kernel;
+}

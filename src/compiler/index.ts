@@ -1,0 +1,120 @@
+// The tsbpf compiler: a `*.bpf.ts` kernel program in, a standard eBPF ELF object out (BTF, .BTF.ext,
+// CO-RE relocations), with coded diagnostics for everything the kernel language does not support.
+
+import { basename, resolve } from "node:path";
+import type ts from "typescript";
+import type { Btf } from "../btf/btf.js";
+import { kernelBtf } from "../btf/kernel.js";
+import { generate, type Cpu } from "./codegen/index.js";
+import { CompileError, DiagnosticCode, fromTypeScript, type Diagnostic } from "./diagnostics.js";
+import { writeObject } from "./emit/index.js";
+import { createProgram, isLibraryFile, type SourceOverrides } from "./host.js";
+import type { IrFunction } from "./ir.js";
+import { lowerModule } from "./lower/module.js";
+import type { CompiledFunction, CompiledModule } from "./module.js";
+
+export { CompileError, formatDiagnostic, DiagnosticCode } from "./diagnostics.js";
+export type { Diagnostic } from "./diagnostics.js";
+
+/** Options of {@link compile}. */
+export interface CompileOptions {
+  /** Kernel BTF used at compile time for kernel struct layouts (default: the running kernel's). */
+  readonly btf?: Btf | (() => Btf);
+  /** Instruction set: "v3" (default, Linux 5.1+) or "v4" (Linux 6.6+). */
+  readonly cpu?: Cpu;
+  /** In-memory file contents (absolute path → text), overriding the disk. */
+  readonly sources?: SourceOverrides;
+}
+
+/** The result of a compilation. */
+export interface CompileResult {
+  /** The ELF object (absent when there are errors). */
+  readonly object: Uint8Array | undefined;
+  /** Every problem found. */
+  readonly diagnostics: readonly Diagnostic[];
+  /** The compiled module (for inspection and tests). */
+  readonly module: CompiledModule | undefined;
+  /** IR of each program, before code generation. */
+  readonly ir: readonly IrFunction[];
+}
+
+/**
+ * Compiles a kernel program. Never throws for problems in the source: they are returned as
+ * diagnostics (use {@link compileOrThrow} to get a CompileError instead).
+ *
+ * @example
+ * const { object, diagnostics } = compile("execsnoop.bpf.ts");
+ * if (!object) console.error(diagnostics.map(formatDiagnostic).join("\n"));
+ */
+export function compile(entry: string, opts: CompileOptions = {}): CompileResult {
+  const path = resolve(entry);
+  const program = createProgram(path, opts.sources);
+  const sf = program.getSourceFile(path);
+  if (!sf) {
+    return { object: undefined, module: undefined, ir: [], diagnostics: [{ code: DiagnosticCode.Import, message: `cannot read ${entry}`, file: entry, line: 0, column: 0, start: 0, length: 0, text: "" }] };
+  }
+  const diagnostics: Diagnostic[] = [];
+  for (const f of program.getSourceFiles()) {
+    if (f.isDeclarationFile || isLibraryFile(f.fileName)) continue;
+    for (const d of [...program.getSyntacticDiagnostics(f), ...program.getSemanticDiagnostics(f)]) diagnostics.push(fromTypeScript(d as ts.Diagnostic));
+  }
+  for (const d of program.getOptionsDiagnostics()) diagnostics.push(fromTypeScript(d));
+  const btf = typeof opts.btf === "function" ? opts.btf : opts.btf ? () => opts.btf as Btf : () => kernelBtf();
+  let lowered;
+  try {
+    lowered = lowerModule(program, sf, btf);
+  } catch (e) {
+    diagnostics.push({ code: DiagnosticCode.Internal, message: `internal compiler error: ${(e as Error).stack ?? e}`, file: path, line: 1, column: 1, start: 0, length: 0, text: "" });
+    return { object: undefined, module: undefined, ir: [], diagnostics };
+  }
+  diagnostics.push(...lowered.diagnostics);
+  const ir = lowered.programs.map((p) => p.ir);
+  if (diagnostics.length) return { object: undefined, module: undefined, ir, diagnostics: sortDiagnostics(diagnostics) };
+  const functions: CompiledFunction[] = [];
+  for (const p of lowered.programs) {
+    try {
+      const g = generate(p.ir, { cpu: opts.cpu ?? "v3" });
+      functions.push({
+        name: p.name,
+        section: p.section,
+        global: true,
+        proto: { kind: "func_proto", returns: { kind: "int", name: "int", size: 4, signed: true }, params: [{ name: "ctx", type: { kind: "ptr", target: { kind: "void" } } }] },
+        instructions: g.instructions,
+        coreRelocations: g.coreRelocations,
+        ...(p.loc ? { loc: p.loc } : {}),
+      });
+    } catch (e) {
+      const loc = (e as { loc?: { line: number; column: number } }).loc ?? p.loc;
+      diagnostics.push({ code: DiagnosticCode.Limit, message: `${p.name}: ${(e as Error).message}`, file: p.loc?.file ?? path, line: loc?.line ?? 1, column: loc?.column ?? 1, start: 0, length: 0, text: "" });
+    }
+  }
+  if (diagnostics.length) return { object: undefined, module: undefined, ir, diagnostics };
+  const sources = new Map<string, string>();
+  for (const f of program.getSourceFiles()) if (!f.isDeclarationFile && !isLibraryFile(f.fileName)) sources.set(f.fileName, f.text);
+  const module: CompiledModule = {
+    name: basename(path).replace(/\..*$/, ""),
+    license: lowered.license,
+    functions,
+    maps: lowered.maps,
+    globals: lowered.globals,
+    externs: [],
+    sources,
+  };
+  try {
+    return { object: writeObject(module), module, ir, diagnostics: [] };
+  } catch (e) {
+    diagnostics.push({ code: DiagnosticCode.Internal, message: `internal compiler error writing the object: ${(e as Error).message}`, file: path, line: 1, column: 1, start: 0, length: 0, text: "" });
+    return { object: undefined, module, ir, diagnostics };
+  }
+}
+
+/** Like {@link compile}, but throws a {@link CompileError} listing every diagnostic on failure. */
+export function compileOrThrow(entry: string, opts: CompileOptions = {}): Uint8Array {
+  const r = compile(entry, opts);
+  if (!r.object) throw new CompileError(r.diagnostics);
+  return r.object;
+}
+
+function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
+  return [...ds].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+}

@@ -1,0 +1,1369 @@
+// Lowers one function body (a program's handler, with user functions inlined) from the TypeScript AST
+// to IR: statements, expressions, conditions, places. Calls to intrinsics are in intrinsics.ts.
+
+import ts from "typescript";
+import type { SourceLocation } from "../../asm/instruction.js";
+import type { AnyLayout } from "../../types/index.js";
+import { FunctionBuilder } from "../builder.js";
+import { NOT_CONSTANT } from "../consteval.js";
+import { DiagnosticCode as D, Diagnosed } from "../diagnostics.js";
+import type { AluOp, BlockId, Cond, Operand, VReg } from "../ir.js";
+import type { ProgramKind } from "../programs.js";
+import { SK_BUFF, XDP_MD } from "../programs.js";
+import {
+  arithmeticType, BIGLIT, BOOL, I32, I64, intRange, isBig, LIT, NEVER, promote, scalarOfLayout, showTy, U32, U64, VOID, wrap,
+  type IntTy, type Ty,
+} from "../types.js";
+import type { ModuleContext } from "./context.js";
+import { lowerCall } from "./intrinsics.js";
+import { KernelTypes } from "./kernel.js";
+import { imm, reg, type Local, type Place, type Value } from "./values.js";
+
+interface InlineFrame {
+  readonly decl: ts.FunctionDeclaration;
+  readonly exit: BlockId;
+  readonly result: VReg | undefined;
+  readonly resultTy: Ty;
+}
+
+interface LoopFrame {
+  readonly breakTo: BlockId;
+  readonly continueTo: BlockId | undefined;
+}
+
+/** Lowers one program. */
+export class Lowerer {
+  readonly m: ModuleContext;
+  readonly b: FunctionBuilder;
+  readonly prog: ProgramKind;
+  readonly ctxReg: VReg;
+  /** The handler's context parameter symbol. */
+  readonly #scopes: Map<ts.Symbol, Local>[] = [new Map()];
+  readonly #inline: InlineFrame[] = [];
+  readonly #loops: LoopFrame[] = [];
+  readonly #sources: ReadonlyMap<string, string>;
+  /** Ring buffer records already submitted or discarded (use after that is a verifier error), per scope. */
+  readonly #consumed: Map<ts.Symbol, ts.Node>[] = [new Map()];
+
+  constructor(m: ModuleContext, prog: ProgramKind, name: string, sources: ReadonlyMap<string, string>, loc?: SourceLocation) {
+    this.m = m;
+    this.prog = prog;
+    this.b = new FunctionBuilder(name, 1, loc);
+    this.ctxReg = this.b.params[0]!;
+    this.#sources = sources;
+  }
+
+  get checker(): ts.TypeChecker {
+    return this.m.checker;
+  }
+
+  report(node: ts.Node, code: string, message: string): never {
+    return this.m.report(node, code, message);
+  }
+
+  /** Sets the source location for instructions emitted for `node`. */
+  at(node: ts.Node): void {
+    const sf = node.getSourceFile();
+    const pos = node.getStart(sf);
+    const { line, character } = sf.getLineAndCharacterOfPosition(pos);
+    const starts = sf.getLineStarts();
+    const text = sf.text.slice(starts[line]!, line + 1 < starts.length ? starts[line + 1]! : undefined).replace(/\r?\n$/, "");
+    void this.#sources;
+    this.b.loc = { file: sf.fileName, line: line + 1, column: character + 1, text };
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Entry.
+
+  /** Lowers the handler `(ctx) => { ... }`. */
+  lowerHandler(fn: ts.ArrowFunction | ts.FunctionExpression): void {
+    if (fn.parameters.length > 1) this.report(fn, D.ProgramDeclaration, "a program handler takes one parameter, the context");
+    if (fn.asteriskToken || fn.modifiers?.some((m) => m.kind === ts.SyntaxKind.AsyncKeyword)) this.report(fn, D.Async, "program handlers cannot be async or generators");
+    const p = fn.parameters[0];
+    if (p) {
+      if (!ts.isIdentifier(p.name)) this.report(p, D.UnsupportedSyntax, "destructuring the context is not supported; name it (ctx)");
+      const sym = this.checker.getSymbolAtLocation(p.name)!;
+      this.#scopes[0]!.set(sym, { k: "reg", reg: this.ctxReg, ty: { k: "ctx" }, mutable: false, name: p.name.text });
+    }
+    this.at(fn);
+    if (ts.isBlock(fn.body)) this.block(fn.body);
+    else {
+      const v = this.value(this.expr(fn.body, I32), fn.body);
+      this.ret(this.coerce(v, I32, fn.body), fn.body);
+    }
+    if (!this.b.terminated) this.b.terminate({ op: "ret", value: imm(0) });
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Scopes.
+
+  #lookup(sym: ts.Symbol): Local | undefined {
+    for (let i = this.#scopes.length - 1; i >= 0; i--) {
+      const l = this.#scopes[i]!.get(sym);
+      if (l) return l;
+    }
+    return undefined;
+  }
+
+  #declare(sym: ts.Symbol, local: Local): void {
+    this.#scopes[this.#scopes.length - 1]!.set(sym, local);
+  }
+
+  #scoped<T>(fn: () => T): T {
+    this.#scopes.push(new Map());
+    this.#consumed.push(new Map());
+    try {
+      return fn();
+    } finally {
+      this.#scopes.pop();
+      const consumed = this.#consumed.pop()!;
+      // A record released in a branch that returned stays usable after the branch.
+      if (!this.b.terminated) for (const [k, v] of consumed) this.#consumed[this.#consumed.length - 1]!.set(k, v);
+    }
+  }
+
+  /** Marks a ring buffer record (a local) as submitted/discarded. */
+  consume(e: ts.Expression, at: ts.Node): void {
+    while (ts.isParenthesizedExpression(e) || ts.isNonNullExpression(e)) e = e.expression;
+    if (!ts.isIdentifier(e)) return;
+    const sym = this.m.consts.resolveSymbol(e);
+    if (sym) this.#consumed[this.#consumed.length - 1]!.set(sym, at);
+  }
+
+  #checkConsumed(sym: ts.Symbol, id: ts.Identifier): void {
+    for (let i = this.#consumed.length - 1; i >= 0; i--) {
+      const at = this.#consumed[i]!.get(sym);
+      if (!at) continue;
+      const line = at.getSourceFile().getLineAndCharacterOfPosition(at.getStart()).line + 1;
+      this.report(id, D.TypeMismatch, `"${id.text}" was submitted or discarded on line ${line}; a ring buffer record cannot be used after that (copy the fields you need first)`);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Statements.
+
+  block(node: ts.Block): void {
+    this.#scoped(() => {
+      for (const s of node.statements) this.statement(s);
+    });
+  }
+
+  /** Lowers a statement; a diagnosed construct skips the rest of that statement only. */
+  statement(s: ts.Statement): void {
+    try {
+      this.#statement(s);
+    } catch (e) {
+      if (!(e instanceof Diagnosed)) throw e;
+    }
+  }
+
+  #statement(s: ts.Statement): void {
+    this.at(s);
+    switch (s.kind) {
+      case ts.SyntaxKind.Block:
+        return this.block(s as ts.Block);
+      case ts.SyntaxKind.EmptyStatement:
+        return;
+      case ts.SyntaxKind.ExpressionStatement:
+        this.expr((s as ts.ExpressionStatement).expression, undefined, true);
+        return;
+      case ts.SyntaxKind.VariableStatement:
+        return this.#variables((s as ts.VariableStatement).declarationList);
+      case ts.SyntaxKind.IfStatement:
+        return this.#if(s as ts.IfStatement);
+      case ts.SyntaxKind.ReturnStatement:
+        return this.#return(s as ts.ReturnStatement);
+      case ts.SyntaxKind.ForStatement:
+        return this.#for(s as ts.ForStatement);
+      case ts.SyntaxKind.ForOfStatement:
+        return this.#forOf(s as ts.ForOfStatement);
+      case ts.SyntaxKind.BreakStatement:
+      case ts.SyntaxKind.ContinueStatement: {
+        const st = s as ts.BreakOrContinueStatement;
+        if (st.label) this.report(st, D.UnsupportedSyntax, "labelled break/continue is not supported");
+        const loop = this.#loops[this.#loops.length - 1];
+        if (!loop) this.report(st, D.UnsupportedSyntax, "break/continue outside a loop");
+        const target = s.kind === ts.SyntaxKind.BreakStatement ? loop.breakTo : loop.continueTo;
+        if (target === undefined) this.report(st, D.UnsupportedSyntax, "continue inside switch is not supported");
+        this.b.jumpTo(target);
+        return;
+      }
+      case ts.SyntaxKind.SwitchStatement:
+        return this.#switch(s as ts.SwitchStatement);
+      case ts.SyntaxKind.WhileStatement:
+      case ts.SyntaxKind.DoStatement:
+        this.report(s, D.UnboundedLoop, "while/do loops have no bound the verifier can see; use `for (let i = 0; i < N; i++)` with a constant N");
+      case ts.SyntaxKind.ForInStatement:
+        this.report(s, D.DynamicAccess, "for...in iterates over dynamic keys, which kernel programs do not have");
+      case ts.SyntaxKind.ThrowStatement:
+      case ts.SyntaxKind.TryStatement:
+        this.report(s, D.Exception, "exceptions are not supported in kernel programs; return an error code instead");
+      case ts.SyntaxKind.FunctionDeclaration:
+        this.report(s, D.Closure, "nested functions are not supported; declare functions at module level");
+      case ts.SyntaxKind.ClassDeclaration:
+        this.report(s, D.Class, "classes are not supported in kernel programs; use struct layouts and functions");
+      case ts.SyntaxKind.TypeAliasDeclaration:
+      case ts.SyntaxKind.InterfaceDeclaration:
+        return;
+      case ts.SyntaxKind.LabeledStatement:
+        this.report(s, D.UnsupportedSyntax, "labels are not supported");
+      default:
+        this.report(s, D.UnsupportedSyntax, `${ts.SyntaxKind[s.kind]} is not supported in kernel programs`);
+    }
+  }
+
+  #variables(list: ts.VariableDeclarationList): void {
+    const isConst = (list.flags & ts.NodeFlags.Const) !== 0;
+    if (list.flags & (ts.NodeFlags.Using | ts.NodeFlags.AwaitUsing) && !isConst) this.report(list, D.UnsupportedSyntax, "`using` declarations are not supported");
+    for (const d of list.declarations) {
+      try {
+        this.#variable(d, isConst);
+      } catch (e) {
+        if (!(e instanceof Diagnosed)) throw e;
+      }
+    }
+  }
+
+  #variable(d: ts.VariableDeclaration, isConst: boolean): void {
+    if (!ts.isIdentifier(d.name)) this.report(d.name, D.UnsupportedSyntax, "destructuring is not supported; declare one variable at a time");
+    const sym = this.checker.getSymbolAtLocation(d.name)!;
+    const declared = d.type ? this.m.typeOfNode(d.type) : undefined;
+    if (!d.initializer) {
+      if (!declared) this.report(d, D.UnsizedType, `variable "${d.name.text}" needs a type or an initializer`);
+      if (declared.k === "mem") {
+        const addr = this.zeroed(declared.layout, d.name.text);
+        this.#declare(sym, { k: "reg", reg: addr, ty: declared, mutable: !isConst, name: d.name.text });
+        return;
+      }
+      const r = this.b.reg();
+      this.b.mov(r, imm(0));
+      this.#declare(sym, { k: "reg", reg: r, ty: declared, mutable: true, name: d.name.text });
+      return;
+    }
+    const v = this.expr(d.initializer, declared);
+    if (v.ty.k === "void" || v.ty.k === "never") this.report(d.initializer, D.TypeMismatch, "this expression has no value");
+    if (isConst && (v.ty.k === "lit" || v.ty.k === "layout" || v.ty.k === "str" || v.ty.k === "map") && !declared) {
+      this.#declare(sym, { k: "const", value: v });
+      return;
+    }
+    let ty: Ty = declared ?? v.ty;
+    if (ty.k === "lit") ty = ty.big ? I64 : I32;
+    if (ty.k === "null") this.report(d, D.UnsizedType, `variable "${d.name.text}" needs a type`);
+    const value = declared ? this.coerce(v, declared, d.initializer) : v;
+    if (isConst && "reg" in value.op && (ty.k === "mem" || ty.k === "ref" || ty.k === "kptr" || ty.k === "ctx")) {
+      this.#declare(sym, { k: "reg", reg: value.op.reg, ty, mutable: false, name: d.name.text });
+      return;
+    }
+    const r = this.b.reg();
+    this.b.mov(r, this.operandOf(value, d.initializer));
+    this.#declare(sym, { k: "reg", reg: r, ty, mutable: !isConst, name: d.name.text });
+  }
+
+  #if(s: ts.IfStatement): void {
+    const then = this.b.block();
+    const after = this.b.block();
+    const otherwise = s.elseStatement ? this.b.block() : after;
+    this.cond(s.expression, then, otherwise);
+    this.b.setBlock(then);
+    this.statement(s.thenStatement);
+    this.b.jumpTo(after);
+    if (s.elseStatement) {
+      this.b.setBlock(otherwise);
+      this.statement(s.elseStatement);
+      this.b.jumpTo(after);
+    }
+    this.b.setBlock(after);
+  }
+
+  #return(s: ts.ReturnStatement): void {
+    const frame = this.#inline[this.#inline.length - 1];
+    if (frame) {
+      if (s.expression) {
+        const v = this.expr(s.expression, frame.resultTy);
+        if (frame.result !== undefined) this.b.mov(frame.result, this.operandOf(this.coerce(v, frame.resultTy, s.expression), s.expression));
+      }
+      this.b.jumpTo(frame.exit);
+      return;
+    }
+    if (!s.expression) {
+      this.b.terminate({ op: "ret", value: imm(0) });
+      return;
+    }
+    const v = this.value(this.expr(s.expression, I32), s.expression);
+    this.ret(this.coerce(v, I32, s.expression), s.expression);
+  }
+
+  ret(v: Value, node: ts.Node): void {
+    this.b.terminate({ op: "ret", value: this.operandOf(v, node) });
+  }
+
+  /** `for (init; i < N; i += k)`: the bound must be a constant the loop variable is compared with. */
+  #for(s: ts.ForStatement): void {
+    this.#scoped(() => {
+      if (s.initializer) {
+        if (ts.isVariableDeclarationList(s.initializer)) this.#variables(s.initializer);
+        else this.expr(s.initializer, undefined, true);
+      }
+      this.#checkBounded(s);
+      const head = this.b.block();
+      const body = this.b.block();
+      const step = this.b.block();
+      const exit = this.b.block();
+      this.b.jumpTo(head);
+      this.b.setBlock(head);
+      if (s.condition) this.cond(s.condition, body, exit);
+      else this.b.jumpTo(body);
+      this.b.setBlock(body);
+      this.#loops.push({ breakTo: exit, continueTo: step });
+      try {
+        this.statement(s.statement);
+      } finally {
+        this.#loops.pop();
+      }
+      this.b.jumpTo(step);
+      this.b.setBlock(step);
+      if (s.incrementor) {
+        this.at(s.incrementor);
+        this.expr(s.incrementor, undefined, true);
+      }
+      this.b.jumpTo(head);
+      this.b.setBlock(exit);
+    });
+  }
+
+  #checkBounded(s: ts.ForStatement): void {
+    const fail = (why: string): never => this.report(s, D.UnboundedLoop, `loop bound not provable: ${why}; write \`for (let i = 0; i < N; i++)\` with a constant N`);
+    let c = s.condition;
+    while (c && ts.isBinaryExpression(c) && c.operatorToken.kind === ts.SyntaxKind.AmpersandAmpersandToken) c = c.left;
+    if (!c || !ts.isBinaryExpression(c)) return fail("no `i < N` condition");
+    const op = c.operatorToken.kind;
+    const cmp = [ts.SyntaxKind.LessThanToken, ts.SyntaxKind.LessThanEqualsToken, ts.SyntaxKind.GreaterThanToken, ts.SyntaxKind.GreaterThanEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken];
+    if (!cmp.includes(op)) return fail("the condition is not a comparison");
+    let variable: ts.Expression = c.left, bound: ts.Expression = c.right;
+    if (!ts.isIdentifier(variable)) [variable, bound] = [bound, variable];
+    if (!ts.isIdentifier(variable)) return fail("the condition does not compare the loop variable");
+    const boundValue = this.m.consts.tryEvaluate(bound);
+    if (boundValue === NOT_CONSTANT && !this.#isArrayLength(bound)) return fail(`\`${bound.getText()}\` is not a compile-time constant`);
+    const sym = this.checker.getSymbolAtLocation(variable);
+    const inc = s.incrementor;
+    const stepsVar = (e: ts.Expression | undefined): boolean => {
+      if (!e) return false;
+      if ((ts.isPostfixUnaryExpression(e) || ts.isPrefixUnaryExpression(e)) && ts.isIdentifier(e.operand)) return this.checker.getSymbolAtLocation(e.operand) === sym;
+      if (ts.isBinaryExpression(e) && ts.isIdentifier(e.left) && (e.operatorToken.kind === ts.SyntaxKind.PlusEqualsToken || e.operatorToken.kind === ts.SyntaxKind.MinusEqualsToken)) {
+        return this.checker.getSymbolAtLocation(e.left) === sym && this.m.consts.tryEvaluate(e.right) !== NOT_CONSTANT;
+      }
+      return false;
+    };
+    if (!stepsVar(inc)) return fail("the incrementor does not step the loop variable by a constant");
+    let assigned = false;
+    const visit = (n: ts.Node): void => {
+      if (ts.isBinaryExpression(n) && n.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && n.operatorToken.kind <= ts.SyntaxKind.LastAssignment && ts.isIdentifier(n.left) && this.checker.getSymbolAtLocation(n.left) === sym) assigned = true;
+      if ((ts.isPostfixUnaryExpression(n) || ts.isPrefixUnaryExpression(n)) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken) && ts.isIdentifier(n.operand) && this.checker.getSymbolAtLocation(n.operand) === sym) assigned = true;
+      ts.forEachChild(n, visit);
+    };
+    visit(s.statement);
+    if (assigned) fail("the loop variable is assigned in the body");
+  }
+
+  #isArrayLength(e: ts.Expression): boolean {
+    return ts.isPropertyAccessExpression(e) && e.name.text === "length";
+  }
+
+  #forOf(s: ts.ForOfStatement): void {
+    this.#scoped(() => {
+      const arr = this.expr(s.expression);
+      const layout = arr.ty.k === "mem" ? arr.ty.layout : undefined;
+      const info = layout && arrayInfo(layout);
+      if (!info) this.report(s.expression, D.UnsupportedSyntax, "for...of works on fixed-size arrays only");
+      if (!ts.isVariableDeclarationList(s.initializer) || s.initializer.declarations.length !== 1 || !ts.isIdentifier(s.initializer.declarations[0]!.name)) {
+        this.report(s.initializer, D.UnsupportedSyntax, "use `for (const x of array)`");
+      }
+      const name = s.initializer.declarations[0]!.name as ts.Identifier;
+      const sym = this.checker.getSymbolAtLocation(name)!;
+      const base = this.b.toReg(arr.op);
+      const idx = this.b.reg();
+      this.b.mov(idx, imm(0));
+      const head = this.b.block(), body = this.b.block(), step = this.b.block(), exit = this.b.block();
+      this.b.jumpTo(head);
+      this.b.setBlock(head);
+      this.b.terminate({ op: "br", cond: "lt", bits: 64, a: idx, b: imm(info.length), then: body, else: exit });
+      this.b.setBlock(body);
+      const addr = this.b.reg();
+      const off = this.b.reg();
+      this.b.emit({ op: "alu", alu: "mul", bits: 64, dst: off, a: reg(idx), b: imm(info.element.size) });
+      this.b.emit({ op: "alu", alu: "add", bits: 64, dst: addr, a: reg(base), b: reg(off) });
+      const elemTy = tyOfLayout(info.element);
+      const v = this.read({ k: "mem", base: addr, offset: 0, ty: elemTy, what: "array element" }, s.expression);
+      const r = this.b.reg();
+      this.b.mov(r, v.op);
+      this.#declare(sym, { k: "reg", reg: r, ty: v.ty, mutable: false, name: name.text });
+      this.#loops.push({ breakTo: exit, continueTo: step });
+      try {
+        this.statement(s.statement);
+      } finally {
+        this.#loops.pop();
+      }
+      this.b.jumpTo(step);
+      this.b.setBlock(step);
+      this.b.emit({ op: "alu", alu: "add", bits: 64, dst: idx, a: reg(idx), b: imm(1) });
+      this.b.jumpTo(head);
+      this.b.setBlock(exit);
+    });
+  }
+
+  #switch(s: ts.SwitchStatement): void {
+    const subject = this.value(this.expr(s.expression), s.expression);
+    const exit = this.b.block();
+    const clauses = s.caseBlock.clauses;
+    const bodies = clauses.map(() => this.b.block());
+    let defaultBody: BlockId = exit;
+    clauses.forEach((c, i) => {
+      if (ts.isDefaultClause(c)) defaultBody = bodies[i]!;
+    });
+    for (let i = 0; i < clauses.length; i++) {
+      const c = clauses[i]!;
+      if (!ts.isCaseClause(c)) continue;
+      const next = this.b.block();
+      this.#compare(ts.SyntaxKind.EqualsEqualsEqualsToken, subject, this.expr(c.expression, subject.ty), c.expression, bodies[i]!, next);
+      this.b.setBlock(next);
+    }
+    this.b.jumpTo(defaultBody);
+    this.#loops.push({ breakTo: exit, continueTo: this.#loops[this.#loops.length - 1]?.continueTo });
+    try {
+      clauses.forEach((c, i) => {
+        this.b.setBlock(bodies[i]!);
+        this.#scoped(() => {
+          for (const st of c.statements) this.statement(st);
+        });
+        this.b.jumpTo(bodies[i + 1] ?? exit);
+      });
+    } finally {
+      this.#loops.pop();
+    }
+    this.b.setBlock(exit);
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Conditions.
+
+  /** Branches to `t` when `e` is truthy, else to `f`. */
+  cond(e: ts.Expression, t: BlockId, f: BlockId): void {
+    e = skipParens(e);
+    if (ts.isPrefixUnaryExpression(e) && e.operator === ts.SyntaxKind.ExclamationToken) return this.cond(e.operand, f, t);
+    if (ts.isBinaryExpression(e)) {
+      const op = e.operatorToken.kind;
+      if (op === ts.SyntaxKind.AmpersandAmpersandToken) {
+        const mid = this.b.block();
+        this.cond(e.left, mid, f);
+        this.b.setBlock(mid);
+        return this.cond(e.right, t, f);
+      }
+      if (op === ts.SyntaxKind.BarBarToken) {
+        const mid = this.b.block();
+        this.cond(e.left, t, mid);
+        this.b.setBlock(mid);
+        return this.cond(e.right, t, f);
+      }
+      if (isComparison(op)) {
+        const a = this.expr(e.left);
+        const bv = this.expr(e.right, a.ty.k === "lit" ? undefined : a.ty);
+        return this.#compare(op, a, bv, e, t, f);
+      }
+    }
+    if (e.kind === ts.SyntaxKind.TrueKeyword) return this.b.jumpTo(t);
+    if (e.kind === ts.SyntaxKind.FalseKeyword) return this.b.jumpTo(f);
+    const v = this.value(this.expr(e), e);
+    if ("imm" in v.op) return this.b.jumpTo(v.op.imm !== 0n ? t : f);
+    const bits = v.ty.k === "int" && v.ty.bits <= 32 ? 32 : 64;
+    this.b.terminate({ op: "br", cond: "ne", bits, a: v.op.reg, b: imm(0), then: t, else: f });
+  }
+
+  #compare(op: ts.SyntaxKind, a: Value, bv: Value, node: ts.Node, t: BlockId, f: BlockId): void {
+    const isNull = (v: Value) => v.ty.k === "null";
+    const pointerish = (ty: Ty) => ty.k === "mem" || ty.k === "ref" || ty.k === "kptr";
+    let cond: Cond;
+    let bits: 32 | 64 = 64;
+    if (isNull(a) || isNull(bv) || (pointerish(a.ty) && pointerish(bv.ty))) {
+      if (op !== ts.SyntaxKind.EqualsEqualsEqualsToken && op !== ts.SyntaxKind.ExclamationEqualsEqualsToken && op !== ts.SyntaxKind.EqualsEqualsToken && op !== ts.SyntaxKind.ExclamationEqualsToken) {
+        this.report(node, D.Operator, "references can only be compared for (in)equality");
+      }
+      cond = op === ts.SyntaxKind.EqualsEqualsEqualsToken || op === ts.SyntaxKind.EqualsEqualsToken ? "eq" : "ne";
+      if (isNull(a)) [a, bv] = [bv, a];
+      if (isNull(a)) return this.b.jumpTo(cond === "eq" ? t : f);
+      // `x === null` when x is a reference: compare the address, not the value.
+      const ar = "reg" in a.op ? a.op.reg : this.b.toReg(a.op);
+      const bo = isNull(bv) ? imm(0) : bv.op;
+      this.b.terminate({ op: "br", cond, bits: 64, a: ar, b: bo, then: t, else: f });
+      return;
+    }
+    a = this.value(a, node);
+    bv = this.value(bv, node);
+    let ty: IntTy;
+    if (a.ty.k === "bool" || bv.ty.k === "bool") ty = U64;
+    else if (a.ty.k === "lit" && bv.ty.k === "lit") {
+      const x = (a.op as { imm: bigint }).imm, y = (bv.op as { imm: bigint }).imm;
+      return this.b.jumpTo(foldCompare(op, x, y) ? t : f);
+    } else if (a.ty.k === "lit") ty = promote(this.intOf(bv, node));
+    else if (bv.ty.k === "lit") ty = promote(this.intOf(a, node));
+    else ty = arithmeticType(this.intOf(a, node), this.intOf(bv, node));
+    bits = ty.bits === 64 ? 64 : 32;
+    cond = condFor(op, ty.signed, node, this);
+    let ao = a.op, bo = bv.op;
+    if ("imm" in ao) {
+      [ao, bo] = [bo, ao];
+      cond = mirror(cond);
+    }
+    if ("imm" in bo) bo = imm(bits === 32 ? BigInt.asIntN(32, wrap(bo.imm, ty)) : BigInt.asIntN(64, bo.imm));
+    this.b.terminate({ op: "br", cond, bits, a: (ao as { reg: VReg }).reg, b: bo, then: t, else: f });
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Expressions.
+
+  /** The integer type of a value (reporting when it is not an integer). */
+  intOf(v: Value, node: ts.Node): IntTy {
+    if (v.ty.k === "int") return v.ty;
+    if (v.ty.k === "lit") return v.ty.big ? I64 : I32;
+    if (v.ty.k === "bool") return U32;
+    return this.report(node, D.TypeMismatch, `expected an integer, got ${showTy(v.ty)}`);
+  }
+
+  /**
+   * Lowers an expression. `expected` guides literals and object literals; `discard` marks statement
+   * position (the value is unused).
+   */
+  expr(e: ts.Expression, expected?: Ty, discard = false): Value {
+    switch (e.kind) {
+      case ts.SyntaxKind.ParenthesizedExpression:
+      case ts.SyntaxKind.AsExpression:
+      case ts.SyntaxKind.SatisfiesExpression:
+      case ts.SyntaxKind.NonNullExpression:
+      case ts.SyntaxKind.TypeAssertionExpression:
+        return this.expr((e as ts.ParenthesizedExpression).expression, expected, discard);
+      case ts.SyntaxKind.NumericLiteral: {
+        const text = (e as ts.NumericLiteral).text;
+        const n = Number(text);
+        if (!Number.isInteger(n)) this.report(e, D.Float, `floating-point numbers are not supported (${e.getText()})`);
+        if (!Number.isSafeInteger(n)) this.report(e, D.ConstantRange, `${e.getText()} is not exactly representable as a number; use a bigint (${e.getText()}n) with u64/i64`);
+        return { ty: LIT, op: imm(BigInt(n)) };
+      }
+      case ts.SyntaxKind.BigIntLiteral:
+        return { ty: BIGLIT, op: imm(BigInt((e as ts.BigIntLiteral).text.slice(0, -1))) };
+      case ts.SyntaxKind.TrueKeyword:
+        return { ty: BOOL, op: imm(1) };
+      case ts.SyntaxKind.FalseKeyword:
+        return { ty: BOOL, op: imm(0) };
+      case ts.SyntaxKind.NullKeyword:
+        return { ty: { k: "null" }, op: imm(0) };
+      case ts.SyntaxKind.StringLiteral:
+      case ts.SyntaxKind.NoSubstitutionTemplateLiteral:
+        return { ty: { k: "str", value: (e as ts.StringLiteral).text }, op: imm(0) };
+      case ts.SyntaxKind.TemplateExpression:
+        this.report(e, D.String, "template strings are not supported; use bpf.printk with a format and arguments");
+      case ts.SyntaxKind.Identifier:
+        return this.#identifier(e as ts.Identifier);
+      case ts.SyntaxKind.PropertyAccessExpression:
+      case ts.SyntaxKind.ElementAccessExpression: {
+        const c = this.#constant(e);
+        if (c) return c;
+        return this.read(this.place(e), e);
+      }
+      case ts.SyntaxKind.CallExpression:
+        return lowerCall(this, e as ts.CallExpression, expected);
+      case ts.SyntaxKind.BinaryExpression:
+        return this.#binary(e as ts.BinaryExpression, expected, discard);
+      case ts.SyntaxKind.PrefixUnaryExpression:
+        return this.#prefix(e as ts.PrefixUnaryExpression, expected, discard);
+      case ts.SyntaxKind.PostfixUnaryExpression: {
+        const p = e as ts.PostfixUnaryExpression;
+        return this.#increment(p.operand, p.operator === ts.SyntaxKind.PlusPlusToken ? "add" : "sub", !discard, p);
+      }
+      case ts.SyntaxKind.ConditionalExpression:
+        return this.#conditional(e as ts.ConditionalExpression, expected);
+      case ts.SyntaxKind.ObjectLiteralExpression:
+        return this.objectLiteral(e as ts.ObjectLiteralExpression, expected);
+      case ts.SyntaxKind.ArrayLiteralExpression:
+        return this.#arrayLiteral(e as ts.ArrayLiteralExpression, expected);
+      case ts.SyntaxKind.ArrowFunction:
+      case ts.SyntaxKind.FunctionExpression:
+        this.report(e, D.Closure, "closures are not supported in kernel programs; declare a function at module level");
+      case ts.SyntaxKind.NewExpression:
+        this.report(e, D.Class, "`new` is only for map declarations at module level");
+      case ts.SyntaxKind.AwaitExpression:
+      case ts.SyntaxKind.YieldExpression:
+        this.report(e, D.Async, "async code and generators are not supported in kernel programs");
+      case ts.SyntaxKind.TypeOfExpression:
+      case ts.SyntaxKind.DeleteExpression:
+      case ts.SyntaxKind.VoidExpression:
+        this.report(e, D.Operator, `the ${e.getText().split(/\s/)[0]} operator is not supported in kernel programs`);
+      case ts.SyntaxKind.ThisKeyword:
+        this.report(e, D.Class, "`this` is not available in kernel programs");
+      default:
+        this.report(e, D.UnsupportedSyntax, `${ts.SyntaxKind[e.kind]} is not supported in kernel programs`);
+    }
+  }
+
+  /** A compile-time constant through property access (e.g. `XdpAction.PASS`, `Config.size`), or undefined. */
+  #constant(e: ts.Expression): Value | undefined {
+    if (ts.isPropertyAccessExpression(e) && ts.isIdentifier(e.expression)) {
+      const sym = this.m.consts.resolveSymbol(e.expression);
+      if (sym && this.#lookup(sym)) return undefined;
+    }
+    const v = this.m.consts.tryEvaluate(e);
+    return v === NOT_CONSTANT ? undefined : this.constantValue(v, e);
+  }
+
+  /** Turns a compile-time value into a Value. */
+  constantValue(v: unknown, node: ts.Node): Value {
+    if (typeof v === "number") {
+      if (!Number.isInteger(v)) this.report(node, D.Float, "floating-point values are not supported");
+      return { ty: LIT, op: imm(BigInt(v)) };
+    }
+    if (typeof v === "bigint") return { ty: BIGLIT, op: imm(v) };
+    if (typeof v === "boolean") return { ty: BOOL, op: imm(v ? 1 : 0) };
+    if (typeof v === "string") return { ty: { k: "str", value: v }, op: imm(0) };
+    if (isLayout(v)) return { ty: { k: "layout", layout: v }, op: imm(0) };
+    return this.report(node, D.UnsupportedType, "this constant has no kernel representation");
+  }
+
+  #identifier(id: ts.Identifier): Value {
+    if (id.text === "undefined") this.report(id, D.UnsupportedSyntax, "`undefined` has no kernel meaning; use null or 0");
+    const sym = this.m.consts.resolveSymbol(id);
+    if (!sym) this.report(id, D.UnsupportedSyntax, `unknown name "${id.text}"`);
+    const local = this.#lookup(sym);
+    if (local) {
+      this.#checkConsumed(sym, id);
+      if (local.k === "const") return local.value;
+      if (local.ty.k === "ref") return { ty: local.ty, op: reg(local.reg) };
+      return { ty: local.ty, op: reg(local.reg) };
+    }
+    const decl = sym.valueDeclaration ?? sym.declarations?.[0];
+    if (decl) {
+      const map = this.m.mapOf(decl);
+      if (map) return { ty: { k: "map", name: map.name }, op: imm(0) };
+      const g = this.m.globalOf(decl);
+      if (g) return this.read(this.globalPlace(g), id);
+    }
+    const c = this.m.consts.tryEvaluate(id);
+    if (c !== NOT_CONSTANT) return this.constantValue(c, id);
+    return this.report(id, D.UnsupportedSyntax, `"${id.text}" is not usable in kernel code (only locals, constants, maps, module variables and functions are)`);
+  }
+
+  globalPlace(g: { name: string; section: string; offset: number; ty: Ty }): Place {
+    const base = this.b.reg();
+    this.b.emit({ op: "mapValue", dst: base, map: g.section, offset: g.offset });
+    return { k: "mem", base, offset: 0, ty: g.ty, what: `variable ${g.name}`, ...(g.section === ".rodata" ? { readonly: true } : {}) };
+  }
+
+  /** Resolves an assignable/readable expression to a place. */
+  place(e: ts.Expression): Place {
+    e = skipParens(e);
+    if (ts.isIdentifier(e)) {
+      const sym = this.m.consts.resolveSymbol(e);
+      const local = sym && this.#lookup(sym);
+      if (sym && local) this.#checkConsumed(sym, e);
+      if (local?.k === "reg") {
+        if (local.ty.k === "ref") return { k: "mem", base: local.reg, offset: 0, ty: local.ty.to, what: local.name };
+        return { k: "local", local };
+      }
+      const decl = sym?.valueDeclaration;
+      const g = decl && this.m.globalOf(decl);
+      if (g) return this.globalPlace(g);
+      this.report(e, D.UnsupportedSyntax, `"${e.text}" cannot be assigned here`);
+    }
+    if (ts.isPropertyAccessExpression(e)) {
+      if (ts.isPrivateIdentifier(e.name)) this.report(e, D.Class, "private names are not supported");
+      return this.#member(e, e.name.text);
+    }
+    if (ts.isElementAccessExpression(e)) return this.#element(e);
+    return this.report(e, D.UnsupportedSyntax, "this expression is not a variable, field or element");
+  }
+
+  #member(e: ts.PropertyAccessExpression, name: string): Place {
+    const obj = this.expr(e.expression);
+    const ty = obj.ty;
+    if (e.questionDotToken) this.report(e, D.UnsupportedSyntax, "optional chaining is not supported; check for null first");
+    if (ty.k === "mem") {
+      const f = fieldOf(ty.layout, name);
+      if (!f) this.report(e.name, D.TypeMismatch, `${showTy(ty)} has no field "${name}"`);
+      const base = this.b.toReg(obj.op);
+      return { k: "mem", base, offset: f.offset, ty: tyOfLayout(f.layout), what: name };
+    }
+    if (ty.k === "ctx") return this.#contextField(e, name, obj);
+    if (ty.k === "kptr") return this.kernelMember(e, obj, name);
+    if (ty.k === "ref") this.report(e, D.TypeMismatch, `${showTy(ty)} has no fields`);
+    return this.report(e, D.TypeMismatch, `cannot read field "${name}" of ${showTy(ty)}`);
+  }
+
+  /** `parent.member` on a kernel struct: a place in kernel memory. */
+  kernelMember(e: ts.Node, obj: Value, name: string): Place {
+    const ty = obj.ty as Extract<Ty, { k: "kptr" }>;
+    const id = this.m.kernel.find(ty.name, ty.btfKind);
+    if (id === undefined) this.report(e, D.KernelType, `${ty.btfKind} ${ty.name} is not in the kernel BTF`);
+    const mem = this.m.kernel.member(id, name);
+    if (!mem) this.report(e, D.KernelType, `${ty.btfKind} ${ty.name} has no member "${name}" in the kernel BTF`);
+    if (mem.bitfield) this.report(e, D.KernelType, `${ty.name}.${name} is a bitfield; reading kernel bitfields is not supported yet`);
+    const base = this.b.toReg(obj.op);
+    let mty: Ty;
+    switch (mem.kind.k) {
+      case "int": mty = mem.kind.ty; break;
+      case "bool": mty = BOOL; break;
+      case "ptr": mty = mem.kind.target ? { k: "kptr", name: mem.kind.target.name, btfKind: mem.kind.target.btfKind } : U64; break;
+      case "struct": {
+        if (!mem.kind.name) this.report(e, D.KernelType, `${ty.name}.${name} has an anonymous type; CO-RE needs named types`);
+        // Embedded struct: its address, computed with a relocated offset; later reads are relative to it.
+        const off = this.b.reg();
+        this.b.emit({ op: "coreValue", dst: off, core: this.m.kernel.coreAccess("field_byte_offset", id, mem.path), value: BigInt(mem.offset) });
+        const addr = this.b.reg();
+        this.b.emit({ op: "alu", alu: "add", bits: 64, dst: addr, a: reg(base), b: reg(off) });
+        return { k: "mem", base: addr, offset: 0, ty: { k: "kptr", name: mem.kind.name, btfKind: mem.kind.btfKind }, what: name, readonly: true, embedded: true } as Place;
+      }
+      case "array": {
+        const off = this.b.reg();
+        this.b.emit({ op: "coreValue", dst: off, core: this.m.kernel.coreAccess("field_byte_offset", id, mem.path), value: BigInt(mem.offset) });
+        const addr = this.b.reg();
+        this.b.emit({ op: "alu", alu: "add", bits: 64, dst: addr, a: reg(base), b: reg(off) });
+        return { k: "mem", base: addr, offset: 0, ty: U64, what: name, readonly: true, embedded: true } as Place;
+      }
+      default:
+        return this.report(e, D.KernelType, `${ty.name}.${name} has a type kernel programs cannot read yet`);
+    }
+    return { k: "kmem", base, rootId: id, path: mem.path, offset: mem.offset, size: mem.size, ty: mty, what: `${ty.name}.${name}` };
+  }
+
+  #contextField(e: ts.PropertyAccessExpression, name: string, ctx: Value): Place {
+    const base = this.b.toReg(ctx.op);
+    switch (this.prog.context) {
+      case "xdp": {
+        const f = XDP_MD[name];
+        if (!f || name === "data" || name === "dataEnd" || name === "dataMeta") this.report(e.name, D.TypeMismatch, `the XDP context has no field "${name}"`);
+        return { k: "mem", base, offset: f[0], ty: U32, what: `ctx.${name}`, readonly: true };
+      }
+      case "skb": {
+        if (name === "len") return { k: "mem", base, offset: 0, ty: U32, what: "ctx.len", readonly: true };
+        const f = SK_BUFF[name];
+        if (!f || name === "data" || name === "dataEnd") this.report(e.name, D.TypeMismatch, `the socket buffer context has no field "${name}"`);
+        return { k: "mem", base, offset: f[0], ty: U32, what: `ctx.${name}`, readonly: !f[2] };
+      }
+      case "tracepoint": {
+        const kt = KernelTypes.kernelName(this.checker.getTypeAtLocation(e.expression));
+        if (!kt) this.report(e, D.KernelType, `the context type of this tracepoint is unknown; is it in the kernel declarations (tsbpf gen --tracepoints)?`);
+        const id = this.m.kernel.find(kt.name, kt.btfKind);
+        if (id === undefined) this.report(e, D.KernelType, `${kt.name} is not in the kernel BTF`);
+        const mem = this.m.kernel.member(id, name);
+        if (!mem || mem.bitfield) this.report(e.name, D.KernelType, `${kt.name} has no readable member "${name}"`);
+        let ty: Ty;
+        if (mem.kind.k === "int") ty = mem.kind.ty;
+        else if (mem.kind.k === "ptr") ty = mem.kind.target ? { k: "kptr", ...mem.kind.target } : U64;
+        else if (mem.kind.k === "array") {
+          const addr = this.b.reg();
+          this.b.emit({ op: "alu", alu: "add", bits: 64, dst: addr, a: reg(base), b: imm(mem.offset) });
+          return { k: "mem", base: addr, offset: 0, ty: { k: "mem", layout: bytesLayout(mem.size) }, what: `ctx.${name}`, readonly: true };
+        } else this.report(e.name, D.KernelType, `${kt.name}.${name} cannot be read directly`);
+        return { k: "mem", base, offset: mem.offset, ty, what: `ctx.${name}`, readonly: true, core: this.m.kernel.coreAccess("field_byte_offset", id, mem.path) };
+      }
+      default:
+        return this.report(e, D.TypeMismatch, `this context has no field "${name}"; use ctx.arg(n)`);
+    }
+  }
+
+  #element(e: ts.ElementAccessExpression): Place {
+    const obj = this.expr(e.expression);
+    if (obj.ty.k !== "mem") this.report(e, D.DynamicAccess, `cannot index ${showTy(obj.ty)}`);
+    const info = arrayInfo(obj.ty.layout);
+    if (!info) this.report(e, D.DynamicAccess, "only arrays and byte arrays can be indexed; struct fields are read by name");
+    const elemTy = tyOfLayout(info.element);
+    const base = this.b.toReg(obj.op);
+    const idx = this.value(this.expr(e.argumentExpression), e.argumentExpression);
+    if ("imm" in idx.op) {
+      const i = Number(idx.op.imm);
+      if (i < 0 || i >= info.length) this.report(e.argumentExpression, D.ConstantRange, `index ${i} is out of bounds (length ${info.length})`);
+      return { k: "mem", base, offset: i * info.element.size, ty: elemTy, what: "element" };
+    }
+    // Dynamic index: clamp by construction; out-of-range indexes read/write the last element's
+    // guard instead of faulting. We branch so the verifier sees the bound.
+    const it = this.intOf(idx, e.argumentExpression);
+    const i64 = this.b.reg();
+    if (it.bits === 64) this.b.mov(i64, idx.op);
+    else this.b.emit({ op: "ext", dst: i64, src: (idx.op as { reg: VReg }).reg, from: 32, signed: false });
+    const ok = this.b.block(), bad = this.b.block(), join = this.b.block();
+    const addr = this.b.reg();
+    this.b.terminate({ op: "br", cond: "lt", bits: 64, a: i64, b: imm(info.length), then: ok, else: bad });
+    this.b.setBlock(ok);
+    const off = this.b.reg();
+    this.b.emit({ op: "alu", alu: "mul", bits: 64, dst: off, a: reg(i64), b: imm(info.element.size) });
+    this.b.emit({ op: "alu", alu: "add", bits: 64, dst: addr, a: reg(base), b: reg(off) });
+    this.b.jumpTo(join);
+    this.b.setBlock(bad);
+    // Out of bounds: the access goes to element 0 of a zeroed scratch slot.
+    const scratch = this.b.slot(info.element.size, info.element.align, "oob");
+    this.b.emit({ op: "stackAddr", dst: addr, slot: scratch, offset: 0 });
+    this.zeroFill(addr, info.element.size);
+    this.b.jumpTo(join);
+    this.b.setBlock(join);
+    return { k: "mem", base: addr, offset: 0, ty: elemTy, what: "element" };
+  }
+
+  /** Reads a place as a value (scalars are loaded; aggregates evaluate to their address). */
+  read(p: Place, node: ts.Node): Value {
+    if (p.k === "local") return { ty: p.local.ty, op: reg(p.local.reg) };
+    if (p.k === "kmem") return this.#kernelRead(p, node);
+    if ((p as { embedded?: boolean }).embedded) return { ty: p.ty, op: reg(p.base) };
+    const ty = p.ty;
+    if (ty.k === "mem") {
+      if (p.offset === 0) return { ty, op: reg(p.base) };
+      const r = this.b.reg();
+      this.b.emit({ op: "alu", alu: "add", bits: 64, dst: r, a: reg(p.base), b: imm(p.offset) });
+      return { ty, op: reg(r) };
+    }
+    if (ty.k === "int" || ty.k === "bool" || ty.k === "kptr") {
+      const size = ty.k === "int" ? (ty.bits / 8) as 1 | 2 | 4 | 8 : ty.k === "bool" ? 1 : 8;
+      const dst = this.b.reg();
+      this.b.emit({ op: "load", size, dst, base: p.base, offset: p.offset, ...(p.core ? { core: p.core } : {}) });
+      if (ty.k === "int" && ty.signed && ty.bits < 64) {
+        const s = this.b.reg();
+        this.b.emit({ op: "ext", dst: s, src: dst, from: ty.bits as 8 | 16 | 32, signed: true });
+        return { ty, op: reg(s) };
+      }
+      return { ty, op: reg(dst) };
+    }
+    return this.report(node, D.UnsupportedType, `cannot read ${showTy(ty)}`);
+  }
+
+  #kernelRead(p: Extract<Place, { k: "kmem" }>, node: ts.Node): Value {
+    void node;
+    const size = p.size;
+    const slot = this.b.slot(8, 8, "kread");
+    const dstAddr = this.b.reg();
+    this.b.emit({ op: "stackAddr", dst: dstAddr, slot, offset: 0 });
+    const off = this.b.reg();
+    this.b.emit({ op: "coreValue", dst: off, core: this.m.kernel.coreAccess("field_byte_offset", p.rootId, p.path), value: BigInt(p.offset) });
+    const src = this.b.reg();
+    this.b.emit({ op: "alu", alu: "add", bits: 64, dst: src, a: reg(p.base), b: reg(off) });
+    if (size < 8) this.b.emit({ op: "store", size: 8, base: dstAddr, offset: 0, value: imm(0) });
+    this.b.emit({ op: "call", helper: 113, args: [reg(dstAddr), imm(size), reg(src)] });
+    const v = this.b.reg();
+    const loadSize = (size >= 8 ? 8 : size >= 4 ? 4 : size >= 2 ? 2 : 1) as 1 | 2 | 4 | 8;
+    this.b.emit({ op: "load", size: loadSize, dst: v, base: dstAddr, offset: 0 });
+    if (p.ty.k === "int" && p.ty.signed && p.ty.bits < 64) {
+      const s = this.b.reg();
+      this.b.emit({ op: "ext", dst: s, src: v, from: p.ty.bits as 8 | 16 | 32, signed: true });
+      return { ty: p.ty, op: reg(s) };
+    }
+    return { ty: p.ty, op: reg(v) };
+  }
+
+  /** Writes a value to a place. */
+  write(p: Place, v: Value, node: ts.Node): void {
+    if (p.k === "kmem" || (p.k === "mem" && p.readonly)) this.report(node, D.TypeMismatch, `${p.what} is read-only`);
+    if (p.k === "local") {
+      if (!p.local.mutable) this.report(node, D.TypeMismatch, `"${p.local.name}" is a constant`);
+      const c = this.coerce(v, p.local.ty, node);
+      this.b.mov(p.local.reg, this.operandOf(c, node));
+      return;
+    }
+    const ty = p.ty;
+    if (ty.k === "mem") {
+      // Aggregate assignment copies the bytes.
+      const src = this.coerce(v, ty, node);
+      const dst = this.b.reg();
+      if (p.offset) this.b.emit({ op: "alu", alu: "add", bits: 64, dst, a: reg(p.base), b: imm(p.offset) });
+      else this.b.mov(dst, reg(p.base));
+      this.copy(dst, this.b.toReg(src.op), ty.layout.size);
+      return;
+    }
+    const c = this.coerce(v, ty, node, true);
+    const size = ty.k === "int" ? (ty.bits / 8) as 1 | 2 | 4 | 8 : ty.k === "bool" ? 1 : 8;
+    let value = this.operandOf(c, node);
+    if ("imm" in value) {
+      const sv = BigInt.asIntN(size * 8, value.imm);
+      if (size === 8 && (sv < -(2n ** 31n) || sv >= 2n ** 31n)) value = reg(this.b.toReg(value));
+      else value = imm(sv);
+    }
+    this.b.emit({ op: "store", size, base: p.base, offset: p.offset, value, ...(p.core ? { core: p.core } : {}) });
+  }
+
+  /** Copies `size` bytes from `src` to `dst` (both addresses of direct memory). */
+  copy(dst: VReg, src: VReg, size: number): void {
+    let off = 0;
+    for (const w of [8, 4, 2, 1] as const) {
+      while (size - off >= w) {
+        const t = this.b.reg();
+        this.b.emit({ op: "load", size: w, dst: t, base: src, offset: off });
+        this.b.emit({ op: "store", size: w, base: dst, offset: off, value: reg(t) });
+        off += w;
+      }
+    }
+  }
+
+  /** Zeroes `size` bytes at `addr`. */
+  zeroFill(addr: VReg, size: number): void {
+    let off = 0;
+    for (const w of [8, 4, 2, 1] as const) {
+      while (size - off >= w) {
+        this.b.emit({ op: "store", size: w, base: addr, offset: off, value: imm(0) });
+        off += w;
+      }
+    }
+  }
+
+  /** A new zeroed stack object of `layout`; returns its address register. */
+  zeroed(layout: AnyLayout, name?: string): VReg {
+    const slot = this.b.slot(layout.size, layout.align, name);
+    const addr = this.b.reg();
+    this.b.emit({ op: "stackAddr", dst: addr, slot, offset: 0 });
+    this.zeroFill(addr, (layout.size + 7) & ~7);
+    return addr;
+  }
+
+  /** Materializes a scalar value: references are loaded, booleans and integers pass through. */
+  value(v: Value, node: ts.Node): Value {
+    if (v.ty.k === "ref") {
+      const to = v.ty.to;
+      const dst = this.b.reg();
+      const size = to.k === "bool" ? 1 : ((to.bits / 8) as 1 | 2 | 4 | 8);
+      this.b.emit({ op: "load", size, dst, base: this.b.toReg(v.op), offset: 0 });
+      if (to.k === "int" && to.signed && to.bits < 64) {
+        const s = this.b.reg();
+        this.b.emit({ op: "ext", dst: s, src: dst, from: to.bits as 8 | 16 | 32, signed: true });
+        return { ty: to, op: reg(s) };
+      }
+      return { ty: to, op: reg(dst) };
+    }
+    void node;
+    return v;
+  }
+
+  /** The operand of a value, as stored in a register or immediate. */
+  operandOf(v: Value, node: ts.Node): Operand {
+    if (v.ty.k === "map" || v.ty.k === "layout" || v.ty.k === "str") this.report(node, D.TypeMismatch, `${showTy(v.ty)} is not a value`);
+    return v.op;
+  }
+
+  /**
+   * Converts `v` to type `to`: literals are range-checked and wrapped, narrower integer variables are
+   * truncated (`forStore` skips truncation: the store width does it).
+   */
+  coerce(v: Value, to: Ty, node: ts.Node, forStore = false): Value {
+    if (to.k === "int") {
+      v = this.value(v, node);
+      if (v.ty.k === "lit") {
+        const x = (v.op as { imm: bigint }).imm;
+        const r = intRange(to);
+        if (x < r.min || x > r.max) {
+          // Allow the two's-complement spelling of unsigned values (e.g. -1 for u32) only for signed/unsigned mirrors.
+          const alt = to.signed ? intRange({ ...to, signed: false }) : intRange({ ...to, signed: true });
+          if (x < alt.min || x > alt.max) this.report(node, D.ConstantRange, `${x} does not fit in ${showTy(to)} (${r.min}..${r.max})`);
+        }
+        return { ty: to, op: imm(wrap(x, to)) };
+      }
+      if (v.ty.k === "bool") return { ty: to, op: v.op };
+      if (v.ty.k !== "int") this.report(node, D.TypeMismatch, `expected ${showTy(to)}, got ${showTy(v.ty)}`);
+      if (v.ty.bits === 64 && to.bits < 64 && !forStore) {
+        // Explicit narrowing only happens through conversions; keep low bits.
+      }
+      if (!forStore && to.bits < 32 && (v.ty.bits > to.bits || v.ty.signed !== to.signed)) {
+        const r = this.b.reg();
+        this.b.emit({ op: "ext", dst: r, src: this.b.toReg(v.op), from: to.bits as 8 | 16, signed: to.signed });
+        return { ty: to, op: reg(r) };
+      }
+      return { ty: to, op: v.op };
+    }
+    if (to.k === "bool") {
+      v = this.value(v, node);
+      if (v.ty.k === "bool") return v;
+      this.report(node, D.TypeMismatch, `expected a boolean, got ${showTy(v.ty)}`);
+    }
+    if (to.k === "mem") {
+      if (v.ty.k === "null") return { ty: to, op: imm(0) };
+      if (v.ty.k !== "mem") this.report(node, D.TypeMismatch, `expected ${showTy(to)}, got ${showTy(v.ty)}`);
+      if (v.ty.layout !== to.layout && v.ty.layout.size !== to.layout.size) this.report(node, D.TypeMismatch, `expected ${showTy(to)}, got ${showTy(v.ty)}`);
+      return v;
+    }
+    return v;
+  }
+
+  #binary(e: ts.BinaryExpression, expected: Ty | undefined, discard: boolean): Value {
+    const op = e.operatorToken.kind;
+    if (op === ts.SyntaxKind.EqualsToken) {
+      const p = this.place(e.left);
+      const target = p.k === "local" ? p.local.ty : p.ty;
+      const v = this.expr(e.right, target);
+      this.write(p, v, e);
+      return discard ? { ty: VOID, op: imm(0) } : this.read(p, e);
+    }
+    const compound = COMPOUND.get(op);
+    if (compound !== undefined) {
+      const p = this.place(e.left);
+      const cur = this.value(this.read(p, e.left), e.left);
+      const rhs = this.expr(e.right, cur.ty);
+      const v = this.arith(compound, cur, rhs, e);
+      this.write(p, v, e);
+      return discard ? { ty: VOID, op: imm(0) } : this.read(p, e);
+    }
+    if (op === ts.SyntaxKind.CommaToken) {
+      this.expr(e.left, undefined, true);
+      return this.expr(e.right, expected, discard);
+    }
+    if (op === ts.SyntaxKind.QuestionQuestionToken) return this.#coalesce(e, expected);
+    if (isComparison(op) || op === ts.SyntaxKind.AmpersandAmpersandToken || op === ts.SyntaxKind.BarBarToken) return this.boolOf(e);
+    if (op === ts.SyntaxKind.AsteriskAsteriskToken) this.report(e.operatorToken, D.Operator, "`**` is not supported; multiply or shift");
+    if (op === ts.SyntaxKind.InKeyword || op === ts.SyntaxKind.InstanceOfKeyword) this.report(e.operatorToken, D.Operator, `\`${e.operatorToken.getText()}\` is not supported in kernel programs`);
+    const a = this.value(this.expr(e.left, expected), e.left);
+    const b = this.value(this.expr(e.right, a.ty.k === "lit" ? expected : a.ty), e.right);
+    const alu = BINARY.get(op);
+    if (!alu) this.report(e.operatorToken, D.Operator, `operator ${e.operatorToken.getText()} is not supported`);
+    return this.arith(alu, a, b, e);
+  }
+
+  /** Materializes a condition as a 0/1 boolean. */
+  boolOf(e: ts.Expression): Value {
+    const t = this.b.block(), f = this.b.block(), join = this.b.block();
+    const r = this.b.reg();
+    this.cond(e, t, f);
+    this.b.setBlock(t);
+    this.b.mov(r, imm(1));
+    this.b.jumpTo(join);
+    this.b.setBlock(f);
+    this.b.mov(r, imm(0));
+    this.b.jumpTo(join);
+    this.b.setBlock(join);
+    return { ty: BOOL, op: reg(r) };
+  }
+
+  /** Integer arithmetic with C's conversions (and constant folding). */
+  arith(op: ArithOp, a: Value, b: Value, node: ts.Node): Value {
+    if (a.ty.k === "bool" || b.ty.k === "bool") this.report(node, D.TypeMismatch, "arithmetic on booleans is not supported; use a conditional");
+    if (a.ty.k === "lit" && b.ty.k === "lit") {
+      const x = (a.op as { imm: bigint }).imm, y = (b.op as { imm: bigint }).imm;
+      return { ty: a.ty.big || b.ty.big ? BIGLIT : LIT, op: imm(foldArith(op, x, y, a.ty.big || b.ty.big)) };
+    }
+    const shift = op === "lsh" || op === "rsh" || op === "arsh" || op === "shr";
+    let ty: IntTy;
+    if (shift) ty = a.ty.k === "lit" ? (a.ty.big ? I64 : I32) : promote(this.intOf(a, node));
+    else if (a.ty.k === "lit") ty = promote(this.intOf(b, node));
+    else if (b.ty.k === "lit") ty = promote(this.intOf(a, node));
+    else ty = arithmeticType(this.intOf(a, node), this.intOf(b, node));
+    const bits = ty.bits === 64 ? 64 : 32;
+    let alu: AluOp;
+    switch (op) {
+      case "div": alu = ty.signed ? "sdiv" : "div"; break;
+      case "mod": alu = ty.signed ? "smod" : "mod"; break;
+      case "rsh": alu = ty.signed ? "arsh" : "rsh"; break;
+      case "shr": alu = "rsh"; break;
+      default: alu = op;
+    }
+    const norm = (v: Value): Operand => ("imm" in v.op ? imm(bits === 32 ? BigInt.asIntN(32, v.op.imm) : BigInt.asIntN(64, v.op.imm)) : v.op);
+    let ao = norm(a), bo = norm(b);
+    if ("imm" in ao && COMMUTATIVE.has(alu)) [ao, bo] = [bo, ao];
+    const dst = this.b.reg();
+    this.b.emit({ op: "alu", alu, bits, dst, a: ao, b: bo });
+    return { ty, op: reg(dst) };
+  }
+
+  #prefix(e: ts.PrefixUnaryExpression, expected: Ty | undefined, discard: boolean): Value {
+    switch (e.operator) {
+      case ts.SyntaxKind.PlusPlusToken:
+        return this.#increment(e.operand, "add", false, e, discard);
+      case ts.SyntaxKind.MinusMinusToken:
+        return this.#increment(e.operand, "sub", false, e, discard);
+      case ts.SyntaxKind.ExclamationToken:
+        return this.boolOf(e);
+      case ts.SyntaxKind.PlusToken:
+        return this.expr(e.operand, expected);
+      case ts.SyntaxKind.MinusToken: {
+        const v = this.value(this.expr(e.operand, expected), e.operand);
+        if (v.ty.k === "lit") return { ty: v.ty, op: imm(-(v.op as { imm: bigint }).imm) };
+        const ty = promote(this.intOf(v, e));
+        const dst = this.b.reg();
+        this.b.emit({ op: "neg", bits: ty.bits === 64 ? 64 : 32, dst, src: this.b.toReg(v.op) });
+        return { ty, op: reg(dst) };
+      }
+      case ts.SyntaxKind.TildeToken: {
+        const v = this.value(this.expr(e.operand, expected), e.operand);
+        if (v.ty.k === "lit") return { ty: v.ty, op: imm(~(v.op as { imm: bigint }).imm) };
+        const ty = promote(this.intOf(v, e));
+        const dst = this.b.reg();
+        this.b.emit({ op: "alu", alu: "xor", bits: ty.bits === 64 ? 64 : 32, dst, a: v.op, b: imm(-1) });
+        return { ty, op: reg(dst) };
+      }
+    }
+    return this.report(e, D.Operator, "unsupported operator");
+  }
+
+  #increment(operand: ts.Expression, alu: "add" | "sub", postfix: boolean, node: ts.Node, discard = false): Value {
+    const p = this.place(operand);
+    const cur = this.value(this.read(p, operand), operand);
+    let old: Value | undefined;
+    if (postfix && !discard) {
+      const r = this.b.reg();
+      this.b.mov(r, cur.op);
+      old = { ty: cur.ty, op: reg(r) };
+    }
+    const next = this.arith(alu, cur, { ty: LIT, op: imm(1) }, node);
+    this.write(p, next, node);
+    if (discard) return { ty: VOID, op: imm(0) };
+    return old ?? this.read(p, node);
+  }
+
+  #conditional(e: ts.ConditionalExpression, expected: Ty | undefined): Value {
+    const t = this.b.block(), f = this.b.block(), join = this.b.block();
+    const r = this.b.reg();
+    this.cond(e.condition, t, f);
+    this.b.setBlock(t);
+    let a = this.value(this.expr(e.whenTrue, expected), e.whenTrue);
+    const tEnd = this.b.current;
+    this.b.setBlock(f);
+    let bv = this.value(this.expr(e.whenFalse, expected ?? (a.ty.k === "lit" ? undefined : a.ty)), e.whenFalse);
+    const fEnd = this.b.current;
+    let ty: Ty = a.ty.k === "lit" ? bv.ty : a.ty;
+    if (ty.k === "lit" && expected) ty = expected;
+    if (ty.k === "lit") ty = ty.big ? I64 : I32;
+    if (ty.k === "int" && a.ty.k === "int" && bv.ty.k === "int") ty = arithmeticType(a.ty, bv.ty);
+    this.b.setBlock(tEnd);
+    a = this.coerce(a, ty, e.whenTrue);
+    this.b.mov(r, this.operandOf(a, e.whenTrue));
+    this.b.jumpTo(join);
+    this.b.setBlock(fEnd);
+    bv = this.coerce(bv, ty, e.whenFalse);
+    this.b.mov(r, this.operandOf(bv, e.whenFalse));
+    this.b.jumpTo(join);
+    this.b.setBlock(join);
+    return { ty, op: reg(r) };
+  }
+
+  #coalesce(e: ts.BinaryExpression, expected: Ty | undefined): Value {
+    const left = this.expr(e.left);
+    if (left.ty.k !== "ref" && left.ty.k !== "mem" && left.ty.k !== "kptr") {
+      return this.value(left, e.left); // never null: TypeScript already flags it
+    }
+    const r = this.b.reg();
+    const some = this.b.block(), none = this.b.block(), join = this.b.block();
+    const addr = this.b.toReg(left.op);
+    this.b.terminate({ op: "br", cond: "ne", bits: 64, a: addr, b: imm(0), then: some, else: none });
+    this.b.setBlock(some);
+    const lv = this.value(left, e.left);
+    const ty: Ty = lv.ty.k === "mem" || lv.ty.k === "kptr" ? lv.ty : lv.ty;
+    this.b.mov(r, lv.op);
+    this.b.jumpTo(join);
+    this.b.setBlock(none);
+    const rv = this.coerce(this.value(this.expr(e.right, expected ?? ty), e.right), ty, e.right);
+    this.b.mov(r, this.operandOf(rv, e.right));
+    this.b.jumpTo(join);
+    this.b.setBlock(join);
+    return { ty, op: reg(r) };
+  }
+
+  /** `{ a: 1, b: x }` as a new zeroed stack object of the expected struct type. */
+  objectLiteral(e: ts.ObjectLiteralExpression, expected: Ty | undefined): Value {
+    if (!expected || expected.k !== "mem") this.report(e, D.UnsupportedType, "an object literal needs a known struct type here (annotate the variable with the struct's type)");
+    const layout = expected.layout;
+    const addr = this.zeroed(layout);
+    for (const prop of e.properties) {
+      let name: string;
+      let init: ts.Expression;
+      if (ts.isPropertyAssignment(prop) && (ts.isIdentifier(prop.name) || ts.isStringLiteral(prop.name))) {
+        name = prop.name.text;
+        init = prop.initializer;
+      } else if (ts.isShorthandPropertyAssignment(prop)) {
+        name = prop.name.text;
+        init = prop.name;
+      } else this.report(prop, D.UnsupportedSyntax, "only `name: value` properties are supported in struct literals");
+      const f = fieldOf(layout, name);
+      if (!f) this.report(prop, D.TypeMismatch, `${showTy(expected)} has no field "${name}"`);
+      const place: Place = { k: "mem", base: addr, offset: f.offset, ty: tyOfLayout(f.layout), what: name };
+      const v = this.expr(init, place.ty);
+      if (place.ty.k === "mem" && v.ty.k === "lit" && (v.op as { imm: bigint }).imm === 0n) continue;
+      this.write(place, v, init);
+    }
+    return { ty: expected, op: reg(addr) };
+  }
+
+  #arrayLiteral(e: ts.ArrayLiteralExpression, expected: Ty | undefined): Value {
+    const info = expected?.k === "mem" ? arrayInfo(expected.layout) : undefined;
+    if (!info || !expected || expected.k !== "mem") return this.report(e, D.UnsupportedType, "an array literal needs a known fixed-size array type here");
+    if (e.elements.length > info.length) this.report(e, D.ConstantRange, `${e.elements.length} elements do not fit in an array of ${info.length}`);
+    const addr = this.zeroed(expected.layout);
+    const et = tyOfLayout(info.element);
+    e.elements.forEach((el, i) => {
+      this.write({ k: "mem", base: addr, offset: i * info.element.size, ty: et, what: `[${i}]` }, this.expr(el, et), el);
+    });
+    return { ty: expected, op: reg(addr) };
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // User functions (inlined).
+
+  /** Inlines a call to a module-level user function. */
+  inlineCall(decl: ts.FunctionDeclaration, call: ts.CallExpression): Value {
+    if (this.#inline.some((f) => f.decl === decl)) this.report(call, D.Limit, `recursive call of ${decl.name?.text ?? "function"}: eBPF has no recursion`);
+    if (this.#inline.length > 16) this.report(call, D.Limit, "calls nested too deeply");
+    if (!decl.body) this.report(call, D.UnsupportedSyntax, "the called function has no body");
+    if (decl.asteriskToken || decl.modifiers?.some((m) => m.kind === ts.SyntaxKind.AsyncKeyword)) this.report(decl, D.Async, "async functions and generators are not supported");
+    const resultTy: Ty = decl.type ? (decl.type.kind === ts.SyntaxKind.VoidKeyword ? VOID : this.m.typeOfNode(decl.type)) : VOID;
+    if (!decl.type && hasValueReturn(decl.body)) this.report(decl.name ?? decl, D.UnsizedType, `annotate the return type of ${decl.name?.text ?? "this function"} (e.g. \`: u32\`)`);
+    const args = call.arguments.map((a, i) => {
+      const p = decl.parameters[i];
+      const pty = p?.type ? this.m.typeOfNode(p.type) : undefined;
+      if (p && !pty) this.report(p, D.UnsizedType, `annotate the type of parameter ${p.name.getText()}`);
+      const v = this.expr(a, pty);
+      return pty ? this.coerce(this.value(v, a), pty, a) : v;
+    });
+    const exit = this.b.block();
+    const result = resultTy.k === "void" ? undefined : this.b.reg();
+    const saved = this.b.loc;
+    return this.#scoped(() => {
+      decl.parameters.forEach((p, i) => {
+        if (!ts.isIdentifier(p.name)) this.report(p, D.UnsupportedSyntax, "destructured parameters are not supported");
+        const sym = this.checker.getSymbolAtLocation(p.name)!;
+        let v = args[i];
+        if (!v) {
+          if (!p.initializer) this.report(call, D.TypeMismatch, `missing argument ${p.name.text}`);
+          v = this.expr(p.initializer, this.m.typeOfNode(p.type!));
+        }
+        const ty = v.ty.k === "lit" ? this.m.typeOfNode(p.type!) : v.ty;
+        const r = this.b.reg();
+        this.b.mov(r, this.operandOf(this.coerce(v, ty, p), p));
+        this.#declare(sym, { k: "reg", reg: r, ty, mutable: true, name: p.name.text });
+      });
+      this.#inline.push({ decl, exit, result, resultTy });
+      const loops = this.#loops.splice(0);
+      try {
+        this.block(decl.body!);
+      } finally {
+        this.#inline.pop();
+        this.#loops.push(...loops);
+      }
+      this.b.jumpTo(exit);
+      this.b.setBlock(exit);
+      this.b.loc = saved;
+      return result === undefined ? { ty: VOID, op: imm(0) } : { ty: resultTy, op: reg(result) };
+    });
+  }
+}
+
+// --------------------------------------------------------------------------------------------------
+// Helpers.
+
+export type ArithOp = "add" | "sub" | "mul" | "div" | "mod" | "or" | "and" | "xor" | "lsh" | "rsh" | "arsh" | "shr";
+
+const BINARY = new Map<ts.SyntaxKind, ArithOp>([
+  [ts.SyntaxKind.PlusToken, "add"], [ts.SyntaxKind.MinusToken, "sub"], [ts.SyntaxKind.AsteriskToken, "mul"],
+  [ts.SyntaxKind.SlashToken, "div"], [ts.SyntaxKind.PercentToken, "mod"], [ts.SyntaxKind.BarToken, "or"],
+  [ts.SyntaxKind.AmpersandToken, "and"], [ts.SyntaxKind.CaretToken, "xor"], [ts.SyntaxKind.LessThanLessThanToken, "lsh"],
+  [ts.SyntaxKind.GreaterThanGreaterThanToken, "rsh"], [ts.SyntaxKind.GreaterThanGreaterThanGreaterThanToken, "shr"],
+]);
+
+const COMPOUND = new Map<ts.SyntaxKind, ArithOp>([
+  [ts.SyntaxKind.PlusEqualsToken, "add"], [ts.SyntaxKind.MinusEqualsToken, "sub"], [ts.SyntaxKind.AsteriskEqualsToken, "mul"],
+  [ts.SyntaxKind.SlashEqualsToken, "div"], [ts.SyntaxKind.PercentEqualsToken, "mod"], [ts.SyntaxKind.BarEqualsToken, "or"],
+  [ts.SyntaxKind.AmpersandEqualsToken, "and"], [ts.SyntaxKind.CaretEqualsToken, "xor"], [ts.SyntaxKind.LessThanLessThanEqualsToken, "lsh"],
+  [ts.SyntaxKind.GreaterThanGreaterThanEqualsToken, "rsh"], [ts.SyntaxKind.GreaterThanGreaterThanGreaterThanEqualsToken, "shr"],
+]);
+
+const COMMUTATIVE = new Set<AluOp>(["add", "mul", "or", "and", "xor"]);
+
+function isComparison(op: ts.SyntaxKind): boolean {
+  return op === ts.SyntaxKind.EqualsEqualsEqualsToken || op === ts.SyntaxKind.ExclamationEqualsEqualsToken || op === ts.SyntaxKind.EqualsEqualsToken ||
+    op === ts.SyntaxKind.ExclamationEqualsToken || op === ts.SyntaxKind.LessThanToken || op === ts.SyntaxKind.LessThanEqualsToken ||
+    op === ts.SyntaxKind.GreaterThanToken || op === ts.SyntaxKind.GreaterThanEqualsToken;
+}
+
+function condFor(op: ts.SyntaxKind, signed: boolean, node: ts.Node, l: Lowerer): Cond {
+  switch (op) {
+    case ts.SyntaxKind.EqualsEqualsEqualsToken:
+    case ts.SyntaxKind.EqualsEqualsToken: return "eq";
+    case ts.SyntaxKind.ExclamationEqualsEqualsToken:
+    case ts.SyntaxKind.ExclamationEqualsToken: return "ne";
+    case ts.SyntaxKind.LessThanToken: return signed ? "slt" : "lt";
+    case ts.SyntaxKind.LessThanEqualsToken: return signed ? "sle" : "le";
+    case ts.SyntaxKind.GreaterThanToken: return signed ? "sgt" : "gt";
+    case ts.SyntaxKind.GreaterThanEqualsToken: return signed ? "sge" : "ge";
+  }
+  return l.report(node, D.Operator, "unsupported comparison");
+}
+
+function mirror(c: Cond): Cond {
+  const m: Record<Cond, Cond> = { eq: "eq", ne: "ne", set: "set", gt: "lt", lt: "gt", ge: "le", le: "ge", sgt: "slt", slt: "sgt", sge: "sle", sle: "sge" };
+  return m[c];
+}
+
+function foldCompare(op: ts.SyntaxKind, x: bigint, y: bigint): boolean {
+  switch (op) {
+    case ts.SyntaxKind.EqualsEqualsEqualsToken: case ts.SyntaxKind.EqualsEqualsToken: return x === y;
+    case ts.SyntaxKind.ExclamationEqualsEqualsToken: case ts.SyntaxKind.ExclamationEqualsToken: return x !== y;
+    case ts.SyntaxKind.LessThanToken: return x < y;
+    case ts.SyntaxKind.LessThanEqualsToken: return x <= y;
+    case ts.SyntaxKind.GreaterThanToken: return x > y;
+    default: return x >= y;
+  }
+}
+
+function foldArith(op: ArithOp, x: bigint, y: bigint, big: boolean): bigint {
+  switch (op) {
+    case "add": return x + y;
+    case "sub": return x - y;
+    case "mul": return x * y;
+    case "div": return y === 0n ? 0n : x / y;
+    case "mod": return y === 0n ? x : x % y;
+    case "or": return x | y;
+    case "and": return x & y;
+    case "xor": return x ^ y;
+    case "lsh": return big ? x << y : BigInt(Number(BigInt.asIntN(32, x)) << Number(y));
+    case "rsh": case "arsh": return x >> y;
+    case "shr": return big ? x >> y : BigInt(Number(BigInt.asIntN(32, x)) >>> Number(y));
+  }
+}
+
+function skipParens(e: ts.Expression): ts.Expression {
+  while (ts.isParenthesizedExpression(e) || ts.isNonNullExpression(e) || ts.isAsExpression(e) || ts.isSatisfiesExpression(e)) e = e.expression;
+  return e;
+}
+
+function hasValueReturn(body: ts.Node | undefined): boolean {
+  let found = false;
+  const visit = (n: ts.Node): void => {
+    if (ts.isReturnStatement(n) && n.expression) found = true;
+    if (!ts.isFunctionLike(n)) ts.forEachChild(n, visit);
+  };
+  if (body) ts.forEachChild(body, visit);
+  return found;
+}
+
+/** Whether `v` is a tsbpf/types layout. */
+export function isLayout(v: unknown): v is AnyLayout {
+  return typeof v === "object" && v !== null && typeof (v as AnyLayout).kind === "string" && typeof (v as AnyLayout).size === "number" && typeof (v as AnyLayout).decode === "function";
+}
+
+/** The compiler type of a value of `layout`. */
+export function tyOfLayout(layout: AnyLayout): Ty {
+  const s = scalarOfLayout(layout);
+  if (s) return s;
+  return { k: "mem", layout };
+}
+
+/** A struct/union member by name. */
+export function fieldOf(layout: AnyLayout, name: string): { offset: number; layout: AnyLayout } | undefined {
+  const fields = (layout as { fields?: Record<string, { offset: number; layout: AnyLayout }> }).fields;
+  if (!fields || !Object.hasOwn(fields, name)) return undefined;
+  const f = fields[name]!;
+  return f.layout.kind === "padding" ? undefined : f;
+}
+
+/** Element layout and length of arrays, byte arrays and C strings. */
+export function arrayInfo(layout: AnyLayout): { element: AnyLayout; length: number } | undefined {
+  if (layout.kind === "array") {
+    const l = layout as AnyLayout & { element: AnyLayout; length: number };
+    return { element: l.element, length: l.length };
+  }
+  if (layout.kind === "bytes" || layout.kind === "cstring") return { element: U8_LAYOUT, length: (layout as AnyLayout & { length: number }).length };
+  return undefined;
+}
+
+import { bytes as bytesLayoutFn, u8 as u8Layout } from "../../types/index.js";
+const U8_LAYOUT = u8Layout as unknown as AnyLayout;
+function bytesLayout(n: number): AnyLayout {
+  return bytesLayoutFn(n) as unknown as AnyLayout;
+}
+void NEVER;
+void isBig;

@@ -1,0 +1,348 @@
+// Lowers a kernel program module: finds programs, maps and module variables in the user's files,
+// lowers each program to IR, and collects everything the object writer needs.
+
+import ts from "typescript";
+import type { Btf } from "../../btf/btf.js";
+import type { SourceLocation } from "../../asm/instruction.js";
+import type { AnyLayout } from "../../types/index.js";
+import { ConstEvaluator, NOT_CONSTANT } from "../consteval.js";
+import { DiagnosticCode as D, Diagnosed, diagnosticAt, type Diagnostic } from "../diagnostics.js";
+import { isKernelModule, isLibraryFile } from "../host.js";
+import type { IrFunction } from "../ir.js";
+import type { CompiledGlobal, CompiledMap, CompiledMapType, CType } from "../module.js";
+import { PROGRAM_KINDS, type ProgramKind } from "../programs.js";
+import { BOOL, cTypeOf, intByName, U32, U64, wrap, type Ty } from "../types.js";
+import type { GlobalVar, MapInfo, ModuleContext } from "./context.js";
+import { isLayout, Lowerer, tyOfLayout } from "./function.js";
+import { KernelTypes } from "./kernel.js";
+
+/** One lowered program. */
+export interface LoweredProgram {
+  readonly name: string;
+  readonly section: string;
+  readonly kind: ProgramKind;
+  readonly ir: IrFunction;
+  readonly loc: SourceLocation | undefined;
+}
+
+/** Everything lowering produced. */
+export interface LoweredModule {
+  readonly programs: LoweredProgram[];
+  readonly maps: CompiledMap[];
+  readonly globals: CompiledGlobal[];
+  readonly license: string;
+  readonly diagnostics: Diagnostic[];
+  readonly kernel: KernelTypes;
+}
+
+const MAP_CLASSES: Record<string, CompiledMapType> = {
+  HashMap: "hash", LruHashMap: "lru_hash", PerCpuHashMap: "percpu_hash", LruPerCpuHashMap: "lru_percpu_hash",
+  ArrayMap: "array", PerCpuArrayMap: "percpu_array", LpmTrieMap: "lpm_trie", QueueMap: "queue", StackMap: "stack",
+  RingBuf: "ringbuf", PerfEventArray: "perf_event_array", ProgArray: "prog_array", StackTraceMap: "stack_trace",
+};
+
+/** Lowers every program declared in `entry` (with maps and variables from all user modules). */
+export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () => Btf): LoweredModule {
+  const checker = program.getTypeChecker();
+  const diagnostics: Diagnostic[] = [];
+  const report = (node: ts.Node, code: string, message: string): never => {
+    diagnostics.push(diagnosticAt(node, code, message));
+    throw new Diagnosed();
+  };
+  const consts = new ConstEvaluator(checker, report);
+  const kernel = new KernelTypes(btf);
+  const maps = new Map<ts.Declaration, MapInfo>();
+  const mapsByName = new Map<string, MapInfo>();
+  const globals = new Map<ts.Declaration, GlobalVar>();
+  const compiledGlobals: CompiledGlobal[] = [];
+  const sectionSize: Record<string, number> = { ".data": 0, ".bss": 0, ".rodata": 0 };
+  const strings = new Map<string, number>();
+  let license = "GPL";
+
+  const place = (section: ".data" | ".bss" | ".rodata", size: number, align: number): number => {
+    const off = Math.ceil(sectionSize[section]! / align) * align;
+    sectionSize[section] = off + size;
+    return off;
+  };
+
+  const typeOfNode = (node: ts.TypeNode): Ty => {
+    if (ts.isParenthesizedTypeNode(node)) return typeOfNode(node.type);
+    if (node.kind === ts.SyntaxKind.BooleanKeyword) return BOOL;
+    if (node.kind === ts.SyntaxKind.NumberKeyword) return report(node, D.UnsizedType, "`number` has no width; use u8, u16, u32, i8, i16 or i32");
+    if (node.kind === ts.SyntaxKind.BigIntKeyword) return report(node, D.UnsizedType, "`bigint` has no width; use u64 or i64");
+    if (ts.isUnionTypeNode(node)) {
+      const parts = node.types.filter((t) => !(ts.isLiteralTypeNode(t) && t.literal.kind === ts.SyntaxKind.NullKeyword) && t.kind !== ts.SyntaxKind.UndefinedKeyword);
+      if (parts.length === 1) return typeOfNode(parts[0]!);
+      return report(node, D.UnsupportedType, "union types are not supported (except `T | null`)");
+    }
+    if (ts.isTypeReferenceNode(node)) {
+      const sym = consts.resolveSymbol(node.typeName);
+      // A name can be both a value and a type (`const Ev = struct(...)`, `type Ev = Infer<typeof Ev>`): use the type's declaration.
+      const decl = sym?.declarations?.find((d) => ts.isTypeAliasDeclaration(d) || ts.isInterfaceDeclaration(d)) ?? sym?.declarations?.[0];
+      if (sym && decl) {
+        if (isLibraryFile(decl.getSourceFile().fileName) && !decl.getSourceFile().text.startsWith("// @tsbpf-btf")) {
+          const name = sym.getName();
+          const int = intByName(name);
+          if (int) return int;
+          if (name === "bool") return BOOL;
+          if (name === "Infer" && node.typeArguments?.[0] && ts.isTypeQueryNode(node.typeArguments[0])) {
+            return layoutType(node.typeArguments[0].exprName, node);
+          }
+          return report(node, D.UnsupportedType, `${name} cannot be used as a value type in kernel code`);
+        }
+        if (ts.isTypeAliasDeclaration(decl)) return typeOfNode(decl.type);
+        const kt = KernelTypes.kernelName(checker.getTypeAtLocation(node));
+        if (kt) return { k: "kptr", name: kt.name, btfKind: kt.btfKind };
+      }
+      return report(node, D.UnsupportedType, `${node.getText()} is not a kernel-language type`);
+    }
+    if (ts.isTypeQueryNode(node)) return report(node, D.UnsupportedType, "use Infer<typeof Layout> for struct types");
+    return report(node, D.UnsupportedType, `${node.getText()} is not a kernel-language type`);
+  };
+
+  const layoutType = (name: ts.EntityName, node: ts.Node): Ty => {
+    const v = consts.tryEvaluate(ts.isIdentifier(name) ? name : (name as unknown as ts.Expression));
+    if (v === NOT_CONSTANT || !isLayout(v)) return report(node, D.UnsupportedType, `${name.getText()} is not a layout`);
+    return tyOfLayout(v);
+  };
+
+  const declareMap = (decl: ts.VariableDeclaration, init: ts.NewExpression): MapInfo | undefined => {
+    const className = consts.libraryName(init.expression);
+    if (!className || !(className in MAP_CLASSES)) return undefined;
+    const name = (decl.name as ts.Identifier).text;
+    const type = MAP_CLASSES[className]!;
+    const optsNode = init.arguments?.[0];
+    const opts = optsNode ? consts.evaluate(optsNode, "map options") : {};
+    if (typeof opts !== "object" || opts === null) return report(optsNode ?? init, D.MapDeclaration, "map options must be an object literal of constants");
+    const o = opts as Record<string, unknown>;
+    const targs = init.typeArguments ?? [];
+    const layoutTy = (v: unknown, what: string): Ty | undefined => {
+      if (v === undefined) return undefined;
+      if (!isLayout(v)) return report(optsNode!, D.MapDeclaration, `${what} must be a layout (u32, a struct...)`);
+      return tyOfLayout(v);
+    };
+    let key: Ty | undefined, value: Ty | undefined;
+    const keyed = ["hash", "lru_hash", "percpu_hash", "lru_percpu_hash", "lpm_trie"].includes(type);
+    if (keyed) {
+      key = targs[0] ? typeOfNode(targs[0]) : layoutTy(o.key, "key");
+      value = targs[1] ? typeOfNode(targs[1]) : layoutTy(o.value, "value");
+    } else if (type === "array" || type === "percpu_array" || type === "queue" || type === "stack") {
+      key = type === "array" || type === "percpu_array" ? U32 : undefined;
+      value = targs[0] ? typeOfNode(targs[0]) : layoutTy(o.value, "value");
+    }
+    const needsTypes = keyed || type === "array" || type === "percpu_array" || type === "queue" || type === "stack";
+    if (needsTypes && (!value || (keyed && !key))) {
+      return report(init, D.MapDeclaration, `${className} needs its key and value types: \`new ${className}<K, V>(...)\` or { key: u32, value: Layout }`);
+    }
+    for (const t of [key, value]) if (t && t.k !== "int" && t.k !== "bool" && t.k !== "mem") report(init, D.MapDeclaration, "map keys and values are integers, booleans or layouts");
+    const num = (k: string): number | undefined => {
+      const v = o[k];
+      if (v === undefined) return undefined;
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 0) return report(optsNode!, D.MapDeclaration, `${k} must be a non-negative integer`);
+      return v;
+    };
+    let maxEntries = num("maxEntries");
+    let flags = num("flags") ?? 0;
+    const extra: Partial<{ keySize: number; valueSize: number; key: CType; value: CType }> = {};
+    if (type === "ringbuf") {
+      const size = num("byteSize");
+      if (!size || size % 4096 !== 0 || (size & (size - 1)) !== 0) return report(optsNode ?? init, D.MapDeclaration, "RingBuf byteSize must be a power of two and a multiple of 4096");
+      maxEntries = size;
+    } else if (type === "perf_event_array") {
+      extra.keySize = 4;
+      extra.valueSize = 4;
+    } else if (type === "prog_array") {
+      extra.keySize = 4;
+      extra.valueSize = 4;
+    } else if (type === "stack_trace") {
+      extra.keySize = 4;
+      extra.valueSize = 8 * (num("depth") ?? 127);
+    } else if (maxEntries === undefined) return report(optsNode ?? init, D.MapDeclaration, "maxEntries is required");
+    if (type === "lpm_trie") flags |= 1;
+    if (key) extra.key = cTypeOf(key);
+    if (value) extra.value = cTypeOf(value);
+    const pinning = o.pinning === "by_name" ? "by_name" as const : undefined;
+    const compiled: CompiledMap = { name, type, ...extra, ...(maxEntries !== undefined ? { maxEntries } : {}), ...(flags ? { flags } : {}), ...(pinning ? { pinning } : {}), loc: locOf(decl) };
+    const info: MapInfo = { name, className, type, key, value, compiled };
+    maps.set(decl, info);
+    mapsByName.set(name, info);
+    return info;
+  };
+
+  const declareGlobal = (decl: ts.VariableDeclaration, isConst: boolean): void => {
+    const name = (decl.name as ts.Identifier).text;
+    const ty = decl.type ? typeOfNode(decl.type) : undefined;
+    const initVal = decl.initializer ? consts.tryEvaluate(decl.initializer) : 0;
+    if (isConst) return; // constants are folded where used
+    if (!ty) return void report(decl, D.UnsizedType, `module variable "${name}" needs a type annotation (e.g. \`: u64\`)`);
+    if (ty.k !== "int" && ty.k !== "bool" && ty.k !== "mem") return void report(decl, D.UnsupportedType, "module variables are integers, booleans or layouts");
+    if (initVal === NOT_CONSTANT) return void report(decl.initializer!, D.NotConstant, "module variables need a constant initial value");
+    const size = ty.k === "int" ? ty.bits / 8 : ty.k === "bool" ? 1 : ty.layout.size;
+    const align = ty.k === "mem" ? ty.layout.align : size;
+    let init: Uint8Array | undefined;
+    if (ty.k === "int" && (typeof initVal === "number" || typeof initVal === "bigint") && BigInt(initVal) !== 0n) {
+      init = new Uint8Array(size);
+      const v = wrap(BigInt(initVal), ty);
+      for (let i = 0; i < size; i++) init[i] = Number((BigInt.asUintN(64, v) >> BigInt(8 * i)) & 0xffn);
+    } else if (ty.k === "bool" && initVal === true) init = Uint8Array.of(1);
+    else if (ty.k === "mem" && initVal && typeof initVal === "object") {
+      try {
+        init = (ty.layout as AnyLayout & { encode(v: unknown): Uint8Array }).encode(ty.layout.from(initVal as never));
+      } catch (e) {
+        return void report(decl.initializer!, D.NotConstant, `invalid initial value: ${(e as Error).message}`);
+      }
+      if (init.every((b) => b === 0)) init = undefined;
+    }
+    const section = init ? ".data" : ".bss";
+    const offset = place(section, size, align);
+    const g: GlobalVar = { name, section, offset, ty };
+    globals.set(decl, g);
+    compiledGlobals.push({ name, section, type: cTypeOf(ty), offset, size, ...(init ? { init } : {}), global: true });
+  };
+
+  const ctx: ModuleContext = {
+    checker,
+    consts,
+    kernel,
+    report,
+    warnOrError: (d) => diagnostics.push(d),
+    mapOf: (decl) => maps.get(decl),
+    mapByName: (name) => mapsByName.get(name)!,
+    globalOf: (decl) => globals.get(decl),
+    rodataString: (text) => {
+      const have = strings.get(text);
+      if (have !== undefined) return have;
+      const bytes = new TextEncoder().encode(text + "\0");
+      const offset = place(".rodata", bytes.length, 1);
+      compiledGlobals.push({ name: `__tsbpf_str${strings.size}`, section: ".rodata", type: { kind: "array", element: { kind: "int", name: "char", size: 1, signed: true, char: true }, length: bytes.length }, offset, size: bytes.length, init: bytes, global: false });
+      strings.set(text, offset);
+      return offset;
+    },
+    typeOfNode,
+  };
+
+  // Pass 1: module-level declarations in every user file (maps, variables), imports checked.
+  const userFiles = program.getSourceFiles().filter((f) => !f.isDeclarationFile && !isLibraryFile(f.fileName));
+  const programDecls: { decl: ts.VariableDeclaration; call: ts.CallExpression; kind: ProgramKind }[] = [];
+  for (const sf of userFiles) {
+    for (const st of sf.statements) {
+      try {
+        if (ts.isImportDeclaration(st)) {
+          if (st.importClause?.isTypeOnly) continue;
+          const spec = (st.moduleSpecifier as ts.StringLiteral).text;
+          if (spec !== "tsbpf/kernel" && spec !== "tsbpf/types" && !spec.startsWith(".")) {
+            report(st.moduleSpecifier, D.Import, `kernel programs can import only tsbpf/kernel, tsbpf/types and their own modules, not "${spec}"`);
+          }
+          continue;
+        }
+        if (ts.isVariableStatement(st)) {
+          const isConst = (st.declarationList.flags & ts.NodeFlags.Const) !== 0;
+          for (const d of st.declarationList.declarations) {
+            try {
+              if (!ts.isIdentifier(d.name)) report(d.name, D.UnsupportedSyntax, "destructuring is not supported at module level");
+              const init = d.initializer && skip(d.initializer);
+              if (init && ts.isNewExpression(init)) {
+                if (!isConst) report(d, D.MapDeclaration, "declare maps with const");
+                if (!declareMap(d, init)) report(init, D.Class, "`new` is only for map declarations (HashMap, ArrayMap, RingBuf...)");
+                continue;
+              }
+              if (init && ts.isCallExpression(init)) {
+                const lib = consts.libraryName(init.expression);
+                const kind = lib ? PROGRAM_KINDS.get(lib) : undefined;
+                if (kind) {
+                  if (sf !== entry) report(d, D.ProgramDeclaration, "declare programs in the entry file");
+                  programDecls.push({ decl: d, call: init, kind });
+                  continue;
+                }
+              }
+              if (isConst && d.initializer && consts.tryEvaluate(d.initializer) === NOT_CONSTANT && !(d.initializer && (ts.isArrowFunction(d.initializer) || ts.isFunctionExpression(d.initializer)))) {
+                report(d.initializer, D.NotConstant, "module-level constants must be compile-time constants (layouts, numbers, strings), maps or programs");
+              }
+              if (d.initializer && (ts.isArrowFunction(d.initializer) || ts.isFunctionExpression(d.initializer))) {
+                report(d.initializer, D.Closure, "declare helper functions with `function name(...)`, not arrow functions");
+              }
+              declareGlobal(d, isConst);
+            } catch (e) {
+              if (!(e instanceof Diagnosed)) throw e;
+            }
+          }
+          continue;
+        }
+        if (ts.isFunctionDeclaration(st) || ts.isTypeAliasDeclaration(st) || ts.isInterfaceDeclaration(st) || ts.isEmptyStatement(st)) continue;
+        if (ts.isExportDeclaration(st)) continue;
+        if (ts.isClassDeclaration(st)) report(st, D.Class, "classes are not supported in kernel programs; use struct layouts and functions");
+        if (ts.isEnumDeclaration(st)) report(st, D.UnsupportedSyntax, "enums are not supported; use `as const` objects of numbers");
+        if (ts.isExpressionStatement(st)) {
+          const lic = licenseOf(st, consts);
+          if (lic !== undefined) {
+            license = lic;
+            continue;
+          }
+        }
+        report(st, D.UnsupportedSyntax, "only imports, maps, constants, variables, functions and program declarations are allowed at module level");
+      } catch (e) {
+        if (!(e instanceof Diagnosed)) throw e;
+      }
+    }
+  }
+
+  // Pass 2: programs.
+  const programs: LoweredProgram[] = [];
+  const names = new Set<string>();
+  for (const { decl, call, kind } of programDecls) {
+    try {
+      const name = (decl.name as ts.Identifier).text;
+      if (names.has(name)) report(decl, D.ProgramDeclaration, `duplicate program name ${name}`);
+      names.add(name);
+      const exported = ts.getCombinedModifierFlags(decl) & ts.ModifierFlags.Export;
+      if (!exported) report(decl, D.ProgramDeclaration, `program "${name}" must be exported (\`export const ${name} = ...\`)`);
+      const targets: string[] = [];
+      for (let i = 0; i < kind.targets; i++) {
+        const a = call.arguments[i];
+        if (!a) report(call, D.ProgramDeclaration, `${kind.entry}() needs a target name`);
+        const v = consts.evaluate(a, "the attach target");
+        if (typeof v !== "string") return report(a, D.ProgramDeclaration, "attach targets are string constants");
+        targets.push(v);
+      }
+      const handler = call.arguments[kind.targets];
+      if (!handler || !(ts.isArrowFunction(handler) || ts.isFunctionExpression(handler))) return report(call, D.ProgramDeclaration, `${kind.entry}() needs a handler function \`(ctx) => { ... }\``);
+      const L = new Lowerer(ctx, kind, name, new Map(), locOf(decl));
+      L.lowerHandler(handler);
+      programs.push({ name, section: kind.section(targets), kind, ir: L.b.finish(), loc: locOf(decl) });
+    } catch (e) {
+      if (!(e instanceof Diagnosed)) throw e;
+    }
+  }
+  if (programDecls.length === 0 && diagnostics.length === 0) {
+    diagnostics.push(diagnosticAt(entry, D.ProgramDeclaration, "no programs declared: export one, e.g. `export const onExec = tracepoint(\"sched/sched_process_exec\", (ctx) => 0)`"));
+  }
+  try {
+    kernel.finalize();
+  } catch (e) {
+    if (!(e instanceof Diagnosed)) throw e;
+  }
+  return { programs, maps: [...mapsByName.values()].map((m) => m.compiled), globals: compiledGlobals, license, diagnostics, kernel };
+}
+
+function skip(e: ts.Expression): ts.Expression {
+  while (ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isSatisfiesExpression(e)) e = e.expression;
+  return e;
+}
+
+/** `license("Dual MIT/GPL")` statement. */
+function licenseOf(st: ts.ExpressionStatement, consts: ConstEvaluator): string | undefined {
+  const e = st.expression;
+  if (!ts.isCallExpression(e) || consts.libraryName(e.expression) !== "license") return undefined;
+  const v = e.arguments[0] ? consts.tryEvaluate(e.arguments[0]) : NOT_CONSTANT;
+  return typeof v === "string" ? v : undefined;
+}
+
+/** Source location of a node. */
+export function locOf(node: ts.Node): SourceLocation {
+  const sf = node.getSourceFile();
+  const { line, character } = sf.getLineAndCharacterOfPosition(node.getStart(sf));
+  return { file: sf.fileName, line: line + 1, column: character + 1 };
+}
+
+void isKernelModule;
+void U64;
