@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The quick start: prepares the machine, builds the execsnoop example and runs it, printing one line
-# per exec until Ctrl-C. Usage: bash scripts/quickstart.sh [--duration N]   (N seconds, then exit)
+# The quick start: prepares the machine and runs the execsnoop example — its kernel half is TypeScript,
+# compiled by tsbpf on first run — printing one line per exec until Ctrl-C.
+# Usage: bash scripts/quickstart.sh [--duration N] [--c]   (N seconds, then exit; --c: the clang-built twin)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -3,7 +3,6 @@
 
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { TsbpfError } from "./errors.js";
 import { objectNameFromPath, readCollectionSpec } from "./object/reader.js";
 import type { CollectionSpec } from "./object/spec.js";
 import { Collection, loadCollection, type CollectionOptions } from "./runtime/collection.js";
@@ -67,15 +66,18 @@ export { RingBufReader } from "./runtime/ringbuf.js";
 export interface LoadOptions extends CollectionOptions {
   /** Object name (for global data map names); defaults to the file name up to its first dot, as in libbpf. */
   readonly name?: string;
+  /** For `.bpf.ts` sources: the eBPF instruction set to compile for ("v3" default, "v4" for Linux 6.6+). */
+  readonly cpu?: "v3" | "v4";
 }
 
 /**
- * Read an eBPF ELF object (a path, file URL or bytes) and load its maps and programs into the kernel.
+ * Load an eBPF object into the kernel: a TypeScript kernel program (`*.bpf.ts`, compiled and cached
+ * by content), or an ELF object (a path, file URL or bytes) built by tsbpf or clang.
  *
  * @example
  * import { load } from "tsbpf";
- * await using obj = await load("./execsnoop.bpf.o");
- * obj.program("handle_exec").attach();
+ * await using obj = await load(new URL("./execsnoop.bpf.ts", import.meta.url));
+ * obj.program("onExec").attach();
  */
 export async function load(source: string | URL | Uint8Array, opts: LoadOptions = {}): Promise<Collection> {
   let bytes: Uint8Array;
@@ -85,9 +87,12 @@ export async function load(source: string | URL | Uint8Array, opts: LoadOptions 
   } else {
     const path = source instanceof URL ? fileURLToPath(source) : source;
     if (path.endsWith(".ts")) {
-      throw new TsbpfError("UNSUPPORTED", `load ${path}: compiling TypeScript kernel programs is not available yet; load a compiled ELF object (.o)`);
+      // A kernel program in TypeScript: compiled (or taken from the content cache) first.
+      const { compileCached } = await import("./compiler/cache.js");
+      bytes = compileCached(path, opts.cpu ? { cpu: opts.cpu } : {});
+    } else {
+      bytes = await readFile(path);
     }
-    bytes = await readFile(path);
     name ??= objectNameFromPath(path);
   }
   const spec: CollectionSpec = readCollectionSpec(bytes, { name: name ?? "obj" });

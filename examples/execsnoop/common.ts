@@ -1,5 +1,5 @@
-// The event layout shared with execsnoop.bpf.c (struct exec_event): defined once, decoded in userspace.
-// When the TypeScript kernel side exists, the same definition will give the compiler the C layout.
+// The event layout shared with execsnoop.bpf.ts and execsnoop.bpf.c (struct exec_event): defined once, decoded in userspace.
+// The same definition gives the compiler (execsnoop.bpf.ts) the C layout: no code generation step.
 
 import { cstring, struct, u32 } from "../../src/types/index.js";
 

@@ -5,6 +5,7 @@
 import { Command } from "commander";
 import pc from "picocolors";
 import { TsbpfError, VerifierError } from "../errors.js";
+import { buildCommand } from "./commands/build.js";
 import { genCommand } from "./commands/gen.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { loadCommand } from "./commands/load.js";
@@ -12,9 +13,10 @@ import { loadCommand } from "./commands/load.js";
 /** Build the CLI (exported for tests). */
 export function buildCli(): Command {
   const program = new Command("tsbpf")
-    .description("eBPF for TypeScript: load, inspect and run eBPF objects")
+    .description("eBPF for TypeScript: build, load, inspect and run eBPF programs")
     .version("0.1.0")
     .showHelpAfterError();
+  program.addCommand(buildCommand());
   program.addCommand(loadCommand());
   program.addCommand(inspectCommand());
   program.addCommand(genCommand());
