@@ -32,6 +32,9 @@ export class BlockBuilder {
   ext(src: VReg, from: 8 | 16 | 32, signed: boolean, into?: VReg): VReg {
     return this.def((dst) => ({ op: "ext", dst, src, from, signed }), into);
   }
+  bswap(src: VReg, bits: 16 | 32 | 64, into?: VReg): VReg {
+    return this.def((dst) => ({ op: "bswap", dst, src, bits }), into);
+  }
   load(size: 1 | 2 | 4 | 8, base: VReg, offset: number, signed = false, into?: VReg): VReg {
     return this.def((dst) => ({ op: "load", size, dst, base, offset, signed }), into);
   }

@@ -78,8 +78,10 @@ function emitOps(b: BlockBuilder, st: GenState, count: number, allowNew: boolean
       d = b.alu(op, bits, aOp, bOp, into);
     } else if (r < 0.62) {
       d = b.neg(bits, a, into);
-    } else if (r < 0.7) {
+    } else if (r < 0.67) {
       d = b.ext(a, rng.pick([8, 16, 32] as const), rng.chance(0.5), into);
+    } else if (r < 0.7) {
+      d = b.bswap(a, rng.pick([16, 32, 64] as const), into);
     } else if (r < 0.74) {
       d = b.mov(rng.imm(), into);
     } else if (r < 0.78) {
@@ -159,7 +161,16 @@ export function randomProgram(seed: number, opts: { diamonds?: number; ops?: num
   for (let i = 0; i < INPUTS; i++) pool.push(body.load(8, ctx, 8 * i));
   const st: GenState = { rng, pool, calls: opts.calls ?? true, slot: scratch, ...(sub ? { sub: sub.name } : {}) };
   const end = emitBody(f, body, st, opts.diamonds ?? 5, opts.ops ?? 6);
-  for (let i = 0; i < OUTPUTS; i++) end.store(8, out, 8 * i, rng.pick(st.pool.slice(-OUTPUTS * 2)));
+  for (let i = 0; i < OUTPUTS; i++) {
+    const v = rng.pick(st.pool.slice(-OUTPUTS * 2));
+    const r = rng.next();
+    if (r < 0.7) end.store(8, out, 8 * i, v);
+    else if (r < 0.85) end.atomic(rng.pick(["add", "or", "and", "xor"] as const), 8, out, 8 * i, v);
+    else {
+      const old = end.atomic(rng.pick(["add", "xor", "xchg"] as const), 8, out, 8 * i, v, true)!;
+      st.pool.push(end.alu("add", 64, old, v));
+    }
+  }
   end.ret(rng.pick(st.pool));
   return { entry: f.build(), ...(sub ? { sub } : {}) };
 }
