@@ -74,7 +74,23 @@ export function emit(fn: MFunction, colors: Int8Array, frame: FrameLayout): Emit
     bodies.set(b.id, body);
   }
 
-  const resolve = threadJumps(fn, (id) => bodies.get(id)!.length === 0);
+  const thread = threadJumps(fn, (id) => bodies.get(id)!.length === 0);
+  // Tail merging: blocks that end in exit with identical code are emitted once.
+  const canon = new Map<BlockId, BlockId>();
+  const byKey = new Map<string, BlockId>();
+  for (const b of fn.blocks) {
+    if (b.term.kind !== "exit") continue;
+    const body = bodies.get(b.id)!;
+    if (body.some((o) => o.core)) continue;
+    const key = body.map(({ insn: i }) => `${i.opcode},${i.dst},${i.src},${i.offset},${i.constant},${i.reference ?? ""}`).join(";");
+    const first = byKey.get(key);
+    if (first === undefined) byKey.set(key, b.id);
+    else canon.set(b.id, first);
+  }
+  const resolve = (id: BlockId): BlockId => {
+    const t = thread(id);
+    return canon.get(t) ?? t;
+  };
   const order = orderBlocks(fn, resolve);
   const out: Out[] = [];
   const start = new Map<BlockId, number>();

@@ -215,7 +215,7 @@ export function allocateRegisters(fn: MFunction): Allocation {
       return members;
     });
     spilled += groups.reduce((a, m) => a + m.length, 0);
-    spillGroups(fn, groups);
+    spillGroups(fn, groups, (a, b) => g.interferes(spills[a], spills[b]));
   }
 }
 

@@ -25,12 +25,14 @@ function store(src: Node, slot: FrameRef, from: MInsn): MInsn {
 /**
  * Rewrites `fn` so that each group of (coalesced, hence non-interfering) nodes lives in memory: one
  * shared 8-byte spill slot per group, or re-materialization when the group has a single
- * re-materializable definition. Spill temporaries are added to `fn.noSpill`.
+ * re-materializable definition. Groups `a`, `b` (indices) for which `interfere(a, b)` is false may share
+ * a slot. Spill temporaries are added to `fn.noSpill`.
  */
-export function spillGroups(fn: MFunction, groups: readonly (readonly Node[])[]): void {
+export function spillGroups(fn: MFunction, groups: readonly (readonly Node[])[], interfere: (a: number, b: number) => boolean = () => true): void {
   const slotOf = new Map<Node, FrameRef>();
   const rematOf = new Map<Node, MInsn>();
   const groupOf = new Map<Node, number>();
+  const shared: { ref: FrameRef; groups: number[] }[] = [];
   groups.forEach((members, gi) => {
     for (const v of members) groupOf.set(v, gi);
     const defs: MInsn[] = [];
@@ -39,8 +41,13 @@ export function spillGroups(fn: MFunction, groups: readonly (readonly Node[])[])
       for (const v of members) rematOf.set(v, defs[0]);
       return;
     }
-    const slot: FrameRef = { kind: "spill", index: fn.spillSlots++ };
-    for (const v of members) slotOf.set(v, slot);
+    let home = shared.find((sl) => sl.groups.every((o) => !interfere(o, gi)));
+    if (!home) {
+      home = { ref: { kind: "spill", index: fn.spillSlots++ }, groups: [] };
+      shared.push(home);
+    }
+    home.groups.push(gi);
+    for (const v of members) slotOf.set(v, home.ref);
   });
   const isRematDef = new Set(rematOf.values());
 
