@@ -475,7 +475,7 @@ export function evalIr(fn: IrFunction, opts: EvalOptions = {}): EvalResult {
           return;
         }
         case "coreValue": {
-          const local = (ins as { value?: bigint }).value;
+          const local = ins.value;
           const v = opts.core ? opts.core(ins.core) : local;
           if (v === undefined) throw new IrEvalError("EVAL_CORE", `no value for CO-RE ${ins.core.kind} "${ins.core.access}"`, loc);
           regs[ins.dst] = BigInt.asUintN(64, v);

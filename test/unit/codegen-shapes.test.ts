@@ -316,3 +316,18 @@ describe("codegen: errors", () => {
     assert.throws(() => generate(h.build()), (e: unknown) => e instanceof CodegenError && e.code === "INVALID_IR");
   });
 });
+
+describe("codegen: peephole", () => {
+  test("zero-extension of an already 32-bit value and overwritten stack stores disappear", () => {
+    const f = new FnBuilder("f", 1);
+    const b = f.block();
+    const slot = f.slot(8, 8);
+    const x = b.load(4, f.params[0], 0);
+    const y = b.ext(x, 32, false);
+    const p = b.stackAddr(slot);
+    b.store(8, p, 0, 0n);
+    b.store(8, p, 0, y);
+    b.ret(b.load(8, p, 0));
+    assert.deepEqual(asm(f.build()), ["r1 = *(u32 *)(r1 +0)", "*(u64 *)(r10 -8) = r1", "r0 = *(u64 *)(r10 -8)", "exit"]);
+  });
+});

@@ -407,7 +407,7 @@ export function lower(fn: IrFunction, cpu: Cpu): MFunction {
       case "callFn": return lowerCall(callSub(0).withReference(ins.fn), ins.args, ins.dst);
       case "callKfunc": return lowerCall(callKfunc(ins.kfunc), ins.args, ins.dst);
       case "coreValue": {
-        const local = (ins as { value?: bigint }).value ?? 0n;
+        const local = ins.value ?? 0n;
         const d = N(ins.dst);
         const insn = fitsImm32(local) ? aluTemplate(AluOp.MOV, 64, BigInt.asIntN(64, local)) : ldImm64(0, local);
         return push({ insn, dst: d, defs: [d], uses: [], core: ins.core });
