@@ -41,7 +41,7 @@ checks=(
   "file:$multiarch/asm/types.h:linux-libc-dev"
   "cmd:qemu-system-x86_64:qemu-system-x86"
   "file:/bin/busybox:busybox-static"
-  "file:/usr/include/sys/sdt.h:systemtap-sdt-dev"
+  "file:$multiarch/sys/sdt.h:systemtap-sdt-dev"
 )
 missing=()
 for check in "${checks[@]}"; do
