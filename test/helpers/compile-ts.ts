@@ -163,3 +163,108 @@ export function randomValue(t: IntType, next: () => number): bigint {
   const raw = (BigInt(next()) << 32n) | BigInt(next());
   return wrap(raw, t);
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Equivalent C / TypeScript program pairs (test/fixtures/c/compiler + test/fixtures/ts/semantics),
+// shared by the differential tests and bench/compiler.ts.
+
+/** A pair of equivalent programs and a generator of inputs for them. */
+export interface ProgramPair {
+  readonly name: string;
+  /** Program name in both objects. */
+  readonly program: string;
+  /** Base name of `<name>.bpf.ts` and `<name>.bpf.c`. */
+  readonly file: string;
+  readonly cpu: "v3" | "v4";
+  /** `count` generated packets (deterministic for a seed). */
+  packets(count: number, seed?: number): Uint8Array[];
+}
+
+/** The C twin's path. */
+export function cTwinPath(file: string): string {
+  return resolve(REPO_ROOT, "test", "fixtures", "c", "compiler", `${file}.bpf.c`);
+}
+
+function parserPackets(count: number, seed = 1): Uint8Array[] {
+  const next = prng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[next() % xs.length]!;
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const b = new Uint8Array(pick([64, 64, 64, 128, 14, 20, 34, 36, 40, 54]));
+    const dv = new DataView(b.buffer);
+    for (let j = 0; j < b.length; j++) b[j] = next() & 0xff;
+    if (b.length >= 14) dv.setUint16(12, pick([0x0800, 0x0800, 0x0800, 0x86dd, 0x0806]));
+    if (b.length >= 34) {
+      b[14] = pick([0x45, 0x45, 0x45, 0x46, 0x4f, 0x44, 0x35]);
+      b[23] = pick([6, 17, 6, 17, 1, 47, next() & 0xff]);
+      dv.setUint16(16, next() % 1500);
+    }
+    const ihl = ((b[14] ?? 0) & 0xf) * 4;
+    if (b.length >= 14 + ihl + 4) dv.setUint16(14 + ihl + 2, pick([23, 80, 443, 53, 8080, next() & 0xffff]));
+    out.push(b);
+  }
+  return out;
+}
+
+function arithPackets(count: number, seed = 2): Uint8Array[] {
+  const next = prng(seed);
+  const out: Uint8Array[] = [];
+  const edges = [0, 1, -1, 2, -2, 3, 7, -7, 0x7fffffff, -0x80000000, 100, -100];
+  for (let i = 0; i < count; i++) {
+    const b = new Uint8Array(64);
+    const dv = new DataView(b.buffer);
+    for (let j = 0; j < 8; j++) dv.setUint32(4 * j, i % 4 === 0 ? edges[next() % edges.length]! >>> 0 : next(), true);
+    dv.setInt32(32, i % 2 ? edges[next() % edges.length]! : next() | 0, true);
+    dv.setInt32(36, i % 3 ? edges[next() % edges.length]! : next() | 0, true);
+    dv.setBigUint64(40, (BigInt(next()) << 32n) | BigInt(next()), true);
+    out.push(b);
+  }
+  return out;
+}
+
+function mapPackets(count: number, seed = 3): Uint8Array[] {
+  const next = prng(seed);
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const b = new Uint8Array(64);
+    const dv = new DataView(b.buffer);
+    dv.setUint32(0, 1 + (next() % 20), true);
+    dv.setUint32(4, 0x0a000001 + (next() % 3), true);
+    dv.setUint16(8, 1000 + (next() % 4), true);
+    dv.setUint16(10, [80, 443][next() % 2]!, true);
+    b[12] = [6, 17][next() % 2]!;
+    for (const j of [13, 14, 15]) b[j] = next() & 0xff; // padding of the key: must not matter
+    b[16] = [0, 0, 0, 1, 2, 4][next() % 6]!;
+    dv.setUint32(20, next() % 2000, true);
+    out.push(b);
+  }
+  return out;
+}
+
+/** The program pairs: packet parser/counter, arithmetic-heavy, map-heavy. */
+export const PROGRAM_PAIRS: readonly ProgramPair[] = [
+  { name: "packet parser/counter (XDP)", program: "parser", file: "diff_parser", cpu: "v3", packets: parserPackets },
+  { name: "arithmetic-heavy (XDP)", program: "arith", file: "diff_arith", cpu: "v3", packets: arithPackets },
+  { name: "map-heavy flow table (XDP)", program: "flowtab", file: "diff_maps", cpu: "v3", packets: mapPackets },
+];
+
+/** Every entry of every map of a collection as `name key=value` lines (per-CPU values summed), sorted. */
+export function dumpMaps(coll: Collection): string[] {
+  const lines: string[] = [];
+  const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
+  for (const [name, m] of coll.maps) {
+    const type = m.spec.type as string;
+    if (type === "RINGBUF" || type === "QUEUE" || type === "STACK" || name.startsWith(".")) continue;
+    for (const [k, v] of m.entriesRaw()) {
+      if (type.startsWith("PERCPU") || type.startsWith("LRU_PERCPU")) {
+        const size = m.spec.valueSize;
+        const stride = (size + 7) & ~7;
+        const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
+        let sum = 0n;
+        for (let off = 0; off + 8 <= v.byteLength; off += stride) sum += dv.getBigUint64(off, true);
+        lines.push(`${name} ${hex(k)}=${sum}`);
+      } else lines.push(`${name} ${hex(k)}=${hex(v)}`);
+    }
+  }
+  return lines.sort();
+}
