@@ -126,7 +126,7 @@ export class PerfBufReader<T = Uint8Array> implements AsyncIterable<PerfEvent<T>
         throw new TsbpfError("INVALID_ARGUMENT", `${this.#label}: cpu ${String(c)} has no slot (the map has ${slots})`);
       }
     }
-    this.#readiness = new Readiness(this.#label);
+    this.#readiness = new Readiness(this.#label, () => !this.#idle());
     this.#mapFd = map.fd.dup(this.#label);
     try {
       const config = { pages, wakeupEvents, ...(watermark !== undefined ? { wakeupWatermark: watermark } : {}) };
@@ -137,6 +137,7 @@ export class PerfBufReader<T = Uint8Array> implements AsyncIterable<PerfEvent<T>
         this.#readiness.add(ring.fd.value);
         ring.enable();
       }
+      this.#readiness.keepRegistered();
     } catch (e) {
       this.close();
       throw e;
@@ -346,9 +347,17 @@ export class PerfBufReader<T = Uint8Array> implements AsyncIterable<PerfEvent<T>
         tried++;
         continue;
       }
-      if (n > 1 && r.batchDone) this.#cur = (this.#cur + 1) % n;
+      // Converting copies the sample out, so the end of a batch can be published right away.
+      let v: U | typeof SKIP = SKIP;
+      try {
+        if (k === TAKEN.SAMPLE) v = convert(r.takenBytes, r.takenOffset, r.takenSize);
+      } finally {
+        if (r.batchDone) {
+          r.commit();
+          if (n > 1) this.#cur = (this.#cur + 1) % n;
+        }
+      }
       if (k === TAKEN.LOST) return { type: "lost", cpu: r.cpu, count: r.takenLost };
-      const v = convert(r.takenBytes, r.takenOffset, r.takenSize);
       if (v !== SKIP) return { type: "sample", cpu: r.cpu, data: v };
       tried = 0;
     }

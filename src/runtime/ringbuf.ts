@@ -84,7 +84,7 @@ export class RingBufReader<T = Uint8Array> implements AsyncIterable<T>, Disposab
     this.#layout = options.layout;
     this.#skipShort = options.shortRecords === "skip";
     const list = maps === undefined ? [] : Array.isArray(maps) ? (maps as readonly BpfMap[]) : [maps as BpfMap];
-    this.#readiness = new Readiness(`ring buffer reader (${list.map((m) => m.name).join(", ") || "empty"})`);
+    this.#readiness = new Readiness(`ring buffer reader (${list.map((m) => m.name).join(", ") || "empty"})`, () => !this.#idle());
     try {
       for (const m of list) this.add(m);
     } catch (e) {
@@ -165,7 +165,7 @@ export class RingBufReader<T = Uint8Array> implements AsyncIterable<T>, Disposab
   /**
    * Hand every record committed now to `fn` (a view into the ring, valid only during the call; rings
    * with their own handler use it instead), one batch per ring, committing each ring's position once.
-   * Returns the number of records handed to `fn` or handlers. Never waits.
+   * Without `fn` the records are consumed unseen. Returns the number of records. Never waits.
    */
   drain(fn?: (record: Uint8Array) => void, limit = Infinity): number {
     const visit: RecordVisitor | undefined = fn ? (b, off, size) => fn(b.subarray(off, off + size)) : undefined;
@@ -184,8 +184,7 @@ export class RingBufReader<T = Uint8Array> implements AsyncIterable<T>, Disposab
     let n = 0;
     for (const r of this.#rings) {
       if (n >= limit) break;
-      const v = r.handler ? handlerVisitor(r.handler) : visit;
-      if (v) n += r.consume(v, limit - n);
+      n += r.consume(r.handler ? handlerVisitor(r.handler) : (visit ?? discard), limit - n);
     }
     return n;
   }
@@ -401,6 +400,9 @@ export class RingBufReader<T = Uint8Array> implements AsyncIterable<T>, Disposab
     this.close();
   }
 }
+
+/** The visitor of a drain() without a callback: records are consumed (and counted) unseen. */
+const discard: RecordVisitor = () => {};
 
 const handlerVisitors = new WeakMap<(record: Uint8Array) => void, RecordVisitor>();
 

@@ -5,6 +5,14 @@ import { TsbpfError } from "../../errors.js";
 import { POLL } from "../../sys/constants.js";
 import { pollStatusError, sys, type PollHandle } from "../../sys/seam.js";
 
+/** Readiness objects with open handles, closed when the process exits (see {@link Readiness.close}). */
+const live = new Set<Readiness>();
+let exitHook = false;
+
+function closeAllAtExit(): void {
+  for (const r of [...live]) r.close();
+}
+
 /**
  * Watches fds for readability through the libuv loop (no threads, no busy polling).
  *
@@ -13,26 +21,47 @@ import { pollStatusError, sys, type PollHandle } from "../../sys/seam.js";
  * - `listen(fn)` calls `fn` on every readiness until `unlisten()`/`close()` and keeps the loop alive.
  * - Handles are stopped lazily: a readiness nobody asked for stops them (level-triggered epoll would
  *   otherwise call back on every loop turn while data waits for a slow consumer).
+ * - libuv registers a started handle with epoll only on its next loop turn; a perf event's wake-up
+ *   that comes before that registration is not reported. So after every start, once the loop has
+ *   registered the handles (a setImmediate runs after the poll phase), `probe()` looks at the data
+ *   itself and stands in for the wake-up that may have been missed.
  */
 export class Readiness {
   readonly #label: string;
+  readonly #probe: () => boolean;
   readonly #fds: number[] = [];
   readonly #handles: PollHandle[] = [];
   #waiters: (() => void)[] = [];
   #listener: (() => void) | undefined;
   #started = false;
   #refd = true;
+  /** Never stop the handles (perf events: their readiness is a one-shot flag that a re-registration can eat). */
+  #keep = false;
   #closed = false;
   #error: unknown;
   /** Readiness callbacks received (each one is a wake-up of the consumer). */
   wakeups = 0;
 
-  constructor(label: string) {
+  /** @param probe true when data is waiting (checked right after the handles are registered). */
+  constructor(label: string, probe: () => boolean) {
     this.#label = label;
+    this.#probe = probe;
   }
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Register the handles now and keep them registered until close (unref'd while nobody waits). For
+   * sources whose readiness is a one-shot flag (perf events): epoll's own check when a handle is
+   * (re-)registered consumes the flag and then drops the event, so registering early and never again
+   * is what keeps wake-ups from being lost.
+   */
+  keepRegistered(): void {
+    this.#keep = true;
+    this.#setRef(false);
+    this.#start();
   }
 
   /** Watch one more fd (owned by the caller, who must close it only after {@link close}). */
@@ -43,6 +72,13 @@ export class Readiness {
   }
 
   #open(fd: number): PollHandle {
+    if (!exitHook) {
+      // A poll handle still open when node tears the environment down would be finalized after the
+      // environment is gone; closing them on "exit" (while it is still alive) avoids that.
+      exitHook = true;
+      process.once("exit", closeAllAtExit);
+    }
+    live.add(this);
     const h = sys().poll(fd, POLL.READABLE, this.#onReady);
     if (!this.#refd) h.unref();
     return h;
@@ -61,7 +97,7 @@ export class Readiness {
       this.#waiters = [];
       this.#setRef(this.#listener !== undefined);
       for (const w of ws) w();
-    } else if (!this.#listener) {
+    } else if (!this.#listener && !this.#keep) {
       this.#stop();
     }
   };
@@ -74,7 +110,20 @@ export class Readiness {
     } else {
       for (const h of this.#handles) h.start(POLL.READABLE);
     }
+    setImmediate(this.#afterStart);
   }
+
+  readonly #afterStart = (): void => {
+    if (!this.#started || this.#closed) return;
+    if (this.#waiters.length === 0 && !this.#listener) return;
+    let ready = false;
+    try {
+      ready = this.#probe();
+    } catch {
+      ready = true; // let the consumer run into the error
+    }
+    if (ready) this.#onReady(0);
+  };
 
   #stop(): void {
     if (!this.#started) return;
@@ -128,6 +177,7 @@ export class Readiness {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    live.delete(this);
     this.#listener = undefined;
     for (const h of this.#handles) h.close();
     this.#handles.length = 0;
