@@ -2,6 +2,7 @@
 // table row each: name | tsbpf | reference | ratio (tsbpf / reference; every figure is lower-is-better).
 
 import { benchBtfParse } from "./btf-parse.js";
+import { benchCompiler } from "./compiler.js";
 import { benchLoad, type BenchRow } from "./load.js";
 import { benchMaps } from "./maps.js";
 
@@ -14,6 +15,7 @@ interface Benchmark {
 const BENCHMARKS: readonly Benchmark[] = [
   { name: "open+load+attach vs libbpf (bench/load.ts)", run: () => benchLoad() },
   { name: "vmlinux BTF parse vs libbpf (bench/btf-parse.ts)", run: () => benchBtfParse() },
+  { name: "TypeScript compiler vs clang -O2 (bench/compiler.ts)", run: () => benchCompiler() },
   { name: "map access vs libbpf (bench/maps.ts)", run: () => benchMaps() },
 ];
 

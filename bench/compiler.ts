@@ -1,0 +1,85 @@
+// Benchmark: tsbpf's TypeScript compiler against clang -O2 on equivalent program pairs (xlated
+// instructions, verifier-processed instructions, run time per packet) and warm compile time of ~200 lines.
+
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { compile } from "../src/compiler/index.js";
+import { readCollectionSpec } from "../src/object/reader.js";
+import { loadCollection } from "../src/runtime/collection.js";
+import type { Collection } from "../src/runtime/collection.js";
+import { progInfo } from "../src/sys/bpf.js";
+import { clangFlags, clangPath } from "../test/helpers/clang.js";
+import { compileTs, cTwinPath, PROGRAM_PAIRS, TS_FIXTURES, type ProgramPair } from "../test/helpers/compile-ts.js";
+import type { BenchRow } from "./load.js";
+
+const REPEAT = 100_000;
+const COMPILE_TARGET_MS = 500;
+
+function clangObject(pair: ProgramPair): Uint8Array {
+  const dir = mkdtempSync(join(tmpdir(), "tsbpf-bench-"));
+  try {
+    const out = join(dir, `${pair.file}.o`);
+    execFileSync(clangPath(), [...clangFlags({ mcpu: pair.cpu }), "-c", cTwinPath(pair.file), "-o", out], { stdio: ["ignore", "ignore", "pipe"] });
+    return new Uint8Array(readFileSync(out));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface Figures { xlated: number; verified: number; nsPerPacket: number }
+
+function measure(coll: Collection, pair: ProgramPair, packets: readonly Uint8Array[]): Figures {
+  const prog = coll.program(pair.program);
+  const info = progInfo(prog.fd);
+  let total = 0;
+  for (const data of packets) total += prog.testRun({ data, repeat: REPEAT }).duration;
+  return { xlated: info.xlatedProgLen / 8, verified: info.verifiedInsns, nsPerPacket: total / packets.length };
+}
+
+/** Rows for every program pair plus the warm compile time. */
+export function benchCompiler(): BenchRow[] {
+  const rows: BenchRow[] = [];
+  for (const pair of PROGRAM_PAIRS) {
+    const packets = pair.packets(8, 99);
+    const c = loadCollection(readCollectionSpec(clangObject(pair)));
+    const t = loadCollection(readCollectionSpec(compileTs(join(TS_FIXTURES, `${pair.file}.bpf.ts`), undefined, { cpu: pair.cpu })));
+    try {
+      const fc = measure(c, pair, packets), ft = measure(t, pair, packets);
+      const referenceName = `clang -O2 ${pair.file}.bpf.c`;
+      const row = (what: string, unit: string, ts: number, ref: number): void => {
+        rows.push({ name: `${pair.name} ${what}`, unit, tsbpf: ts, reference: ref, ratio: ts / ref, referenceName });
+      };
+      row("xlated insns", "insns", ft.xlated, fc.xlated);
+      row("verifier processed insns", "insns", ft.verified, fc.verified);
+      row("run time per packet", "ns", ft.nsPerPacket, fc.nsPerPacket);
+    } finally {
+      c.close();
+      t.close();
+    }
+  }
+  // ~200 lines: the control-flow fixture plus the arithmetic twin, as one virtual file.
+  const control = readFileSync(join(TS_FIXTURES, "control.bpf.ts"), "utf8");
+  const arith = readFileSync(join(TS_FIXTURES, "diff_arith.bpf.ts"), "utf8");
+  const source = control.replace(/^import \{[^}]*\} from "tsbpf\/kernel";$/m,
+    'import { xdp, ArrayMap, HashMap, XdpAction, struct, array, u8, u16, u32, u64, i32, i64, type Infer } from "tsbpf/kernel";') +
+    arith.replace(/^import .*$/m, "").replace(/\bout\b/g, "aout").replace(/\bIn\b/g, "AIn");
+  const path = join(TS_FIXTURES, "bench-compile.bpf.ts");
+  const lines = source.split("\n").length;
+  const sources = new Map([[path, source]]);
+  if (!compile(path, { sources }).object) throw new Error(`compile ${path} failed`);
+  const start = performance.now();
+  const r = compile(path, { sources });
+  const ms = performance.now() - start;
+  if (!r.object) throw new Error(`compile ${path} failed`);
+  rows.push({ name: `compile ${lines}-line program, warm`, unit: "ms", tsbpf: ms, reference: COMPILE_TARGET_MS, ratio: ms / COMPILE_TARGET_MS, referenceName: "v1 target" });
+  return rows;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  for (const r of benchCompiler()) {
+    console.log(`${r.name} | ${r.tsbpf.toFixed(1)} ${r.unit} | ${r.reference.toFixed(1)} ${r.unit} (${r.referenceName}) | ${r.ratio.toFixed(2)}x`);
+  }
+}
