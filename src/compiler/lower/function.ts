@@ -909,10 +909,13 @@ export class Lowerer {
 
   /** A new zeroed stack object of `layout`; returns its address register. */
   zeroed(layout: AnyLayout, name?: string): VReg {
-    const slot = this.b.slot(layout.size, layout.align, name);
+    // Whole 8-byte words are zeroed, so the slot is 8-aligned and rounded up to them (a u16[3] literal
+    // would otherwise get a 2-aligned 6-byte slot: misaligned stores past its end).
+    const size = (layout.size + 7) & ~7;
+    const slot = this.b.slot(size, 8, name);
     const addr = this.b.reg();
     this.b.emit({ op: "stackAddr", dst: addr, slot, offset: 0 });
-    this.zeroFill(addr, (layout.size + 7) & ~7);
+    this.zeroFill(addr, size);
     return addr;
   }
 
