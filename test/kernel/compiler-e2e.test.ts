@@ -95,7 +95,8 @@ test("tsbpf build writes an object that libbpf (bpftool prog loadall) loads; err
   try {
     const out = join(dir, "execsnoop.bpf.o");
     const cli = [join(REPO_ROOT, "node_modules/tsx/dist/cli.mjs"), join(REPO_ROOT, "src/cli/main.ts")];
-    const ok = spawnSync(process.execPath, [...cli, "build", join(REPO_ROOT, "examples/execsnoop/execsnoop.bpf.ts"), "-o", out], { encoding: "utf8" });
+    const env = { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" }; // CI=true makes picocolors colour otherwise
+    const ok = spawnSync(process.execPath, [...cli, "build", join(REPO_ROOT, "examples/execsnoop/execsnoop.bpf.ts"), "-o", out], { encoding: "utf8", env });
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /program onExec \(tracepoint\/sched\/sched_process_exec/);
     assert.ok(existsSync(out));
@@ -105,7 +106,7 @@ test("tsbpf build writes an object that libbpf (bpftool prog loadall) loads; err
 
     const bad = join(dir, "bad.bpf.ts");
     writeFileSync(bad, `import { xdp } from "tsbpf/kernel";\nexport const p = xdp((ctx) => {\n  let x = 1.5;\n  while (true) {}\n  return 2;\n});\n`);
-    const fail = spawnSync(process.execPath, [...cli, "build", bad, "-o", join(dir, "bad.o")], { encoding: "utf8" });
+    const fail = spawnSync(process.execPath, [...cli, "build", bad, "-o", join(dir, "bad.o")], { encoding: "utf8", env });
     assert.equal(fail.status, 1);
     assert.match(fail.stderr, /bad\.bpf\.ts:3:11 - error TSBPF1007: floating-point/);
     assert.match(fail.stderr, /bad\.bpf\.ts:4:3 - error TSBPF1006: while\/do loops/);
