@@ -626,9 +626,9 @@ export class Lowerer {
     return this.report(node, D.UnsupportedType, "this constant has no kernel representation");
   }
 
-  #identifier(id: ts.Identifier): Value {
+  #identifier(id: ts.Identifier, symbol?: ts.Symbol): Value {
     if (id.text === "undefined") this.report(id, D.UnsupportedSyntax, "`undefined` has no kernel meaning; use null or 0");
-    const sym = this.m.consts.resolveSymbol(id);
+    const sym = symbol ?? this.m.consts.resolveSymbol(id);
     if (!sym) this.report(id, D.UnsupportedSyntax, `unknown name "${id.text}"`);
     const local = this.#lookup(sym);
     if (local) {
@@ -999,7 +999,7 @@ export class Lowerer {
     if (compound !== undefined) {
       const p = this.place(e.left);
       const cur = this.value(this.read(p, e.left), e.left);
-      const rhs = this.expr(e.right, cur.ty);
+      const rhs = this.value(this.expr(e.right, cur.ty), e.right);
       const v = this.arith(compound, cur, rhs, e);
       this.write(p, v, e);
       return discard ? { ty: VOID, op: imm(0) } : this.read(p, e);
@@ -1175,7 +1175,8 @@ export class Lowerer {
       const f = fieldOf(layout, name);
       if (!f) this.report(prop, D.TypeMismatch, `${showTy(expected)} has no field "${name}"`);
       const place: Place = { k: "mem", base: addr, offset: f.offset, ty: tyOfLayout(f.layout), what: name };
-      const v = this.expr(init, place.ty);
+      const shorthand = ts.isShorthandPropertyAssignment(prop) ? this.checker.getShorthandAssignmentValueSymbol(prop) : undefined;
+      const v = shorthand ? this.#identifier(prop.name as ts.Identifier, shorthand) : this.expr(init, place.ty);
       if (place.ty.k === "mem" && v.ty.k === "lit" && (v.op as { imm: bigint }).imm === 0n) continue;
       this.write(place, v, init);
     }
