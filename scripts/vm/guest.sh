@@ -5,7 +5,8 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/r
 mnt() { # type target   (the guest starts with only proc, sysfs and devtmpfs mounted, by init)
   mkdir -p "$2" && mount -t "$1" "$1" "$2" || echo "tsbpf-vm: mount $1 on $2 failed"
 }
-mnt tmpfs /tmp
+# A fresh /tmp, unless the repository itself lives there (CI clones into /tmp): keep the host's then.
+case "$TSBPF_REPO" in /tmp/*) ;; *) mnt tmpfs /tmp ;; esac
 mnt tmpfs /run
 mnt debugfs /sys/kernel/debug
 mnt tracefs /sys/kernel/tracing
