@@ -16,6 +16,7 @@ import { BpfMap, createMap } from "./map.js";
 import { openVariable, type GlobalVariable } from "./maps/globals.js";
 import type { Layout } from "../types/index.js";
 import { Program, loadProgram } from "./program.js";
+import { freplaceTarget } from "./links/freplace.js";
 import { PerfBufReader, type PerfBufReaderOptions } from "./perfbuf.js";
 import { RingBufReader, type RingBufReaderOptions } from "./ringbuf.js";
 
@@ -31,6 +32,8 @@ export interface CollectionOptions {
   readonly logLevel?: number;
   /** Load only these programs (default: all). */
   readonly programs?: readonly string[];
+  /** freplace (EXT) programs by name: the loaded program whose function each replaces (default function: the section's `freplace/<function>`). */
+  readonly freplace?: Readonly<Record<string, { readonly target: Program | Fd; readonly function?: string }>>;
 }
 
 /**
@@ -194,6 +197,7 @@ export function loadCollection(spec: CollectionSpec, opts: CollectionOptions = {
         ksyms,
         candidateCache,
         logLevel: opts.logLevel ?? 1,
+        ...(p.type === "EXT" && opts.freplace?.[p.name] ? { extTarget: freplaceTarget(opts.freplace[p.name].target, opts.freplace[p.name].function ?? p.attachTarget) } : {}),
       }));
     }
     // Declared contents: prog arrays and maps of maps.
