@@ -3,18 +3,20 @@
 
 import { benchBtfParse } from "./btf-parse.js";
 import { benchCompiler } from "./compiler.js";
+import { benchEvents } from "./events.js";
 import { benchLoad, type BenchRow } from "./load.js";
 import { benchMaps } from "./maps.js";
 
 /** A benchmark: a name for errors and a function returning its rows. */
 interface Benchmark {
   readonly name: string;
-  run(): readonly BenchRow[];
+  run(): readonly BenchRow[] | Promise<readonly BenchRow[]>;
 }
 
 const BENCHMARKS: readonly Benchmark[] = [
   { name: "open+load+attach vs libbpf (bench/load.ts)", run: () => benchLoad() },
   { name: "vmlinux BTF parse vs libbpf (bench/btf-parse.ts)", run: () => benchBtfParse() },
+  { name: "ring/perf buffer events/s vs libbpf (bench/events.ts)", run: () => benchEvents() },
   { name: "TypeScript compiler vs clang -O2 (bench/compiler.ts)", run: () => benchCompiler() },
   { name: "map access vs libbpf (bench/maps.ts)", run: () => benchMaps() },
 ];
@@ -39,7 +41,7 @@ export function formatTable(rows: readonly BenchRow[]): string {
   return [line(header), widths.map((w) => "-".repeat(w)).join("-|-"), ...cells.map(line)].join("\n");
 }
 
-function main(): number {
+async function main(): Promise<number> {
   if (typeof process.geteuid === "function" && process.geteuid() !== 0) {
     console.error("npm run bench: needs root — it loads and attaches BPF programs and times libbpf doing the same. Run: sudo npm run bench");
     return 1;
@@ -48,7 +50,7 @@ function main(): number {
   let failed = false;
   for (const b of BENCHMARKS) {
     try {
-      rows.push(...b.run());
+      rows.push(...(await b.run()));
     } catch (e) {
       failed = true;
       console.error(`bench: ${b.name} failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -59,4 +61,4 @@ function main(): number {
   return failed ? 1 : 0;
 }
 
-process.exitCode = main();
+process.exitCode = await main();

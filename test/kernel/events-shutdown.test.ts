@@ -84,6 +84,32 @@ describe("event reader shutdown", privileged(), () => {
     ring.close(); // idempotent
   });
 
+  test("closing a reader from inside its own callback stops right there, with that record consumed", async () => {
+    const first = new RingBufReader(coll.map("rb_a"));
+    first.drain();
+    coll.program("rb_a_one").testRun({ data: PACKET, repeat: 10 });
+    const seen: number[] = [];
+    await first.listenAt((bytes, off) => {
+      seen.push(new DataView(bytes.buffer, bytes.byteOffset).getUint32(off, true));
+      if (seen.length === 4) first.close();
+    });
+    assert.equal(seen.length, 4);
+    const next = new RingBufReader(coll.map("rb_a"));
+    const rest: number[] = [];
+    next.drain((r) => rest.push(new DataView(r.buffer, r.byteOffset).getUint32(0, true)));
+    next.close();
+    assert.deepEqual(rest, Array.from({ length: 6 }, (_, i) => seen[3] + 1 + i));
+
+    const perf = new PerfBufReader(coll.map("pb"));
+    perf.drain(() => {});
+    coll.program("pb_one").testRun({ data: PACKET, repeat: 10 });
+    let got = 0;
+    perf.drain(() => {
+      if (++got === 3) perf.close();
+    });
+    assert.equal(got, 3);
+  });
+
   test("a reader outlives the map objects it was made from (it holds its own fds)", async () => {
     const other = await loadEvents();
     const ring = new RingBufReader(other.map("rb_a"));

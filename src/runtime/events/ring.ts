@@ -118,6 +118,7 @@ export class Ring {
    * Visit up to `limit` records of the current batch in place (a batch is everything the producer had
    * committed when it started), then commit. Returns the number visited. When `visit` throws, the
    * record counts as delivered (a record that always fails cannot wedge the ring) and the error propagates.
+   * `visit` may close the ring (the reader): consumption stops there, with that record consumed.
    */
   consume(visit: RecordVisitor, limit = Infinity): number {
     if (this.#closed) return 0;
@@ -141,7 +142,10 @@ export class Ring {
         } else {
           n++;
           bytes += size;
+          // Published position first: a close() from inside visit commits past this record.
+          this.#cons = cons;
           visit(data, off + HDR, size);
+          if (this.#closed) break; // closed from inside visit: the mapping is gone
         }
         off = (off + step) & mask;
       }
