@@ -57,6 +57,9 @@ export interface PerfBufStats extends PerfStats {
 
 const SKIP: unique symbol = Symbol("skip");
 
+/** Samples one wake-up of listen() may hand out before it yields to the loop. */
+const LISTEN_BUDGET = 1 << 16;
+
 function u32(n: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, n, true);
@@ -286,7 +289,13 @@ export class PerfBufReader<T = Uint8Array> implements AsyncIterable<PerfEvent<T>
       const run = () => {
         try {
           this.#readiness.check();
-          this.#drain(onSample, onLost, Infinity);
+          // Batch after batch while samples keep coming, up to a budget (see RingBufReader.listen).
+          let budget = LISTEN_BUDGET;
+          while (budget > 0 && !this.#closed && this.#listening === stopFn) {
+            const n = this.#drain(onSample, onLost, budget);
+            if (n === 0) break;
+            budget -= n;
+          }
         } catch (e) {
           stop(e);
         }

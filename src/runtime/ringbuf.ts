@@ -35,6 +35,9 @@ export interface RingBufStats extends RingStats {
 
 const SKIP: unique symbol = Symbol("skip");
 
+/** Records one wake-up of listen() may hand out before it yields to the loop. */
+const LISTEN_BUDGET = 1 << 16;
+
 /**
  * Reads records from one or more BPF_MAP_TYPE_RINGBUF maps.
  *
@@ -208,8 +211,8 @@ export class RingBufReader<T = Uint8Array> implements AsyncIterable<T>, Disposab
 
   /**
    * Callback form: call `fn` with every record (decoded with the reader's layout, else a view valid
-   * only during the call) as the loop reports data, one batch per ring per wake-up (so a fast producer
-   * cannot starve the rest of the loop). Resolves when the reader is closed or {@link stopListening}
+   * only during the call) as the loop reports data, batch after batch while records keep coming, up
+   * to 65536 records per wake-up (so a fast producer cannot starve the rest of the loop). Resolves when the reader is closed or {@link stopListening}
    * is called; rejects (and stops listening) when `fn` throws or polling fails — the failing record
    * counts as delivered. Keeps the process alive until then.
    *
@@ -247,7 +250,15 @@ export class RingBufReader<T = Uint8Array> implements AsyncIterable<T>, Disposab
       const run = () => {
         try {
           this.#readiness.check();
-          this.#drain(fn, Infinity);
+          // Batch after batch while records keep coming (each pass commits), up to a budget: a
+          // round trip through the loop costs a few microseconds, but a producer faster than the
+          // consumer must not keep the rest of the loop from running.
+          let budget = LISTEN_BUDGET;
+          while (budget > 0 && !this.#closed && this.#listening === stopFn) {
+            const n = this.#drain(fn, budget);
+            if (n === 0) break;
+            budget -= n;
+          }
         } catch (e) {
           stop(e);
         }
