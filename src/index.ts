@@ -61,6 +61,9 @@ export type { ElfImage, ResolvedElfSymbol } from "./elf/symbols.js";
 export { readUsdtNotes, parseUsdtArgs } from "./elf/notes.js";
 export type { UsdtNote, UsdtArg } from "./elf/notes.js";
 export { RingBufReader } from "./runtime/ringbuf.js";
+export type { RingBufReaderOptions, RingBufStats, RecordVisitor } from "./runtime/ringbuf.js";
+export { PerfBufReader } from "./runtime/perfbuf.js";
+export type { PerfBufReaderOptions, PerfBufStats, PerfEvent, PerfSample, PerfLost } from "./runtime/perfbuf.js";
 
 /** Options for {@link load}: how to name the object, plus everything {@link loadCollection} takes. */
 export interface LoadOptions extends CollectionOptions {
