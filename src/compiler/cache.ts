@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { CompileError } from "./diagnostics.js";
 import { PACKAGE_ROOT } from "./host.js";
 import { compile, type CompileOptions } from "./index.js";
@@ -80,6 +80,5 @@ export function compileCached(entry: string, opts: Pick<CompileOptions, "cpu"> =
   } catch {
     // A read-only cache is not an error: the object is still returned.
   }
-  void dirname;
   return r.object;
 }

@@ -96,10 +96,14 @@ export function diagnosticAt(node: ts.Node, code: string, message: string): Diag
 /** Builds a diagnostic for a range of `sf`. */
 export function diagnosticRange(sf: ts.SourceFile, start: number, length: number, code: string, message: string): Diagnostic {
   const { line, character } = sf.getLineAndCharacterOfPosition(start);
-  const lines = sf.getLineStarts();
-  const end = line + 1 < lines.length ? lines[line + 1]! : sf.text.length;
-  const text = sf.text.slice(lines[line]!, end).replace(/\r?\n$/, "");
-  return { code, message, file: sf.fileName, line: line + 1, column: character + 1, start, length, text };
+  return { code, message, file: sf.fileName, line: line + 1, column: character + 1, start, length, text: lineText(sf, line) };
+}
+
+/** The text of 0-based line `line` of `sf`, without its line break. */
+export function lineText(sf: ts.SourceFile, line: number): string {
+  const starts = sf.getLineStarts();
+  const end = line + 1 < starts.length ? starts[line + 1]! : sf.text.length;
+  return sf.text.slice(starts[line]!, end).replace(/\r?\n$/, "");
 }
 
 /** Converts a TypeScript diagnostic. */

@@ -87,8 +87,3 @@ export function isLibraryFile(fileName: string): boolean {
   const dir = libraryPaths().dir;
   return resolve(fileName).startsWith(dir + "/");
 }
-
-/** Whether `fileName` is the `tsbpf/kernel` index (where intrinsics are declared). */
-export function isKernelModule(fileName: string): boolean {
-  return resolve(fileName) === libraryPaths().kernel;
-}

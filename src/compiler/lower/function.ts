@@ -3,15 +3,16 @@
 
 import ts from "typescript";
 import type { SourceLocation } from "../../asm/instruction.js";
+import { HELPER_IDS } from "../../sys/helper-ids.js";
 import type { AnyLayout } from "../../types/index.js";
 import { FunctionBuilder } from "../builder.js";
 import { NOT_CONSTANT } from "../consteval.js";
-import { DiagnosticCode as D, Diagnosed } from "../diagnostics.js";
+import { DiagnosticCode as D, Diagnosed, lineText } from "../diagnostics.js";
 import type { AluOp, BlockId, Cond, Operand, VReg } from "../ir.js";
 import type { ProgramKind } from "../programs.js";
 import { SK_BUFF, XDP_MD } from "../programs.js";
 import {
-  arithmeticType, BIGLIT, BOOL, I32, I64, intRange, isBig, LIT, NEVER, promote, scalarOfLayout, showTy, U32, U64, VOID, wrap,
+  arithmeticType, BIGLIT, BOOL, I32, I64, intRange, LIT, promote, scalarOfLayout, showTy, U32, U64, VOID, wrap,
   type IntTy, type Ty,
 } from "../types.js";
 import type { ModuleContext } from "./context.js";
@@ -41,16 +42,14 @@ export class Lowerer {
   readonly #scopes: Map<ts.Symbol, Local>[] = [new Map()];
   readonly #inline: InlineFrame[] = [];
   readonly #loops: LoopFrame[] = [];
-  readonly #sources: ReadonlyMap<string, string>;
   /** Ring buffer records already submitted or discarded (use after that is a verifier error), per scope. */
   readonly #consumed: Map<ts.Symbol, ts.Node>[] = [new Map()];
 
-  constructor(m: ModuleContext, prog: ProgramKind, name: string, sources: ReadonlyMap<string, string>, loc?: SourceLocation) {
+  constructor(m: ModuleContext, prog: ProgramKind, name: string, loc?: SourceLocation) {
     this.m = m;
     this.prog = prog;
     this.b = new FunctionBuilder(name, 1, loc);
     this.ctxReg = this.b.params[0]!;
-    this.#sources = sources;
   }
 
   get checker(): ts.TypeChecker {
@@ -66,10 +65,7 @@ export class Lowerer {
     const sf = node.getSourceFile();
     const pos = node.getStart(sf);
     const { line, character } = sf.getLineAndCharacterOfPosition(pos);
-    const starts = sf.getLineStarts();
-    const text = sf.text.slice(starts[line]!, line + 1 < starts.length ? starts[line + 1]! : undefined).replace(/\r?\n$/, "");
-    void this.#sources;
-    this.b.loc = { file: sf.fileName, line: line + 1, column: character + 1, text };
+    this.b.loc = { file: sf.fileName, line: line + 1, column: character + 1, text: lineText(sf, line) };
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -711,24 +707,25 @@ export class Lowerer {
       case "ptr": mty = mem.kind.target ? { k: "kptr", name: mem.kind.target.name, btfKind: mem.kind.target.btfKind } : U64; break;
       case "struct": {
         if (!mem.kind.name) this.report(e, D.KernelType, `${ty.name}.${name} has an anonymous type; CO-RE needs named types`);
-        // Embedded struct: its address, computed with a relocated offset; later reads are relative to it.
-        const off = this.b.reg();
-        this.b.emit({ op: "coreValue", dst: off, core: this.m.kernel.coreAccess("field_byte_offset", id, mem.path), value: BigInt(mem.offset) });
-        const addr = this.b.reg();
-        this.b.emit({ op: "alu", alu: "add", bits: 64, dst: addr, a: reg(base), b: reg(off) });
-        return { k: "mem", base: addr, offset: 0, ty: { k: "kptr", name: mem.kind.name, btfKind: mem.kind.btfKind }, what: name, readonly: true, embedded: true } as Place;
+        // Embedded struct: its address; later reads are relative to it.
+        const addr = this.#kernelFieldAddress(base, id, mem.path, mem.offset);
+        return { k: "value", value: { ty: { k: "kptr", name: mem.kind.name, btfKind: mem.kind.btfKind }, op: reg(addr) }, what: name };
       }
-      case "array": {
-        const off = this.b.reg();
-        this.b.emit({ op: "coreValue", dst: off, core: this.m.kernel.coreAccess("field_byte_offset", id, mem.path), value: BigInt(mem.offset) });
-        const addr = this.b.reg();
-        this.b.emit({ op: "alu", alu: "add", bits: 64, dst: addr, a: reg(base), b: reg(off) });
-        return { k: "mem", base: addr, offset: 0, ty: U64, what: name, readonly: true, embedded: true } as Place;
-      }
+      case "array":
+        return { k: "value", value: { ty: U64, op: reg(this.#kernelFieldAddress(base, id, mem.path, mem.offset)) }, what: name };
       default:
         return this.report(e, D.KernelType, `${ty.name}.${name} has a type kernel programs cannot read yet`);
     }
     return { k: "kmem", base, rootId: id, path: mem.path, offset: mem.offset, size: mem.size, ty: mty, what: `${ty.name}.${name}` };
+  }
+
+  /** `base` + the CO-RE-relocated byte offset of the member at `path` of kernel type `rootId`. */
+  #kernelFieldAddress(base: VReg, rootId: number, path: readonly number[], localOffset: number): VReg {
+    const off = this.b.reg();
+    this.b.emit({ op: "coreValue", dst: off, core: this.m.kernel.coreAccess("field_byte_offset", rootId, path), value: BigInt(localOffset) });
+    const addr = this.b.reg();
+    this.b.emit({ op: "alu", alu: "add", bits: 64, dst: addr, a: reg(base), b: reg(off) });
+    return addr;
   }
 
   #contextField(e: ts.PropertyAccessExpression, name: string, ctx: Value): Place {
@@ -807,8 +804,8 @@ export class Lowerer {
   /** Reads a place as a value (scalars are loaded; aggregates evaluate to their address). */
   read(p: Place, node: ts.Node): Value {
     if (p.k === "local") return { ty: p.local.ty, op: reg(p.local.reg) };
-    if (p.k === "kmem") return this.#kernelRead(p, node);
-    if ((p as { embedded?: boolean }).embedded) return { ty: p.ty, op: reg(p.base) };
+    if (p.k === "value") return p.value;
+    if (p.k === "kmem") return this.#kernelRead(p);
     const ty = p.ty;
     if (ty.k === "mem") {
       if (p.offset === 0) return { ty, op: reg(p.base) };
@@ -830,18 +827,14 @@ export class Lowerer {
     return this.report(node, D.UnsupportedType, `cannot read ${showTy(ty)}`);
   }
 
-  #kernelRead(p: Extract<Place, { k: "kmem" }>, node: ts.Node): Value {
-    void node;
+  #kernelRead(p: Extract<Place, { k: "kmem" }>): Value {
     const size = p.size;
     const slot = this.b.slot(8, 8, "kread");
     const dstAddr = this.b.reg();
     this.b.emit({ op: "stackAddr", dst: dstAddr, slot, offset: 0 });
-    const off = this.b.reg();
-    this.b.emit({ op: "coreValue", dst: off, core: this.m.kernel.coreAccess("field_byte_offset", p.rootId, p.path), value: BigInt(p.offset) });
-    const src = this.b.reg();
-    this.b.emit({ op: "alu", alu: "add", bits: 64, dst: src, a: reg(p.base), b: reg(off) });
+    const src = this.#kernelFieldAddress(p.base, p.rootId, p.path, p.offset);
     if (size < 8) this.b.emit({ op: "store", size: 8, base: dstAddr, offset: 0, value: imm(0) });
-    this.b.emit({ op: "call", helper: 113, args: [reg(dstAddr), imm(size), reg(src)] });
+    this.b.emit({ op: "call", helper: HELPER_IDS.probe_read_kernel, args: [reg(dstAddr), imm(size), reg(src)] });
     const v = this.b.reg();
     const loadSize = (size >= 8 ? 8 : size >= 4 ? 4 : size >= 2 ? 2 : 1) as 1 | 2 | 4 | 8;
     this.b.emit({ op: "load", size: loadSize, dst: v, base: dstAddr, offset: 0 });
@@ -855,7 +848,7 @@ export class Lowerer {
 
   /** Writes a value to a place. */
   write(p: Place, v: Value, node: ts.Node): void {
-    if (p.k === "kmem" || (p.k === "mem" && p.readonly)) this.report(node, D.TypeMismatch, `${p.what} is read-only`);
+    if (p.k === "kmem" || p.k === "value" || (p.k === "mem" && p.readonly)) this.report(node, D.TypeMismatch, `${p.what} is read-only`);
     if (p.k === "local") {
       if (!p.local.mutable) this.report(node, D.TypeMismatch, `"${p.local.name}" is a constant`);
       const c = this.coerce(v, p.local.ty, node);
@@ -933,7 +926,6 @@ export class Lowerer {
       }
       return { ty: to, op: reg(dst) };
     }
-    void node;
     return v;
   }
 
@@ -962,9 +954,6 @@ export class Lowerer {
       }
       if (v.ty.k === "bool") return { ty: to, op: v.op };
       if (v.ty.k !== "int") this.report(node, D.TypeMismatch, `expected ${showTy(to)}, got ${showTy(v.ty)}`);
-      if (v.ty.bits === 64 && to.bits < 64 && !forStore) {
-        // Explicit narrowing only happens through conversions; keep low bits.
-      }
       if (!forStore && to.bits < 32 && (v.ty.bits > to.bits || v.ty.signed !== to.signed)) {
         const r = this.b.reg();
         this.b.emit({ op: "ext", dst: r, src: this.b.toReg(v.op), from: to.bits as 8 | 16, signed: to.signed });
@@ -990,7 +979,7 @@ export class Lowerer {
     const op = e.operatorToken.kind;
     if (op === ts.SyntaxKind.EqualsToken) {
       const p = this.place(e.left);
-      const target = p.k === "local" ? p.local.ty : p.ty;
+      const target = p.k === "local" ? p.local.ty : p.k === "value" ? p.value.ty : p.ty;
       const v = this.expr(e.right, target);
       this.write(p, v, e);
       return discard ? { ty: VOID, op: imm(0) } : this.read(p, e);
@@ -1369,5 +1358,3 @@ const U8_LAYOUT = u8Layout as unknown as AnyLayout;
 function bytesLayout(n: number): AnyLayout {
   return bytesLayoutFn(n) as unknown as AnyLayout;
 }
-void NEVER;
-void isBig;

@@ -2,6 +2,7 @@
 // constructors and user functions. Each helper lists the program families allowed to call it.
 
 import ts from "typescript";
+import { HELPER_IDS } from "../../sys/helper-ids.js";
 import type { AnyLayout } from "../../types/index.js";
 import { NOT_CONSTANT } from "../consteval.js";
 import { DiagnosticCode as D } from "../diagnostics.js";
@@ -9,18 +10,10 @@ import type { Operand, VReg } from "../ir.js";
 import { ALL, PT_REGS_X86, TRACING, type HelperFamily } from "../programs.js";
 import { BOOL, I32, I64, intByName, LIT, showTy, U32, U64, VOID, wrap, type IntTy, type Ty } from "../types.js";
 import type { MapInfo } from "./context.js";
-import { arrayInfo, isLayout, tyOfLayout, type Lowerer } from "./function.js";
-import { KernelTypes } from "./kernel.js";
+import { isLayout, tyOfLayout, type Lowerer } from "./function.js";
 import { imm, reg, type Value } from "./values.js";
 
-const H = {
-  map_lookup_elem: 1, map_update_elem: 2, map_delete_elem: 3, ktime_get_ns: 5, trace_printk: 6, get_prandom_u32: 7,
-  get_smp_processor_id: 8, tail_call: 12, get_current_pid_tgid: 14, get_current_uid_gid: 15, get_current_comm: 16,
-  redirect: 23, perf_event_output: 25, skb_load_bytes: 26, get_stackid: 27, get_current_task: 35, map_push_elem: 87,
-  map_pop_elem: 88, map_peek_elem: 89, probe_read_user: 112, probe_read_kernel: 113, probe_read_user_str: 114,
-  probe_read_kernel_str: 115, ktime_get_boot_ns: 125, ringbuf_output: 130, ringbuf_reserve: 131, ringbuf_submit: 132,
-  ringbuf_discard: 133,
-} as const;
+const H = HELPER_IDS;
 
 const BPF_F_CURRENT_CPU = 0xffffffffn;
 
@@ -33,7 +26,7 @@ export function lowerCall(L: Lowerer, call: ts.CallExpression, expected: Ty | un
     const lib = ts.isIdentifier(callee.expression) ? L.m.consts.libraryName(callee.expression) : undefined;
     if (lib === "bpf") return helper(L, call, method);
     const c = L.m.consts.tryEvaluate(callee.expression);
-    if (c !== NOT_CONSTANT && isLayout(c)) return layoutMethod(L, call, c, method, expected);
+    if (c !== NOT_CONSTANT && isLayout(c)) return layoutMethod(L, call, c, method);
     const obj = L.expr(callee.expression);
     if (obj.ty.k === "map") return mapMethod(L, call, L.m.mapByName(obj.ty.name), method);
     if (obj.ty.k === "ctx") return contextMethod(L, call, obj, method);
@@ -462,8 +455,7 @@ function checkEnd(L: Lowerer, p: VReg, end: VReg, size: number, out: VReg, join:
   L.b.jumpTo(join);
 }
 
-function layoutMethod(L: Lowerer, c: ts.CallExpression, layout: AnyLayout, method: string, expected: Ty | undefined): Value {
-  void expected;
+function layoutMethod(L: Lowerer, c: ts.CallExpression, layout: AnyLayout, method: string): Value {
   const ty = tyOfLayout(layout);
   if (ty.k !== "mem") return L.report(c, D.UnknownHelper, `${method} on a scalar layout is not supported; use a literal`);
   if (method === "zero") return { ty, op: reg(L.zeroed(layout)) };
@@ -512,5 +504,3 @@ function toNumber(L: Lowerer, c: ts.CallExpression): Value {
   return { ty: v.ty.bits === 64 ? (v.ty.signed ? I32 : U32) : v.ty, op: v.op };
 }
 
-void KernelTypes;
-void arrayInfo;

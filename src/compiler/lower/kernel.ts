@@ -3,7 +3,6 @@
 
 import ts from "typescript";
 import type { Btf } from "../../btf/btf.js";
-import type { BtfType } from "../../btf/types.js";
 import type { CMember, CoreAccess, CoreKind, CType } from "../module.js";
 import type { IntTy } from "../types.js";
 
@@ -88,9 +87,7 @@ export class KernelTypes {
     let local = this.local(id);
     const path: number[] = [];
     for (let i = 0; i < chain.length; i++) {
-      const { member, parentId } = chain[i]!;
-      const parent = this.btf.type(parentId) as Extract<BtfType, { kind: "struct" | "union" }>;
-      void parent;
+      const { member } = chain[i]!;
       const idx = this.#localMember(local, member.name, () => this.#localType(member.type), member.bitOffset);
       path.push(idx);
       if (i + 1 < chain.length) local = this.local(this.btf.resolve(member.type));

@@ -7,11 +7,11 @@ import type { SourceLocation } from "../../asm/instruction.js";
 import type { AnyLayout } from "../../types/index.js";
 import { ConstEvaluator, NOT_CONSTANT } from "../consteval.js";
 import { DiagnosticCode as D, Diagnosed, diagnosticAt, type Diagnostic } from "../diagnostics.js";
-import { isKernelModule, isLibraryFile } from "../host.js";
+import { isLibraryFile } from "../host.js";
 import type { IrFunction } from "../ir.js";
 import type { CompiledGlobal, CompiledMap, CompiledMapType, CType } from "../module.js";
 import { PROGRAM_KINDS, type ProgramKind } from "../programs.js";
-import { BOOL, cTypeOf, intByName, U32, U64, wrap, type Ty } from "../types.js";
+import { BOOL, cTypeOf, intByName, U32, wrap, type Ty } from "../types.js";
 import type { GlobalVar, MapInfo, ModuleContext } from "./context.js";
 import { isLayout, Lowerer, tyOfLayout } from "./function.js";
 import { KernelTypes } from "./kernel.js";
@@ -306,7 +306,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
       }
       const handler = call.arguments[kind.targets];
       if (!handler || !(ts.isArrowFunction(handler) || ts.isFunctionExpression(handler))) return report(call, D.ProgramDeclaration, `${kind.entry}() needs a handler function \`(ctx) => { ... }\``);
-      const L = new Lowerer(ctx, kind, name, new Map(), locOf(decl));
+      const L = new Lowerer(ctx, kind, name, locOf(decl));
       L.lowerHandler(handler);
       programs.push({ name, section: kind.section(targets), kind, ir: L.b.finish(), loc: locOf(decl) });
     } catch (e) {
@@ -344,5 +344,3 @@ export function locOf(node: ts.Node): SourceLocation {
   return { file: sf.fileName, line: line + 1, column: character + 1 };
 }
 
-void isKernelModule;
-void U64;
