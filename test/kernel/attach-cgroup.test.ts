@@ -59,7 +59,7 @@ describe("attach: cgroup hooks", privileged(), () => {
 
   test("connect4: refuses one port, rewrites another; getpeername4 hides the rewrite; sock_ops sees the connection", async () => {
     using peer = coll.program("getpeername4").attach({ cgroup: cg.path });
-    using ops = coll.program("sock_ops_count").attach({ cgroup: cg.path });
+    const ops = coll.program("sock_ops_count").attach({ cgroup: cg.path });
     const link = coll.program("connect4").attach({ cgroup: cg.path });
     assert.equal(link.info().type, LINK_TYPE.CGROUP);
     assert.deepEqual(cgroupPrograms(cg.path, "CGROUP_INET4_CONNECT").progIds, [id("connect4")]);
@@ -74,6 +74,11 @@ describe("attach: cgroup hooks", privileged(), () => {
     assert.equal(await tool("tcp", "127.0.0.1", "7360"), "connect:ECONNREFUSED");
     assert.equal(hits(0), 1, "not counted after close");
     assert.ok(ops.info().id > 0 && peer.info().progId === id("getpeername4"));
+    assert.equal(await tool("tcp", "127.0.0.1", "7365"), "ok peer=10.9.9.9:7364", "getpeername4 still rewrites");
+    assert.equal(hits(13), 2, "sock_ops saw the second connection");
+    ops.close();
+    assert.equal(await tool("tcp", "127.0.0.1", "7365"), "ok peer=10.9.9.9:7364");
+    assert.equal(hits(13), 2, "sock_ops not run after close");
   });
 
   test("sock_create refuses UDP sockets; sock_release counts releases", async () => {
