@@ -14,6 +14,19 @@ export const SHIPPED_ROOTS = [
   "ethhdr", "pt_regs", "linux_binprm", "qstr", "ns_common", "pid", "nsproxy", "cgroup", "css_set",
   "bpf_map",
 ] as const;
+/** Kernel functions whose prototypes are shipped (typed `ctx.args` for fentry/fexit on them). */
+export const SHIPPED_FUNCTIONS = [
+  "__netif_receive_skb", "__sys_bind", "__sys_connect", "__x64_sys_getpgid", "__x64_sys_getsid", "blk_account_io_done",
+  "blk_mq_start_request", "bprm_execve", "consume_skb", "dev_queue_xmit", "do_exit", "do_filp_open", "do_group_exit",
+  "do_mmap", "do_nanosleep", "do_sys_openat2", "do_unlinkat", "down_read", "filp_close", "finish_task_switch",
+  "handle_mm_fault", "hrtimer_nanosleep", "icmp_rcv", "inet_bind", "inet_csk_accept", "inet_listen", "ip_output", "ip_rcv",
+  "kfree", "ksys_read", "ksys_write", "mutex_lock", "mutex_unlock", "netif_receive_skb", "nf_hook_slow", "schedule",
+  "security_bprm_check", "security_file_open", "security_socket_connect", "security_task_getsid", "sock_recvmsg",
+  "sock_sendmsg", "submit_bio", "tcp_close", "tcp_connect", "tcp_rcv_established", "tcp_recvmsg", "tcp_retransmit_skb",
+  "tcp_sendmsg", "tcp_set_state", "tcp_v4_connect", "tcp_v4_rcv", "tcp_v6_connect", "try_to_wake_up", "udp_rcv",
+  "udp_recvmsg", "udp_sendmsg", "up_read", "vfs_fsync", "vfs_mkdir", "vfs_open", "vfs_read", "vfs_rename", "vfs_rmdir",
+  "vfs_unlink", "vfs_write", "wake_up_new_task",
+] as const;
 /** Pointer depth of the shipped subset (the closure of these roots is nearly complete at 3). */
 export const SHIPPED_DEPTH = 3;
 /** Where the shipped declarations live. */
@@ -26,8 +39,10 @@ export function shippedVmlinux(btf?: string): string {
     types: SHIPPED_ROOTS,
     depth: SHIPPED_DEPTH,
     tracepoints: true,
+    hooks: true,
+    functions: SHIPPED_FUNCTIONS,
     importFrom: "./index.js",
-    generator: "scripts/gen-vmlinux.ts (tsbpf gen vmlinux --tracepoints --depth 3 --types <roots in the script>)",
+    generator: "scripts/gen-vmlinux.ts (tsbpf gen vmlinux --tracepoints --hooks --depth 3 --types <roots> --functions <functions in the script>)",
   }).text;
 }
 

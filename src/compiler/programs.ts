@@ -21,19 +21,24 @@ export interface ProgramKind {
   readonly directPacket?: boolean;
   /** Whether packet data may be written directly. */
   readonly writablePacket?: boolean;
+  /**
+   * Whether the kernel types the arguments from BTF (tp_btf, fentry/fexit, LSM): kernel pointers from
+   * `ctx.args` and the current task are trusted BTF pointers, read with direct loads instead of probe reads.
+   */
+  readonly btfPointers?: boolean;
 }
 
 const kinds: ProgramKind[] = [
   { entry: "tracepoint", targets: 1, section: ([t]) => `tracepoint/${t}`, context: "tracepoint", family: "tracing" },
   { entry: "rawTracepoint", targets: 1, section: ([t]) => `raw_tp/${t}`, context: "args", family: "tracing" },
-  { entry: "btfTracepoint", targets: 1, section: ([t]) => `tp_btf/${t}`, context: "args", family: "tracing" },
+  { entry: "btfTracepoint", targets: 1, section: ([t]) => `tp_btf/${t}`, context: "args", family: "tracing", btfPointers: true },
   { entry: "kprobe", targets: 1, section: ([t]) => (t ? `kprobe/${t}` : "kprobe"), context: "pt_regs", family: "tracing" },
   { entry: "kretprobe", targets: 1, section: ([t]) => (t ? `kretprobe/${t}` : "kretprobe"), context: "pt_regs", family: "tracing" },
   { entry: "uprobe", targets: 1, section: ([t]) => (t ? `uprobe/${t}` : "uprobe"), context: "pt_regs", family: "tracing" },
   { entry: "uretprobe", targets: 1, section: ([t]) => (t ? `uretprobe/${t}` : "uretprobe"), context: "pt_regs", family: "tracing" },
-  { entry: "fentry", targets: 1, section: ([t]) => `fentry/${t}`, context: "args", family: "tracing" },
-  { entry: "fexit", targets: 1, section: ([t]) => `fexit/${t}`, context: "args", family: "tracing" },
-  { entry: "lsm", targets: 1, section: ([t]) => `lsm/${t}`, context: "args", family: "tracing" },
+  { entry: "fentry", targets: 1, section: ([t]) => `fentry/${t}`, context: "args", family: "tracing", btfPointers: true },
+  { entry: "fexit", targets: 1, section: ([t]) => `fexit/${t}`, context: "args", family: "tracing", btfPointers: true },
+  { entry: "lsm", targets: 1, section: ([t]) => `lsm/${t}`, context: "args", family: "tracing", btfPointers: true },
   { entry: "xdp", targets: 0, section: () => "xdp", context: "xdp", family: "xdp", directPacket: true, writablePacket: true },
   { entry: "tc", targets: 0, section: () => "tc", context: "skb", family: "tc", directPacket: true, writablePacket: true },
   { entry: "socketFilter", targets: 0, section: () => "socket", context: "skb", family: "socket" },

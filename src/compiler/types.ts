@@ -18,8 +18,9 @@ export interface IntTy {
  * - `mem`: an aggregate (struct, union, array, bytes) in memory — its value is its address;
  * - `ref`: a reference to a scalar in memory (map lookup of an integer value, packet load of a u16...);
  *   reading it loads the scalar. Both `mem` and `ref` may be null until checked;
- * - `kptr`: a kernel object (BTF struct) reached through kernel memory, read with probe reads and CO-RE;
- * - `ctx`: the program's context pointer; `map`: a map handle; `str`: a string literal.
+ * - `kptr`: a kernel object (BTF struct) reached through kernel memory, read with probe reads and CO-RE
+ *   (`btf`: a pointer the verifier knows the BTF type of, read with direct CO-RE-relocated loads);
+ * - `ctx`: the program's context pointer (`args`: its `ctx.args` view of named arguments); `map`: a map handle; `str`: a string literal.
  */
 export type Ty =
   | IntTy
@@ -28,8 +29,8 @@ export type Ty =
   | { readonly k: "lit"; readonly big: boolean }
   | { readonly k: "mem"; readonly layout: AnyLayout }
   | { readonly k: "ref"; readonly to: IntTy | { readonly k: "bool" } }
-  | { readonly k: "kptr"; readonly name: string; readonly btfKind: "struct" | "union" }
-  | { readonly k: "ctx" }
+  | { readonly k: "kptr"; readonly name: string; readonly btfKind: "struct" | "union"; readonly btf?: true }
+  | { readonly k: "ctx"; readonly args?: true }
   | { readonly k: "map"; readonly name: string }
   | { readonly k: "str"; readonly value: string }
   | { readonly k: "layout"; readonly layout: AnyLayout }

@@ -29,6 +29,13 @@ export interface SelectOptions {
   readonly depth: number;
   /** Every named struct, union, typedef and enum of the BTF, fully (depth is ignored). */
   readonly all?: boolean;
+  /**
+   * Parameter and return types of kernel functions: a struct they point at gets its members (as if
+   * reached one pointer short of the depth), the structs it points at become stubs.
+   */
+  readonly argTypes?: readonly number[];
+  /** Pointer hops charged to {@link argTypes} before they are visited (default: depth - 1). */
+  readonly argDistance?: number;
 }
 
 /** Longest pointer / typedef / qualifier / array chain followed before giving up (loops in bad BTF). */
@@ -135,6 +142,8 @@ export function selectTypes(btf: Btf, opts: SelectOptions): Selection {
     }
   }
   for (const root of opts.roots) visit(root, 0);
+  const argDistance = opts.argDistance ?? Math.max(0, opts.depth - 1);
+  for (const id of opts.argTypes ?? []) visit(id, argDistance);
 
   for (let d = 0; d < buckets.length; d++) {
     const bucket = buckets[d];

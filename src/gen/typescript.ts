@@ -4,9 +4,10 @@
 import type { Btf } from "../btf/btf.js";
 import type { BtfComposite, BtfType } from "../btf/types.js";
 import { BtfError } from "../errors.js";
-import { IMPORTED_NAMES, NameTable, TRACEPOINT_CONTEXTS } from "./names.js";
+import { functionProtos, protoTypes, type FunctionProtos } from "./functions.js";
+import { IMPORTED_NAMES, NameTable, PROTO_MAPS, TRACEPOINT_CONTEXTS } from "./names.js";
 import { findRoots, fwdTarget, selectTypes, type Selection } from "./select.js";
-import { tracepointContexts, traceEventClasses, type TraceFormat } from "./tracepoints.js";
+import { RAW_STRUCT_PREFIX, tracepointContexts, traceEventClasses, type TraceFormat } from "./tracepoints.js";
 
 /** The marker the first line of every generated file starts with (the compiler looks for it). */
 export const BTF_MARKER = "// @tsbpf-btf";
@@ -25,6 +26,13 @@ export interface GenerateOptions {
   readonly tracepoints?: boolean;
   /** Every named struct, union, typedef and enum, with no depth limit. */
   readonly all?: boolean;
+  /**
+   * Emit `BtfTracepointArgs` and `LsmHookArgs`: every BTF tracepoint's and LSM hook's arguments (the
+   * structs they point at come along with their members).
+   */
+  readonly hooks?: boolean;
+  /** Kernel functions to emit in `KernelFunctions` (arguments and return type, for fentry/fexit). */
+  readonly functions?: readonly string[];
   /** Module the scalar aliases and helpers are imported from (default "tsbpf/kernel"). */
   readonly importFrom?: string;
   /** Text after the marker on the first line, e.g. "vmlinux 6.18.0 (/sys/kernel/btf/vmlinux)". */
@@ -51,6 +59,8 @@ export interface GeneratedDeclarations {
   readonly constants: number;
   /** Entries of `TracepointContexts`. */
   readonly tracepoints: number;
+  /** Entries of `BtfTracepointArgs`, `LsmHookArgs` and `KernelFunctions` together. */
+  readonly prototypes: number;
 }
 
 /** One declaration to emit, before sorting. */
@@ -97,7 +107,7 @@ export function generateDeclarations(btf: Btf, opts: GenerateOptions = {}): Gene
     throw new BtfError("BTF_GEN_BAD_OPTION", `gen: depth must be a non-negative integer, got ${String(opts.depth)}`);
   }
   const rootNames = [...new Set(opts.types ?? [])].sort(cmp);
-  if (rootNames.length === 0 && !opts.tracepoints && !opts.all) {
+  if (rootNames.length === 0 && !opts.tracepoints && !opts.all && !opts.hooks && (opts.functions ?? []).length === 0) {
     throw new BtfError("BTF_GEN_BAD_OPTION", "gen: nothing selected (give type names, tracepoints or all)");
   }
   const roots = findRoots(btf, rootNames);
@@ -106,8 +116,10 @@ export function generateDeclarations(btf: Btf, opts: GenerateOptions = {}): Gene
     roots.push(...traceEventClasses(btf).values());
     contexts = tracepointContexts(btf, opts.tracefsFormats ? { formats: opts.tracefsFormats } : {});
   }
-  const sel = selectTypes(btf, { roots, depth, all: opts.all === true });
-  return new Emitter(btf, sel, opts, contexts).run();
+  const classes = new Map([...contexts].map(([event, id]) => [event, btf.nameOf(id).slice(RAW_STRUCT_PREFIX.length)]));
+  const protos = functionProtos(btf, { hooks: opts.hooks === true, functions: opts.functions ?? [], classes });
+  const sel = selectTypes(btf, { roots, depth, all: opts.all === true, argTypes: protoTypes(protos) });
+  return new Emitter(btf, sel, opts, contexts, protos).run();
 }
 
 class Emitter {
@@ -115,20 +127,22 @@ class Emitter {
   readonly #sel: Selection;
   readonly #opts: GenerateOptions;
   readonly #contexts: Map<string, number>;
+  readonly #protos: FunctionProtos;
   /** TS name of each emitted struct/union/fwd id (named, typedef-named or synthetic). */
   readonly #names = new Map<number, string>();
   /** How each interface's `@btf` tag reads, by id. */
   readonly #tags = new Map<number, string>();
   readonly #typedefNames = new Map<number, string>();
   readonly #enumNames = new Map<number, string>();
-  readonly #types = new NameTable(IMPORTED_NAMES.concat(TRACEPOINT_CONTEXTS));
+  readonly #types = new NameTable(IMPORTED_NAMES.concat(TRACEPOINT_CONTEXTS, Object.values(PROTO_MAPS)));
   readonly #used = new Set<string>();
 
-  constructor(btf: Btf, sel: Selection, opts: GenerateOptions, contexts: Map<string, number>) {
+  constructor(btf: Btf, sel: Selection, opts: GenerateOptions, contexts: Map<string, number>, protos: FunctionProtos) {
     this.#btf = btf;
     this.#sel = sel;
     this.#opts = opts;
     this.#contexts = contexts;
+    this.#protos = protos;
   }
 
   run(): GeneratedDeclarations {
@@ -238,6 +252,7 @@ class Emitter {
         `export interface ${TRACEPOINT_CONTEXTS} {\n${lines.join("")}}\n`;
     }
 
+    const protoBlocks = this.#protoBlocks();
     const imports = [...this.#used].sort(cmp);
     const head = [
       `${BTF_MARKER} ${oneLine(this.#opts.source ?? "BTF")}`,
@@ -246,7 +261,8 @@ class Emitter {
     if (imports.length > 0) head.push(`import type { ${imports.join(", ")} } from ${JSON.stringify(this.#opts.importFrom ?? DEFAULT_IMPORT_FROM)};`);
     const body = [head.join("\n") + "\n", ...decls.map((d) => d.text), ...consts.map((d) => d.text)];
     if (tracepointBlock) body.push(tracepointBlock);
-    if (decls.length === 0 && consts.length === 0 && !tracepointBlock) body.push("export {};\n");
+    body.push(...protoBlocks.blocks);
+    if (decls.length === 0 && consts.length === 0 && !tracepointBlock && protoBlocks.blocks.length === 0) body.push("export {};\n");
     return {
       text: body.join("\n"),
       interfaces,
@@ -255,7 +271,32 @@ class Emitter {
       enums: this.#enumNames.size,
       constants: consts.length,
       tracepoints: tracepointBlock ? this.#contexts.size : 0,
+      prototypes: protoBlocks.entries,
     };
+  }
+
+  /** `BtfTracepointArgs`, `LsmHookArgs` (with hooks) and `KernelFunctions` (with functions). */
+  #protoBlocks(): { blocks: string[]; entries: number } {
+    const p = this.#protos;
+    const blocks: string[] = [];
+    let entries = 0;
+    const args = (params: FunctionProtos["functions"][number]["params"]): string =>
+      `{ ${params.map((a) => `${propName(a.name)}: ${this.#ts(a.type)};`).join(" ")}${params.length > 0 ? " " : ""}}`;
+    const block = (name: string, what: string, lines: string[]): void => {
+      entries += lines.length;
+      blocks.push(`/** ${what} */\nexport interface ${name} {\n${lines.join("")}}\n`);
+    };
+    if (this.#opts.hooks) {
+      block(PROTO_MAPS.btfTracepoints, "BTF tracepoint event → its arguments (tp_btf and raw_tp programs: `ctx.args`).",
+        p.btfTracepoints.map((f) => `  ${JSON.stringify(f.name)}: ${args(f.params)};\n`));
+      block(PROTO_MAPS.lsmHooks, "LSM hook → its arguments (lsm programs: `ctx.args`).",
+        p.lsmHooks.map((f) => `  ${JSON.stringify(f.name)}: ${args(f.params)};\n`));
+    }
+    if ((this.#opts.functions ?? []).length > 0) {
+      block(PROTO_MAPS.functions, "Kernel function → its arguments and return type (fentry/fexit programs: `ctx.args`, `ctx.ret`).",
+        p.functions.map((f) => `  ${JSON.stringify(f.name)}: { args: ${args(f.params)}; ret: ${f.ret === 0 ? "void" : this.#ts(f.ret)} };\n`));
+    }
+    return { blocks, entries };
   }
 
   #nameComposite(id: number, tag: string, wanted: string): void {

@@ -2,7 +2,7 @@
 // gives each one its meaning in eBPF; none of it runs in Node. See docs/language.md.
 
 import type { AnyLayout, Infer, ScalarLayout } from "../types/index.js";
-import type { task_struct } from "./vmlinux.js";
+import type { BtfTracepointArgs, KernelFunctions, LsmHookArgs, task_struct } from "./vmlinux.js";
 
 export { struct, union, array, bytes, cstring, padding } from "../types/index.js";
 export type { Infer, AnyLayout } from "../types/index.js";
@@ -200,9 +200,24 @@ export interface SkBuffContext extends PacketAccess {
 
 /** Raw tracepoint / BTF tracepoint / fentry context: the traced function's arguments as u64. */
 export interface ArgsContext {
-  /** Argument `n` (0-based) as a u64. */
-  arg(n: number): u64;
+  /**
+   * Argument `n` (0-based), as a u64 or as the type given: an integer type (`ctx.arg<i32>(1)` keeps the
+   * low 32 bits, sign-extended) or a kernel struct (`ctx.arg<sock>(0)`: fields read with CO-RE).
+   */
+  arg<T = u64>(n: number): T;
 }
+
+/** The named arguments `A` of a traced function as `ctx.args` (nothing extra when `A` is unknown). */
+type NamedArgs<A> = [A] extends [never] ? unknown : { readonly args: Readonly<A> };
+
+/** tp_btf / raw_tp context for event `N`: `ctx.args.<name>` typed from the kernel's BTF when known. */
+export type BtfTracepointContext<N extends string> = ArgsContext & NamedArgs<N extends keyof BtfTracepointArgs ? BtfTracepointArgs[N] : never>;
+/** fentry context for kernel function `N`: `ctx.args.<name>` typed from BTF when the declarations have `N`. */
+export type FentryContext<N extends string> = ArgsContext & NamedArgs<N extends keyof KernelFunctions ? KernelFunctions[N]["args"] : never>;
+/** fexit context for kernel function `N`: its arguments and `ctx.ret`, the value it returned. */
+export type FexitContext<N extends string> = FentryContext<N> & (N extends keyof KernelFunctions ? { readonly ret: KernelFunctions[N]["ret"] } : unknown);
+/** LSM context for hook `N`: `ctx.args.<name>` typed from the `bpf_lsm_<hook>` prototype. */
+export type LsmContext<N extends string> = ArgsContext & NamedArgs<N extends keyof LsmHookArgs ? LsmHookArgs[N] : never>;
 
 /** kprobe / uprobe context (struct pt_regs): arguments and return value by the calling convention. */
 export interface ProbeContext extends ArgsContext {
@@ -232,9 +247,9 @@ export type TracepointContext<N extends string> = N extends `${string}/${infer E
 /** `SEC("tracepoint/<category>/<name>")`. Return 0. */
 export declare function tracepoint<N extends string>(name: N, fn: (ctx: TracepointContext<N>) => number): Program<"tracepoint">;
 /** `SEC("raw_tp/<name>")`. */
-export declare function rawTracepoint(name: string, fn: (ctx: ArgsContext) => number): Program<"raw_tracepoint">;
+export declare function rawTracepoint<N extends string>(name: N, fn: (ctx: BtfTracepointContext<N>) => number): Program<"raw_tracepoint">;
 /** `SEC("tp_btf/<name>")`. */
-export declare function btfTracepoint(name: string, fn: (ctx: ArgsContext) => number): Program<"tp_btf">;
+export declare function btfTracepoint<N extends string>(name: N, fn: (ctx: BtfTracepointContext<N>) => number): Program<"tp_btf">;
 /** `SEC("kprobe/<function>")`. */
 export declare function kprobe(fn: string, handler: (ctx: ProbeContext) => number): Program<"kprobe">;
 /** `SEC("kretprobe/<function>")`. */
@@ -244,11 +259,11 @@ export declare function uprobe(target: string, handler: (ctx: ProbeContext) => n
 /** `SEC("uretprobe/<binary>:<symbol>")`. */
 export declare function uretprobe(target: string, handler: (ctx: ProbeContext) => number): Program<"uretprobe">;
 /** `SEC("fentry/<function>")`. */
-export declare function fentry(fn: string, handler: (ctx: ArgsContext) => number): Program<"fentry">;
+export declare function fentry<N extends string>(fn: N, handler: (ctx: FentryContext<N>) => number): Program<"fentry">;
 /** `SEC("fexit/<function>")`: arguments, then the return value as the last argument. */
-export declare function fexit(fn: string, handler: (ctx: ArgsContext) => number): Program<"fexit">;
+export declare function fexit<N extends string>(fn: N, handler: (ctx: FexitContext<N>) => number): Program<"fexit">;
 /** `SEC("lsm/<hook>")`: return 0 to allow, a negative errno to deny. */
-export declare function lsm(hook: string, handler: (ctx: ArgsContext) => number): Program<"lsm">;
+export declare function lsm<N extends string>(hook: N, handler: (ctx: LsmContext<N>) => number): Program<"lsm">;
 /** `SEC("xdp")`: return an {@link XdpAction}. */
 export declare function xdp(handler: (ctx: XdpContext) => number): Program<"xdp">;
 /** `SEC("tc")` (sched_cls, direct action): return a {@link TcAction}. */

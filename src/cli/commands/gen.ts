@@ -21,6 +21,10 @@ export interface GenVmlinuxOptions {
   depth?: number;
   tracepoints?: boolean;
   all?: boolean;
+  /** Emit the BTF tracepoint and LSM hook argument maps. */
+  hooks?: boolean;
+  /** Kernel functions whose prototypes to emit (fentry/fexit). */
+  functions?: readonly string[];
   /** Module to import scalar aliases and helpers from (default "tsbpf/kernel"). */
   importFrom?: string;
   /**
@@ -49,6 +53,8 @@ export function genCommandLine(opts: GenVmlinuxOptions): string {
   if (opts.types && opts.types.length > 0) parts.push(`--types ${[...opts.types].join(",")}`);
   if (!opts.all) parts.push(`--depth ${opts.depth ?? DEFAULT_DEPTH}`);
   if (opts.tracepoints) parts.push("--tracepoints");
+  if (opts.hooks) parts.push("--hooks");
+  if (opts.functions && opts.functions.length > 0) parts.push(`--functions ${[...opts.functions].join(",")}`);
   if (opts.importFrom && opts.importFrom !== DEFAULT_IMPORT_FROM) parts.push(`--import-from ${opts.importFrom}`);
   return parts.join(" ");
 }
@@ -73,6 +79,8 @@ export function runGenVmlinux(opts: GenVmlinuxOptions = {}): GeneratedDeclaratio
     depth: opts.depth ?? DEFAULT_DEPTH,
     tracepoints: opts.tracepoints === true,
     all: opts.all === true,
+    hooks: opts.hooks === true,
+    functions: opts.functions ?? [],
     importFrom: opts.importFrom ?? DEFAULT_IMPORT_FROM,
     source: opts.source ?? describeBtfSource(path, btf.bytes),
     generator: opts.generator ?? `\`${genCommandLine(opts)}\``,
@@ -97,6 +105,8 @@ interface CliFlags {
   depth: number;
   tracepoints?: boolean;
   all?: boolean;
+  hooks?: boolean;
+  functions?: string[];
   output?: string;
   importFrom?: string;
   tracefs?: string | boolean;
@@ -113,19 +123,23 @@ export function genCommand(): Command {
     .option("--depth <n>", "pointer hops from a root whose targets keep their members", parseDepth, DEFAULT_DEPTH)
     .option("--tracepoints", "add every trace_event_raw_* struct and a TracepointContexts map")
     .option("--all", "every struct, union, typedef and enum (large)")
+    .option("--hooks", "add the arguments of every BTF tracepoint and LSM hook (BtfTracepointArgs, LsmHookArgs)")
+    .option("--functions <names>", "comma-separated kernel functions whose arguments to add (KernelFunctions, repeatable)", parseList)
     .option("--import-from <module>", "module the scalar aliases and helpers come from", DEFAULT_IMPORT_FROM)
     .option("--tracefs <dir>", "tracefs mount used to match tracepoint events (default: the running kernel's)")
     .option("--no-tracefs", "do not read tracefs")
     .option("-o, --output <file>", "write here instead of stdout")
     .action((flags: CliFlags) => {
-      if (!flags.all && !flags.tracepoints && (flags.types ?? []).length === 0) {
-        throw new BtfError("BTF_GEN_BAD_OPTION", "gen vmlinux: nothing selected (give --types, --tracepoints or --all)");
+      if (!flags.all && !flags.tracepoints && !flags.hooks && (flags.types ?? []).length === 0 && (flags.functions ?? []).length === 0) {
+        throw new BtfError("BTF_GEN_BAD_OPTION", "gen vmlinux: nothing selected (give --types, --tracepoints, --hooks, --functions or --all)");
       }
       const opts: GenVmlinuxOptions = {
         types: flags.types ?? [],
         depth: flags.depth,
         tracepoints: flags.tracepoints === true,
         all: flags.all === true,
+        hooks: flags.hooks === true,
+        functions: flags.functions ?? [],
         ...(flags.btf !== undefined ? { btf: flags.btf } : {}),
         ...(flags.importFrom !== undefined ? { importFrom: flags.importFrom } : {}),
         ...(flags.tracefs === false ? { tracefs: false as const } : typeof flags.tracefs === "string" ? { tracefs: flags.tracefs } : {}),
@@ -143,7 +157,7 @@ export function genCommand(): Command {
       }
       process.stderr.write(
         `${flags.output}: ${r.interfaces} interfaces, ${r.stubs} stubs, ${r.typedefs} typedefs, ${r.enums} enums, ` +
-          `${r.constants} constants, ${r.tracepoints} tracepoints, ${r.text.length} bytes\n`,
+          `${r.constants} constants, ${r.tracepoints} tracepoints, ${r.prototypes} prototypes, ${r.text.length} bytes\n`,
       );
     });
   return gen;

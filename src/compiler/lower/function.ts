@@ -16,7 +16,7 @@ import {
   type IntTy, type Ty,
 } from "../types.js";
 import type { ModuleContext } from "./context.js";
-import { lowerCall } from "./intrinsics.js";
+import { argumentValue, lowerCall } from "./intrinsics.js";
 import { KernelTypes } from "./kernel.js";
 import { imm, reg, type Local, type Place, type Value } from "./values.js";
 
@@ -704,17 +704,25 @@ export class Lowerer {
     switch (mem.kind.k) {
       case "int": mty = mem.kind.ty; break;
       case "bool": mty = BOOL; break;
-      case "ptr": mty = mem.kind.target ? { k: "kptr", name: mem.kind.target.name, btfKind: mem.kind.target.btfKind } : U64; break;
+      case "ptr":
+        mty = mem.kind.target ? { k: "kptr", name: mem.kind.target.name, btfKind: mem.kind.target.btfKind, ...(ty.btf ? { btf: true as const } : {}) } : U64;
+        break;
       case "struct": {
         if (!mem.kind.name) this.report(e, D.KernelType, `${ty.name}.${name} has an anonymous type; CO-RE needs named types`);
         // Embedded struct: its address; later reads are relative to it.
         const addr = this.#kernelFieldAddress(base, id, mem.path, mem.offset);
-        return { k: "value", value: { ty: { k: "kptr", name: mem.kind.name, btfKind: mem.kind.btfKind }, op: reg(addr) }, what: name };
+        const inner: Ty = { k: "kptr", name: mem.kind.name, btfKind: mem.kind.btfKind, ...(ty.btf ? { btf: true as const } : {}) };
+        return { k: "value", value: { ty: inner, op: reg(addr) }, what: name };
       }
       case "array":
         return { k: "value", value: { ty: U64, op: reg(this.#kernelFieldAddress(base, id, mem.path, mem.offset)) }, what: name };
       default:
         return this.report(e, D.KernelType, `${ty.name}.${name} has a type kernel programs cannot read yet`);
+    }
+    if (ty.btf) {
+      // A BTF pointer: a direct load, its offset CO-RE-relocated (the verifier makes it fault-safe).
+      const core = this.m.kernel.coreAccess("field_byte_offset", id, mem.path);
+      return { k: "mem", base, offset: mem.offset, ty: mty, what: `${ty.name}.${name}`, readonly: true, core };
     }
     return { k: "kmem", base, rootId: id, path: mem.path, offset: mem.offset, size: mem.size, ty: mty, what: `${ty.name}.${name}` };
   }
@@ -730,6 +738,9 @@ export class Lowerer {
 
   #contextField(e: ts.PropertyAccessExpression, name: string, ctx: Value): Place {
     const base = this.b.toReg(ctx.op);
+    if (ctx.ty.k === "ctx" && ctx.ty.args) return this.#namedArgument(e, name, base);
+    if (this.prog.context === "args" && name === "args") return { k: "value", value: { ty: { k: "ctx", args: true }, op: reg(base) }, what: "ctx.args" };
+    if (this.prog.entry === "fexit" && name === "ret") return this.#returnValue(e, base);
     switch (this.prog.context) {
       case "xdp": {
         const f = XDP_MD[name];
@@ -762,6 +773,38 @@ export class Lowerer {
       default:
         return this.report(e, D.TypeMismatch, `this context has no field "${name}"; use ctx.arg(n)`);
     }
+  }
+
+  /** `ctx.args.<name>`: the argument's slot, typed by the declaration of the kernel function's arguments. */
+  #namedArgument(e: ts.PropertyAccessExpression, name: string, base: VReg): Place {
+    const props = this.checker.getTypeAtLocation(e.expression).getProperties();
+    const i = props.findIndex((p) => p.name === name);
+    const decl = props[i]?.declarations?.[0];
+    if (i < 0 || !decl || !ts.isPropertySignature(decl) || !decl.type) {
+      return this.report(e.name, D.KernelType, `the traced function has no argument "${name}" in the kernel declarations`);
+    }
+    let ty = this.m.typeOfNode(decl.type);
+    // The verifier types these arguments from the same BTF prototype: kernel pointers are BTF pointers.
+    if (ty.k === "kptr" && this.prog.btfPointers) ty = { ...ty, btf: true };
+    return { k: "value", value: argumentValue(this, base, i * 8, ty, e), what: `ctx.args.${name}` };
+  }
+
+  /** fexit's `ctx.ret`: the slot after the arguments, typed by the function's declared return type. */
+  #returnValue(e: ts.PropertyAccessExpression, base: VReg): Place {
+    // The declaration is `"fn": { args: { a: T; ... }; ret: R }` in the kernel declarations; reach it
+    // through an argument's declaration (the context's own `ret` is a generic indexed access).
+    const args = this.checker.getTypeAtLocation(e.expression).getProperty("args");
+    const params = args ? this.checker.getTypeOfSymbolAtLocation(args, e).getProperties() : [];
+    const entry = params[0]?.declarations?.[0]?.parent?.parent?.parent;
+    const ret = entry && ts.isTypeLiteralNode(entry)
+      ? entry.members.find((m): m is ts.PropertySignature => ts.isPropertySignature(m) && m.name.getText() === "ret")
+      : undefined;
+    if (!ret?.type) {
+      return this.report(e, D.KernelType, "the traced function's prototype is not in the kernel declarations; use ctx.arg(n) with n = its argument count");
+    }
+    if (ret.type.kind === ts.SyntaxKind.VoidKeyword) return this.report(e, D.KernelType, "the traced function returns void");
+    const n = params.length;
+    return { k: "value", value: argumentValue(this, base, n * 8, this.m.typeOfNode(ret.type), e), what: "ctx.ret" };
   }
 
   #element(e: ts.ElementAccessExpression): Place {

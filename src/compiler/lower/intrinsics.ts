@@ -162,6 +162,8 @@ function helper(L: Lowerer, c: ts.CallExpression, name: string): Value {
     }
     case "currentTask":
       allow(L, c, n, TRACING);
+      // Where the verifier tracks BTF pointers, the BTF-typed task allows direct field loads.
+      if (L.prog.btfPointers) return { ty: { k: "kptr", name: "task_struct", btfKind: "struct", btf: true }, op: call(L, H.get_current_task_btf, [], U64).op };
       return { ty: { k: "kptr", name: "task_struct", btfKind: "struct" }, op: call(L, H.get_current_task, [], U64).op };
     case "probeReadKernel":
     case "probeReadUser":
@@ -372,9 +374,8 @@ function contextMethod(L: Lowerer, c: ts.CallExpression, ctx: Value, method: str
       } else if (kind === "args") off = n * 8;
       else return L.report(c, D.UnknownHelper, `ctx.arg() is not available in ${L.prog.entry} programs`);
     }
-    const dst = L.b.reg();
-    L.b.emit({ op: "load", size: 8, dst, base, offset: off });
-    return { ty: U64, op: reg(dst) };
+    const asType = c.typeArguments?.[0];
+    return argumentValue(L, base, off, asType ? L.m.typeOfNode(asType) : U64, asType ?? c);
   }
   if (method === "load") {
     if (kind !== "xdp" && kind !== "skb") L.report(c, D.UnknownHelper, `ctx.load() is for packet programs`);
@@ -404,6 +405,23 @@ function contextMethod(L: Lowerer, c: ts.CallExpression, ctx: Value, method: str
     return { ty: resultTy, op: reg(out) };
   }
   return L.report(c.expression, D.UnknownHelper, `the context has no method "${method}"`);
+}
+
+/**
+ * A traced function's argument: the u64 slot at `offset` of the context, as `ty` — an integer keeps its
+ * low bits (sign- or zero-extended), a bool its low byte, a kernel struct is the pointer itself.
+ */
+export function argumentValue(L: Lowerer, ctx: VReg, offset: number, ty: Ty, node: ts.Node): Value {
+  const dst = L.b.reg();
+  L.b.emit({ op: "load", size: 8, dst, base: ctx, offset });
+  if (ty.k === "kptr" || ty.k === "int" && ty.bits === 64) return { ty, op: reg(dst) };
+  if (ty.k === "int" || ty.k === "bool") {
+    const from = ty.k === "bool" ? 8 : ty.bits as 8 | 16 | 32;
+    const out = L.b.reg();
+    L.b.emit({ op: "ext", dst: out, src: dst, from, signed: ty.k === "int" && ty.signed });
+    return { ty, op: reg(out) };
+  }
+  return L.report(node, D.UnsupportedType, `an argument cannot be read as ${showTy(ty)}; use an integer type or a kernel struct`);
 }
 
 function packetLoad(L: Lowerer, ctx: VReg, kind: string, l: AnyLayout, ty: Ty, offConst: unknown, offArg: ts.Expression): Value {

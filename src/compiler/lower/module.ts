@@ -11,7 +11,7 @@ import { isLibraryFile } from "../host.js";
 import type { IrFunction } from "../ir.js";
 import type { CompiledGlobal, CompiledMap, CompiledMapType, CType } from "../module.js";
 import { PROGRAM_KINDS, type ProgramKind } from "../programs.js";
-import { BOOL, cTypeOf, intByName, U32, wrap, type Ty } from "../types.js";
+import { BOOL, cTypeOf, intByName, U32, U64, wrap, type Ty } from "../types.js";
 import type { GlobalVar, MapInfo, ModuleContext } from "./context.js";
 import { isLayout, Lowerer, tyOfLayout } from "./function.js";
 import { KernelTypes } from "./kernel.js";
@@ -85,6 +85,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
           const int = intByName(name);
           if (int) return int;
           if (name === "bool") return BOOL;
+          if (name === "KernelPtr") return U64;
           if (name === "Infer" && node.typeArguments?.[0] && ts.isTypeQueryNode(node.typeArguments[0])) {
             return layoutType(node.typeArguments[0].exprName, node);
           }
