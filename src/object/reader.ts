@@ -14,6 +14,7 @@ import { readFunctions, type FunctionBody, type SymbolResolver } from "./functio
 import { functionKey, linkProgram } from "./link.js";
 import { readBtfMaps, readLegacyMaps } from "./maps.js";
 import { sectionInfo, knownSections } from "./sections.js";
+import { isStructOpsSection, readStructOpsMaps, type FunctionLookup } from "./struct-ops.js";
 import type { CollectionSpec, MapSpec, ProgramSpec, VariableSpec } from "./spec.js";
 
 /**
@@ -126,11 +127,6 @@ export function readCollectionSpec(bytes: Uint8Array, opts: ReadOptions = {}): C
       }
     }
   }
-  for (const s of elf.sections) {
-    if (s.name === ".struct_ops" || s.name === ".struct_ops.link") {
-      throw new ObjectError("OBJ_UNSUPPORTED", `section "${s.name}": struct_ops maps are not supported yet`);
-    }
-  }
 
   const programs = new Map<string, ProgramSpec>();
   for (const fn of entries) {
@@ -153,6 +149,15 @@ export function readCollectionSpec(bytes: Uint8Array, opts: ReadOptions = {}): C
       metas: linked.metas,
       functions: linked.functions,
     });
+  }
+  // struct_ops variables: one STRUCT_OPS map each, members pointing at struct_ops programs.
+  const functionAt: FunctionLookup = (shndx, offset) => {
+    const fn = offset % 8 === 0 ? index.get(functionKey(shndx, offset / 8)) : undefined;
+    if (!fn) return undefined;
+    return { name: fn.name, section: fn.section.name, type: fn.section.name === ".text" ? undefined : sectionInfo(fn.section.name)?.type };
+  };
+  for (const s of elf.sections) {
+    if (isStructOpsSection(s.name)) for (const m of readStructOpsMaps(elf, btf, s, functionAt)) addMap(m);
   }
   // Initial contents must name things that exist.
   for (const m of maps.values()) {

@@ -11,13 +11,40 @@ import type { AttachKind, AttachTypeName, ProgramTypeName } from "./sections.js"
 export type MapTypeName = keyof typeof MAP_TYPE;
 
 /** Where a map spec came from. */
-export type MapOrigin = "btf" | "legacy" | "data" | "rodata" | "bss" | "kconfig" | "user";
+export type MapOrigin = "btf" | "legacy" | "data" | "rodata" | "bss" | "kconfig" | "user" | "struct_ops";
 
 /** An initial element of a prog array or map-in-map, by the name of the program or map it holds. */
 export interface MapContent {
   readonly index: number;
   readonly kind: "program" | "map";
   readonly name: string;
+}
+
+/** One member of a struct_ops variable's struct, as the object declares it. */
+export interface StructOpsMember {
+  readonly name: string;
+  /** Index of the member in the object's struct. */
+  readonly index: number;
+  /** Byte offset and size in the object's struct (size 0 for a flexible array). */
+  readonly offset: number;
+  readonly size: number;
+  /** A function pointer (set to a program or left NULL), another pointer, or plain data. */
+  readonly kind: "func" | "pointer" | "data";
+  /** Function pointers: the struct_ops program the member points at, if any. */
+  readonly program?: string;
+}
+
+/** A struct_ops variable (SEC(".struct_ops") / SEC(".struct_ops.link")): the kernel struct it implements. */
+export interface StructOpsSpec {
+  /** Name of the struct in the object (`tcp_congestion_ops`, or a flavour such as `tcp_congestion_ops___v2`). */
+  readonly typeName: string;
+  /** BTF id of that struct in the object's BTF. */
+  readonly btfTypeId: number;
+  /** Initial bytes of the variable in the object's layout (function pointers zeroed). */
+  readonly data: Uint8Array;
+  readonly members: readonly StructOpsMember[];
+  /** Declared in `.struct_ops.link`: registered through a BPF link (BPF_F_LINK, Linux 6.4+). */
+  readonly link: boolean;
 }
 
 /** Everything needed to create one map. */
@@ -49,6 +76,8 @@ export interface MapSpec {
   readonly origin: MapOrigin;
   /** ELF section the map was declared in. */
   readonly section: string;
+  /** STRUCT_OPS maps read from `.struct_ops` / `.struct_ops.link`: the struct and its programs. */
+  readonly structOps?: StructOpsSpec;
 }
 
 /** A global variable in one of the global data maps. */

@@ -157,12 +157,12 @@ describe("readCollectionSpec rejects bad objects with typed errors", () => {
       const path = await compileCSource("bad_version", `${HEAD}__u64 ver SEC("version") = 1;\nSEC("xdp") int f(void *ctx) { return 2; }\n${LICENSE}`);
       expectError(fileBytes(path), ObjectError, "OBJ_BAD_VERSION");
     });
-    test("struct_ops (not supported yet)", async () => {
+    test("struct_ops: a member that is not a function pointer set to a program", async () => {
       const src = `${HEAD}struct tcp_congestion_ops { void *init; char name[16]; };
 SEC("struct_ops/init") int init_fn(void *ctx) { return 0; }
 SEC(".struct_ops") struct tcp_congestion_ops ops = { .init = (void *)init_fn, .name = "x" };
 ${LICENSE}`;
-      expectError(fileBytes(await compileCSource("struct_ops_obj", src)), ObjectError, "OBJ_UNSUPPORTED", /struct_ops/);
+      expectError(fileBytes(await compileCSource("struct_ops_obj", src)), ObjectError, "OBJ_BAD_STRUCT_OPS", /"init" is not a function pointer/);
     });
     test("a .bss section of absurd size (no file bytes bound it)", () => {
       const bss = section(good, ".bss");
