@@ -19,6 +19,7 @@ import { Program, loadProgram } from "./program.js";
 import { freplaceTarget } from "./links/freplace.js";
 import { PerfBufReader, type PerfBufReaderOptions } from "./perfbuf.js";
 import { RingBufReader, type RingBufReaderOptions } from "./ringbuf.js";
+import { createStructOpsMap, structOpsProgramTargets, StructOpsMap } from "./maps/struct-ops.js";
 
 /** Options for {@link loadCollection}. */
 export interface CollectionOptions {
@@ -71,6 +72,19 @@ export class Collection implements Disposable {
   map(name: string): BpfMap {
     const m = this.maps.get(name);
     if (!m) throw new TsbpfError("NOT_FOUND", `map "${name}" not found (maps: ${[...this.maps.keys()].join(", ") || "none"})`);
+    return m;
+  }
+
+  /**
+   * A struct_ops map (a `SEC(".struct_ops")` / `SEC(".struct_ops.link")` variable) by name; `attach()`
+   * registers it with the kernel.
+   *
+   * @example
+   * using reg = coll.structOps("tsbpf_cc").attach();
+   */
+  structOps(name: string): StructOpsMap {
+    const m = this.map(name);
+    if (!(m instanceof StructOpsMap)) throw new TsbpfError("NOT_FOUND", `map "${name}" is a ${m.type} map, not a struct_ops variable (struct_ops maps: ${[...this.maps.values()].filter((x) => x instanceof StructOpsMap).map((x) => x.name).join(", ") || "none"})`);
     return m;
   }
 
@@ -175,7 +189,7 @@ export function loadCollection(spec: CollectionSpec, opts: CollectionOptions = {
     for (const m of spec.maps.values()) {
       const replacement = opts.replaceMaps?.[m.name];
       // A shared map gets its own fd here, so closing this collection leaves the lender's map open.
-      maps.set(m.name, replacement ? new BpfMap(replacement.fd.dup(), replacement.spec, replacement.pinnedAt) : createMapFromSpec(m, btfFd, opts, spec));
+      maps.set(m.name, replacement ? new BpfMap(replacement.fd.dup(), replacement.spec, replacement.pinnedAt) : m.structOps ? createStructOpsMap(m, btfFd) : createMapFromSpec(m, btfFd, opts, spec));
     }
     let targets: CoreTargets | undefined = opts.coreTargets;
     let kbtf: Btf | undefined;
@@ -183,6 +197,7 @@ export function loadCollection(spec: CollectionSpec, opts: CollectionOptions = {
     const candidateCache = new Map<number, CoreCandidate[]>();
     const ksyms = ksymResolver(spec.ksyms, kernel);
     const wanted = opts.programs ? new Set(opts.programs) : undefined;
+    const structOps = structOpsProgramTargets(maps.values());
     for (const p of spec.programs.values()) {
       if (wanted && !wanted.has(p.name)) continue;
       programs.set(p.name, loadProgram(p, {
@@ -197,9 +212,11 @@ export function loadCollection(spec: CollectionSpec, opts: CollectionOptions = {
         ksyms,
         candidateCache,
         logLevel: opts.logLevel ?? 1,
+        ...(structOps.has(p.name) ? { structOps: structOps.get(p.name)! } : {}),
         ...(p.type === "EXT" && opts.freplace?.[p.name] ? { extTarget: freplaceTarget(opts.freplace[p.name].target, opts.freplace[p.name].function ?? p.attachTarget) } : {}),
       }));
     }
+    for (const m of maps.values()) if (m instanceof StructOpsMap) m.fillPrograms((name) => programs.get(name)?.fd);
     // Declared contents: prog arrays and maps of maps.
     for (const m of spec.maps.values()) {
       if (m.contents.length === 0) continue;

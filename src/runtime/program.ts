@@ -22,6 +22,8 @@ export interface LoadProgramContext extends PrepareContext {
   readonly logLevel: number;
   /** freplace (EXT) programs: the program and function (BTF id) the extension replaces. */
   readonly extTarget?: { readonly progFd: Fd; readonly btfId: number };
+  /** struct_ops programs: the kernel struct (BTF id, module BTF fd) and the member index they implement. */
+  readonly structOps?: { readonly btfId: number; readonly memberIndex: number; readonly btfObjFd?: Fd };
 }
 
 const MIN_LOG = 64 * 1024;
@@ -49,6 +51,9 @@ export function loadProgram(spec: ProgramSpec, ctx: LoadProgramContext): Program
   if (spec.type === "EXT" && !ctx.extTarget) {
     throw new TsbpfError("FREPLACE_NEEDS_TARGET", `load program "${spec.name}": a freplace program needs the program it extends (loadCollection option { freplace: { ${spec.name}: { target } } })`);
   }
+  if (spec.type === "STRUCT_OPS" && !ctx.structOps) {
+    throw new TsbpfError("STRUCT_OPS_UNREFERENCED", `load program "${spec.name}": a struct_ops program is loaded for the struct_ops map member that points at it, and no SEC(".struct_ops") variable of the object does (leave it out with the programs option, or use it in a struct_ops variable)`);
+  }
   const prepared = prepareProgram(spec, ctx);
   const insns = encode(prepared.instructions);
   const base = {
@@ -61,6 +66,7 @@ export function loadProgram(spec: ProgramSpec, ctx: LoadProgramContext): Program
     ...(spec.expectedAttachType ? { expectedAttachType: ATTACH_TYPE[spec.expectedAttachType] } : {}),
     ...(spec.needsBtfTarget && spec.type !== "EXT" ? { attachBtfId: attachBtfId(spec, kernelBtf()) } : {}),
     ...(spec.type === "EXT" && ctx.extTarget ? { attachProgFd: ctx.extTarget.progFd.value, attachBtfId: ctx.extTarget.btfId } : {}),
+    ...(ctx.structOps ? { attachBtfId: ctx.structOps.btfId, expectedAttachType: ctx.structOps.memberIndex, ...(ctx.structOps.btfObjFd ? { attachBtfObjFd: ctx.structOps.btfObjFd.value } : {}) } : {}),
     ...(ctx.btfFd && prepared.funcInfo ? {
       progBtfFd: ctx.btfFd.value,
       funcInfo: prepared.funcInfo, funcInfoRecSize: 8,

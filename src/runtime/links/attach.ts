@@ -174,6 +174,8 @@ export function attachProgram(prog: Program, opts: AttachOptions): Link {
         ...(opts.probeMode ? { mode: opts.probeMode } : {}),
       });
     }
+    case "struct_ops":
+      throw new TsbpfError("ATTACH_UNSUPPORTED", `attach program "${prog.name}" (section "${spec.sectionName}"): struct_ops programs are not attached one by one; attach the struct_ops map whose member points at it (coll.structOps(name).attach())`);
     default: {
       const net = attachNetHook(prog, opts);
       if (net) return net;
