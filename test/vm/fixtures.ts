@@ -1,8 +1,8 @@
 // Fixtures of the VM suite (BPF objects, host test binaries), built on the host before the VM boots:
 // scripts/vm/prepare.ts builds them all and the VM reads their paths from $TSBPF_VM_MANIFEST.
 
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { REPO_ROOT, compileC, vmlinuxHeader } from "../helpers/clang.js";
 import { hostProgram, triggerProgram } from "../helpers/loader.js";
@@ -14,12 +14,15 @@ const OBJECTS: Record<string, { source: string; vmlinux?: boolean }> = {
   core: { source: "test/fixtures/c/probes/core_portable.bpf.c", vmlinux: true },
   freplace_target: { source: "test/fixtures/c/probes/freplace_target.bpf.c" },
   freplace: { source: "test/fixtures/c/probes/freplace.bpf.c" },
+  structops: { source: "test/fixtures/c/structops/tsbpf_cc.bpf.c", vmlinux: true },
+  structops_link: { source: "test/fixtures/c/structops/tsbpf_cc_link.bpf.c", vmlinux: true },
 };
 
 /** Host executables: name → builder. */
 const BINARIES: Record<string, () => string> = {
   trigger: triggerProgram,
   syscaller: () => hostProgram("syscaller", readFileSync(join(REPO_ROOT, "test/fixtures/c/probes/syscaller.c"), "utf8")),
+  tcp_cc_client: () => hostProgram("tcp_cc_client", readFileSync(join(REPO_ROOT, "test/fixtures/c/structops/tcp_cc_client.c"), "utf8")),
 };
 
 export type VmFixtureName = keyof typeof OBJECTS;
@@ -40,7 +43,18 @@ export async function vmObject(name: string): Promise<string> {
   if (known) return known;
   const def = OBJECTS[name];
   if (!def) throw new Error(`unknown VM fixture object "${name}"`);
+  if (def.source.endsWith(".bpf.ts")) return buildTs(def.source, name);
   return compileC(def.source, def.vmlinux ? { includes: [dirname(vmlinuxHeader())] } : {});
+}
+
+/** Compiles a TypeScript kernel program with `tsbpf build` in a child (keeps the compiler out of the VM bundle). */
+function buildTs(source: string, name: string): string {
+  const dir = join(REPO_ROOT, ".cache", "vm-ts");
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, `${name}.o`);
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(REPO_ROOT, "src/cli/main.ts"), "build", join(REPO_ROOT, source), "-o", out], { encoding: "utf8", cwd: REPO_ROOT });
+  if (r.status !== 0) throw new Error(`tsbpf build ${source} failed:\n${r.stdout}${r.stderr}`);
+  return out;
 }
 
 /** Path of the host test binary `name`. */
