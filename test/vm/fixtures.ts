@@ -16,6 +16,8 @@ const OBJECTS: Record<string, { source: string; vmlinux?: boolean }> = {
   freplace: { source: "test/fixtures/c/probes/freplace.bpf.c" },
   structops: { source: "test/fixtures/c/structops/tsbpf_cc.bpf.c", vmlinux: true },
   structops_link: { source: "test/fixtures/c/structops/tsbpf_cc_link.bpf.c", vmlinux: true },
+  // TypeScript kernel programs, compiled by tsbpf on the host (tsbpf build)
+  ts_tracing: { source: "test/fixtures/ts/vm/tracing.bpf.ts" },
 };
 
 /** Host executables: name → builder. */
