@@ -70,3 +70,6 @@ export const SK_BUFF: Readonly<Record<string, readonly [number, 4, boolean]>> = 
 
 /** x86-64 struct pt_regs offsets of the argument registers (di, si, dx, cx, r8, r9) and ax. */
 export const PT_REGS_X86 = { args: [112, 104, 96, 88, 72, 64], ret: 80 } as const;
+
+/** struct bpf_perf_event_data (x86-64) fields after the saved registers: name → offset (u64 each). */
+export const PERF_EVENT_DATA: Readonly<Record<string, number>> = { samplePeriod: 168, addr: 176 };

@@ -7,6 +7,7 @@ import { after, before, describe, test } from "node:test";
 import { disassemble } from "../../src/asm/index.js";
 import type { Collection } from "../../src/runtime/collection.js";
 import { readCollectionSpec } from "../../src/object/reader.js";
+import { attachPerfEvent } from "../../src/runtime/links/sampling.js";
 import { compileSource, loadSource } from "../helpers/compile-ts.js";
 import { privileged } from "../helpers/privileges.js";
 
@@ -53,6 +54,30 @@ describe("compiler: typed tracing arguments", privileged(), () => {
     const raw = coll.map("viaRaw").getRaw(key);
     assert.ok(raw, `raw_tp saw the fork of ${child.pid}`);
     assert.equal(new DataView(raw.buffer, raw.byteOffset).getUint32(0, true), process.ppid, "the forker's real_parent is our parent");
+  });
+});
+
+describe("compiler: perf_event context", privileged(), () => {
+  test("ctx.samplePeriod is the period the event was opened with", async () => {
+    const coll = loadSource(`
+import { perfEvent, ArrayMap, type u64 } from "tsbpf/kernel";
+const seen = new ArrayMap<u64>({ maxEntries: 2 });
+export const sample = perfEvent((ctx) => {
+  seen.update(0, ctx.samplePeriod);
+  seen.increment(1);
+  return 0;
+});
+`);
+    try {
+      using _s = attachPerfEvent(coll.program("sample"), { pid: process.pid, period: 250_000n });
+      const end = Date.now() + 200;
+      while (Date.now() < end) { /* spin: cpu-clock samples this process */ }
+      const v = (i: number) => new DataView(coll.map("seen").getRaw(new Uint8Array(new Uint32Array([i]).buffer))!.buffer).getBigUint64(0, true);
+      assert.ok(v(1) > 0n, "samples were taken");
+      assert.equal(v(0), 250_000n);
+    } finally {
+      coll.close();
+    }
   });
 });
 

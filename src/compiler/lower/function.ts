@@ -10,7 +10,7 @@ import { NOT_CONSTANT } from "../consteval.js";
 import { DiagnosticCode as D, Diagnosed, lineText } from "../diagnostics.js";
 import type { AluOp, BlockId, Cond, Operand, VReg } from "../ir.js";
 import type { ProgramKind } from "../programs.js";
-import { SK_BUFF, XDP_MD } from "../programs.js";
+import { PERF_EVENT_DATA, SK_BUFF, XDP_MD } from "../programs.js";
 import {
   arithmeticType, BIGLIT, BOOL, I32, I64, intRange, LIT, promote, scalarOfLayout, showTy, U32, U64, VOID, wrap,
   type IntTy, type Ty,
@@ -769,6 +769,11 @@ export class Lowerer {
           return { k: "mem", base: addr, offset: 0, ty: { k: "mem", layout: bytesLayout(mem.size) }, what: `ctx.${name}`, readonly: true };
         } else this.report(e.name, D.KernelType, `${kt.name}.${name} cannot be read directly`);
         return { k: "mem", base, offset: mem.offset, ty, what: `ctx.${name}`, readonly: true, core: this.m.kernel.coreAccess("field_byte_offset", id, mem.path) };
+      }
+      case "perf_event": {
+        const f = PERF_EVENT_DATA[name];
+        if (!f) this.report(e.name, D.TypeMismatch, `the perf_event context has no field "${name}"`);
+        return { k: "mem", base, offset: f, ty: U64, what: `ctx.${name}`, readonly: true };
       }
       default:
         return this.report(e, D.TypeMismatch, `this context has no field "${name}"; use ctx.arg(n)`);
