@@ -3,17 +3,19 @@
 
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { MapError, MapSyscallError, MissingFeatureError, ObjectError, TsbpfError } from "../../src/errors.js";
 import { readElf } from "../../src/elf/reader.js";
 import { readCollectionSpec } from "../../src/object/reader.js";
 import type { CollectionSpec } from "../../src/object/spec.js";
 import { loadCollection } from "../../src/runtime/collection.js";
+import { openPinnedLink } from "../../src/runtime/links/list.js";
 import { StructOpsLink } from "../../src/runtime/links/struct-ops.js";
 import { StructOpsMap } from "../../src/runtime/maps/struct-ops.js";
 import { LINK_TYPE, MAP_FLAGS } from "../../src/sys/constants.js";
 import { compileCSource, vmlinuxHeader } from "../helpers/clang.js";
-import { fileBytes, waitFor } from "../helpers/loader.js";
+import { bpffsProblem, bpffsScratch, cString, fileBytes, waitFor } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
 import { vmObject } from "../vm/fixtures.js";
 import { availableCcs, counter, structOpsSpec, tcpWithCc, uniqueCcName } from "../vm/struct-ops-helpers.js";
@@ -125,6 +127,45 @@ describe("struct_ops: tcp_congestion_ops on the host kernel", privileged(), () =
     assert.throws(() => ops.attach(), (e: unknown) => e instanceof MapError && e.code === "STRUCT_OPS_SPENT" && /registers once/.test(e.message));
     assert.throws(() => ops.setField("name", "x".repeat(16)), (e: unknown) => e instanceof MapError && e.code === "STRUCT_OPS_BAD_VALUE");
     assert.throws(() => ops.setField("cong_avoid", 1), (e: unknown) => e instanceof MapError && e.code === "STRUCT_OPS_NO_MEMBER" && /function pointer/.test(e.message));
+  });
+
+  test("data members reach the kernel: flags = TCP_CONG_NON_RESTRICTED; the kernel's copy of the value says INUSE", () => {
+    using coll = loadCollection(plain);
+    const ops = coll.structOps("tsbpf_cc");
+    const name = uniqueCcName("tscc");
+    ops.setField("name", name);
+    ops.setField("flags", 1);
+    assert.equal(ops.getField("flags"), 1);
+    const allowed = () => readFileSync("/proc/sys/net/ipv4/tcp_allowed_congestion_control", "utf8").trim().split(/\s+/);
+    {
+      using _reg = ops.attach();
+      assert.ok(allowed().includes(name), "a non-restricted congestion control is allowed for everyone");
+      const kv = ops.getRaw(new Uint8Array(4))!;
+      assert.equal(new DataView(kv.buffer, kv.byteOffset).getUint32(4, true), 1, "common.state = BPF_STRUCT_OPS_STATE_INUSE");
+      assert.equal(cString(kv, ops.layout.fields.find((f) => f.name === "name")!.valueOffset, 16), name, "the kernel holds the name written");
+    }
+    assert.ok(!allowed().includes(name));
+  });
+
+  test("a link pinned on bpffs keeps the registration after close; BPF_LINK_DETACH through the pin ends it", privileged(bpffsProblem), () => {
+    const { dir, cleanup } = bpffsScratch("structops");
+    try {
+      using coll = loadCollection(linked);
+      const a = coll.structOps("cc_link_a");
+      const name = uniqueCcName("tsccp");
+      a.setField("name", name);
+      const link = a.attach();
+      link.pin(`${dir}/link`);
+      link.close();
+      assert.ok(availableCcs().includes(name), "still registered: the pin holds the link");
+      const pinned = openPinnedLink(`${dir}/link`);
+      assert.equal(pinned.info().type, LINK_TYPE.STRUCT_OPS);
+      pinned.detach();
+      assert.ok(!availableCcs().includes(name), "detached through the pinned link");
+      pinned.close();
+    } finally {
+      cleanup();
+    }
   });
 
   test("closing the collection unregisters; a name registered twice is refused by the kernel (EEXIST)", async () => {
@@ -244,6 +285,11 @@ SEC("struct_ops/k_init") void BPF_PROG(k_init, struct sock *sk) {}
 SEC(".struct_ops") struct tcp_congestion_ops___kind kind = { .init = (void *)k_init, .ssthresh = 3, .name = "k" };
 `);
     assert.throws(() => loadCollection(kind), (e: unknown) => e instanceof MapError && e.code === "STRUCT_OPS_MISMATCH" && /"ssthresh" is a data member in the object but a function pointer in the kernel/.test(e.message));
+    const twice = await specOf("so_twice", `
+SEC("struct_ops/t_fn") void BPF_PROG(t_fn, struct sock *sk) {}
+SEC(".struct_ops") struct tcp_congestion_ops twice = { .init = (void *)t_fn, .release = (void *)t_fn, .name = "t" };
+`);
+    assert.throws(() => loadCollection(twice), (e: unknown) => e instanceof MapError && e.code === "STRUCT_OPS_MISMATCH" && /"t_fn" implements twice\.(init|release) and twice\.(init|release)/.test(e.message));
     // Zero members the kernel lacks are dropped, as libbpf does: this one loads.
     const zero = await specOf("so_zero_extra", `
 struct tcp_congestion_ops___zero { void (*init)(struct sock *sk); int tsbpf_unused; char name[16]; };
