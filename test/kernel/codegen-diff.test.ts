@@ -17,7 +17,9 @@ const KEY0 = new Uint8Array(4);
 
 /** Compiles and loads `fns` (entry first) as a raw_tp program; on rejection the error carries IR, asm and log. */
 function loadRawTp(fns: IrFunction[], maps: Record<string, number>, cpu: Cpu): { fd: ReturnType<typeof bpf.progLoad>; insnCount: number; spilled: number } {
-  const gens = fns.map((f) => ({ name: f.name, g: generate(f, { cpu }) }));
+  const all = fns.map((f) => ({ name: f.name, g: generate(f, { cpu }) }));
+  // A subprogram whose every call the optimizer proved unreachable is left out (the kernel refuses dead code).
+  const gens = all.filter((x, i) => i === 0 || all[0].g.instructions.some((insn) => insn.reference === x.name));
   const insns = link(gens.map(({ name, g }) => ({ name, instructions: g.instructions })), maps);
   const log = new Uint8Array(1 << 20);
   try {

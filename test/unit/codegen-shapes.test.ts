@@ -8,9 +8,9 @@ import type { CoreAccess } from "../../src/compiler/module.js";
 import { PSEUDO_CALL, PSEUDO_FUNC, PSEUDO_KFUNC_CALL, PSEUDO_MAP_FD, PSEUDO_MAP_VALUE } from "../../src/asm/opcode.js";
 import { FnBuilder } from "../helpers/codegen-ir.js";
 
-/** Disassembly without the opcode column, e.g. `r0 = 42`. */
+/** Disassembly without the opcode column, e.g. `r0 = 42` (instruction selection only: no IR optimizer). */
 function asm(fn: ReturnType<FnBuilder["build"]>, cpu: "v3" | "v4" = "v3"): string[] {
-  return generate(fn, { cpu }).instructions.map((i) => i.toString().replace(/^\([0-9a-f]{2}\) /, ""));
+  return generate(fn, { cpu, optimize: false }).instructions.map((i) => i.toString().replace(/^\([0-9a-f]{2}\) /, ""));
 }
 
 describe("codegen: instruction selection", () => {

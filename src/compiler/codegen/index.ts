@@ -6,9 +6,11 @@ import type { IrFunction } from "../ir.js";
 import type { CoreAccess } from "../module.js";
 import { emit } from "./emit.js";
 import { layoutFrame } from "./frame.js";
+import { optimize } from "../opt/index.js";
 import { eliminateDeadCode } from "./liveness.js";
 import { lower, type Cpu } from "./lower.js";
 import { allocateRegisters } from "./regalloc.js";
+import { validateIr } from "./validate.js";
 
 export { CodegenError } from "./error.js";
 export { formatIr } from "./format-ir.js";
@@ -22,6 +24,11 @@ export interface GenerateOptions {
    * (on v3 those become shift or branch-free magnitude sequences).
    */
   cpu?: Cpu;
+  /**
+   * Run the IR optimizer first (default true): constant propagation, redundancy elimination, loop
+   * unrolling, control-flow clean-up. Off, the IR is selected as written (for instruction-selection tests).
+   */
+  optimize?: boolean;
 }
 
 /** Figures about one generation, for tests and benchmarks. */
@@ -58,10 +65,12 @@ export interface GeneratedFunction {
  * REGALLOC_FAILED) naming the function and source position.
  */
 export function generate(fn: IrFunction, opts: GenerateOptions = {}): GeneratedFunction {
-  const m = lower(fn, opts.cpu ?? "v3");
+  validateIr(fn);
+  const ir = opts.optimize === false ? fn : optimize(fn);
+  const m = lower(ir, opts.cpu ?? "v3");
   const deadRemoved = eliminateDeadCode(m);
   const alloc = allocateRegisters(m);
-  const frame = layoutFrame(fn.name, fn.slots, m.spillSlots, fn.loc);
+  const frame = layoutFrame(ir.name, ir.slots, m.spillSlots, ir.loc);
   const e = emit(m, alloc.colors, frame);
   return {
     instructions: e.instructions,

@@ -1,0 +1,129 @@
+// Operand-level helpers for the IR passes: the vreg an instruction defines, the vregs it reads, and
+// rewriting of its operands (register renaming, constants substituted where eBPF takes immediates).
+
+import type { IrInstruction, IrTerminator, Operand, VReg } from "../ir.js";
+
+/** The vreg an instruction writes, if any (every IR instruction writes at most one). */
+export function defOf(ins: IrInstruction): VReg | undefined {
+  switch (ins.op) {
+    case "store": return undefined;
+    case "call": case "callFn": case "callKfunc": return ins.dst;
+    case "atomic": return ins.fetch;
+    default: return ins.dst;
+  }
+}
+
+/** Vregs an instruction reads (with repetition). */
+export function usesOf(ins: IrInstruction): VReg[] {
+  const r = (o: Operand): VReg[] => ("reg" in o ? [o.reg] : []);
+  switch (ins.op) {
+    case "mov": return r(ins.src);
+    case "alu": return [...r(ins.a), ...r(ins.b)];
+    case "neg": case "ext": case "bswap": return [ins.src];
+    case "load": return [ins.base];
+    case "store": return [ins.base, ...r(ins.value)];
+    case "call": case "callFn": case "callKfunc": return ins.args.flatMap(r);
+    case "atomic": return [ins.base, ins.value];
+    default: return [];
+  }
+}
+
+/** Vregs a terminator reads. */
+export function termUsesOf(t: IrTerminator): VReg[] {
+  if (t.op === "br") return "reg" in t.b ? [t.a, t.b.reg] : [t.a];
+  if (t.op === "ret") return "reg" in t.value ? [t.value.reg] : [];
+  return [];
+}
+
+/** Whether an instruction has effects beyond defining its vreg (memory, calls), so it must stay. */
+export function hasEffect(ins: IrInstruction): boolean {
+  return ins.op === "store" || ins.op === "atomic" || ins.op === "call" || ins.op === "callFn" || ins.op === "callKfunc";
+}
+
+/**
+ * A substitution for used vregs: returns the operand to use instead (or undefined to keep it).
+ * Immediates are only placed where the IR and eBPF take them (mov source, ALU operands, call
+ * arguments, branch right-hand side, return value); elsewhere only registers are substituted.
+ */
+export type UseMap = (v: VReg) => Operand | undefined;
+
+function sub(o: Operand, f: UseMap): Operand {
+  if (!("reg" in o)) return o;
+  return f(o.reg) ?? o;
+}
+
+function subReg(v: VReg, f: UseMap): VReg {
+  const o = f(v);
+  return o && "reg" in o ? o.reg : v;
+}
+
+/** The instruction with its used operands substituted (the same object when nothing changes). */
+export function mapUses(ins: IrInstruction, f: UseMap): IrInstruction {
+  let out: IrInstruction;
+  switch (ins.op) {
+    case "mov": out = { ...ins, src: sub(ins.src, f) }; break;
+    case "alu": out = { ...ins, a: sub(ins.a, f), b: sub(ins.b, f) }; break;
+    case "neg": case "ext": case "bswap": out = { ...ins, src: subReg(ins.src, f) }; break;
+    case "load": out = { ...ins, base: subReg(ins.base, f) }; break;
+    case "store": {
+      // Stores keep register values: an immediate store (BPF_ST) is refused into some memory kinds.
+      const v = ins.value;
+      out = { ...ins, base: subReg(ins.base, f), value: "reg" in v ? { reg: subReg(v.reg, f) } : v };
+      break;
+    }
+    case "call": case "callFn": case "callKfunc": out = { ...ins, args: ins.args.map((a) => sub(a, f)) }; break;
+    case "atomic": out = { ...ins, base: subReg(ins.base, f), value: subReg(ins.value, f) }; break;
+    default: return ins;
+  }
+  return sameInsn(ins, out) ? ins : out;
+}
+
+/** The terminator with its used operands substituted. */
+export function mapTermUses(t: IrTerminator, f: UseMap): IrTerminator {
+  if (t.op === "br") {
+    const a = subReg(t.a, f);
+    const b = sub(t.b, f);
+    return a === t.a && sameOperand(b, t.b) ? t : { ...t, a, b };
+  }
+  if (t.op === "ret") {
+    const v = sub(t.value, f);
+    return sameOperand(v, t.value) ? t : { ...t, value: v };
+  }
+  return t;
+}
+
+/** The instruction with its defined vreg renamed. */
+export function mapDef(ins: IrInstruction, d: VReg): IrInstruction {
+  switch (ins.op) {
+    case "store": return ins;
+    case "atomic": return ins.fetch === undefined ? ins : { ...ins, fetch: d };
+    case "call": case "callFn": case "callKfunc": return ins.dst === undefined ? ins : { ...ins, dst: d };
+    default: return { ...ins, dst: d };
+  }
+}
+
+/** Operand equality. */
+export function sameOperand(a: Operand, b: Operand): boolean {
+  if ("reg" in a) return "reg" in b && a.reg === b.reg;
+  return "imm" in b && BigInt.asUintN(64, a.imm) === BigInt.asUintN(64, b.imm);
+}
+
+function sameInsn(a: IrInstruction, b: IrInstruction): boolean {
+  const ua = usesOf(a), ub = usesOf(b);
+  if (ua.length !== ub.length || ua.some((v, i) => v !== ub[i])) return false;
+  const imms = (i: IrInstruction): bigint[] => {
+    switch (i.op) {
+      case "mov": return "imm" in i.src ? [i.src.imm] : [];
+      case "alu": return [i.a, i.b].flatMap((o) => ("imm" in o ? [o.imm] : []));
+      case "call": case "callFn": case "callKfunc": return i.args.flatMap((o) => ("imm" in o ? [o.imm] : []));
+      default: return [];
+    }
+  };
+  const ia = imms(a), ib = imms(b);
+  return ia.length === ib.length && ia.every((v, i) => v === ib[i]);
+}
+
+/** An operand's constant (unsigned 64-bit view), if it is an immediate. */
+export function immOf(o: Operand): bigint | undefined {
+  return "imm" in o ? BigInt.asUintN(64, o.imm) : undefined;
+}
