@@ -16,14 +16,15 @@ import { bpftoolPath, REPO_ROOT } from "../helpers/clang.js";
 import { bpffsProblem } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
 
-/** Every `*.bpf.ts` under examples/, test/fixtures/ts/semantics/ and test/fixtures/ts/asm/. */
+/** Every `*.bpf.ts` under examples/ (any depth), test/fixtures/ts/semantics/ and test/fixtures/ts/asm/. */
 function discover(): string[] {
   const out: string[] = [];
   const add = (dir: string, recursive: boolean) => {
     const abs = join(REPO_ROOT, dir);
     if (!existsSync(abs)) return;
     for (const f of readdirSync(abs, { recursive }) as string[]) {
-      if (f.endsWith(".bpf.ts") && !f.split("/").some((p) => p === "node_modules" || p.startsWith("virtual-"))) out.push(join(abs, f));
+      // Skipped: scratch directories (`_x`, `.x`), node_modules, the semantic tests' virtual files.
+      if (f.endsWith(".bpf.ts") && !f.split("/").some((p) => p === "node_modules" || p.startsWith("virtual-") || p.startsWith("_") || p.startsWith("."))) out.push(join(abs, f));
     }
   };
   add("examples", true);
