@@ -36,18 +36,17 @@ function count(verdict: u32, len: u32): void {
 }
 
 export const firewall = xdp((ctx) => {
+  const len = ctx.len; // frame length: data_end - data
   const eth = ctx.load(EthHdr, 0);
   if (eth === null || bpf.ntohs(eth.proto) !== ETH_P_IP) {
-    count(Verdict.NOT_IPV4, 0);
+    count(Verdict.NOT_IPV4, len);
     return XdpAction.PASS;
   }
   const ip = ctx.load(Ipv4Hdr, ETH_HLEN);
   if (ip === null) {
-    count(Verdict.NOT_IPV4, 0);
+    count(Verdict.NOT_IPV4, len);
     return XdpAction.PASS;
   }
-  // Frame length from the IP header (ctx.len is not available in XDP programs yet, see README.md).
-  const len: u32 = ETH_HLEN + bpf.ntohs(ip.totLen);
 
   const key = Ipv4Prefix.zero();
   key.prefixLen = 32;
