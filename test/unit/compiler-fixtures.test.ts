@@ -194,8 +194,8 @@ function lineDiff(expected: string, actual: string): string {
   let i = 0, j = 0;
   while (i < n || j < m) {
     if (i < n && j < m && a[i] === b[j]) { rows.push({ tag: " ", text: a[i]! }); i++; j++; }
-    else if (j < m && (i === n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) { rows.push({ tag: "+", text: b[j]! }); j++; }
-    else { rows.push({ tag: "-", text: a[i]! }); i++; }
+    else if (i < n && (j === m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) { rows.push({ tag: "-", text: a[i]! }); i++; }
+    else { rows.push({ tag: "+", text: b[j]! }); j++; }
   }
   // Changed rows with two lines of context; elided runs marked with "...".
   const keep = rows.map((r, k) => rows.slice(Math.max(0, k - 2), k + 3).some((x) => x.tag !== " "));
