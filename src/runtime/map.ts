@@ -25,6 +25,7 @@ import type { MapInfo } from "../sys/info.js";
 import { sys } from "../sys/seam.js";
 import { pageSize, possibleCpus } from "../sys/system.js";
 import type { Layout } from "../types/index.js";
+import { KeyCursor } from "./maps/cursor.js";
 import { ElemCalls } from "./maps/elem.js";
 
 /** Update flags for {@link BpfMap.setRaw} and `set` of typed maps. */
@@ -294,28 +295,41 @@ export class BpfMap implements Disposable {
     });
   }
 
+  /** A fresh key-by-key cursor over this map (its own buffers; see KeyCursor). */
+  cursor(): KeyCursor {
+    if (this.fd.closed) throw new MapError("MAP_CLOSED", this.spec.name, "iterate", "the map was closed");
+    return new KeyCursor(this.fd.value, this.keyBufferSize, this.valueBufferSize, this.spec.name, this.spec.maxEntries);
+  }
+
   /** Every key (a fresh copy each), in the kernel's iteration order. */
   *keysRaw(): IterableIterator<Uint8Array> {
-    // Each step re-arms the scratch key from our own copy, so other element calls in between are harmless.
-    let prev: Uint8Array | null = null;
+    const c = this.cursor();
     for (;;) {
-      const p: Uint8Array | null = prev;
-      const next: Uint8Array | undefined = this.op("iterate", () => {
-        const e = this.elem();
-        if (p) e.key.set(p);
-        return e.nextKey(p === null) ? e.next.slice() : undefined;
-      });
-      if (!next) return;
-      yield next;
-      prev = next;
+      let more: boolean;
+      if (this.fd.closed) throw new MapError("MAP_CLOSED", this.spec.name, "iterate", "the map was closed");
+      try {
+        more = c.next();
+      } catch (e) {
+        throw mapFailure(e, this.spec.name, "iterate");
+      }
+      if (!more) return;
+      yield new Uint8Array(c.key);
     }
   }
 
-  /** Every [key, value] pair (entries deleted during iteration are skipped). */
+  /** Every [key, value] pair, fresh copies (entries deleted during iteration are skipped). */
   *entriesRaw(): IterableIterator<[Uint8Array, Uint8Array]> {
-    for (const k of this.keysRaw()) {
-      const v = this.getRaw(k);
-      if (v) yield [k, v];
+    const c = this.cursor();
+    for (;;) {
+      let found: boolean;
+      if (this.fd.closed) throw new MapError("MAP_CLOSED", this.spec.name, "iterate", "the map was closed");
+      try {
+        if (!c.next()) return;
+        found = c.lookup();
+      } catch (e) {
+        throw mapFailure(e, this.spec.name, "iterate");
+      }
+      if (found) yield [new Uint8Array(c.key), new Uint8Array(c.value)];
     }
   }
 
@@ -359,6 +373,78 @@ export class BpfMap implements Disposable {
       inBatch = outBatch;
       outBatch = prev ?? new Uint8Array(cursorSize);
     }
+  }
+
+  /**
+   * Every element read with BPF_MAP_LOOKUP_BATCH straight into one pair of buffers sized for the whole
+   * map (maxEntries + 1, so that most maps need a single call; `chunk` caps the elements per call).
+   * The buffers are fresh and the caller's. Map types without batch support are read key by key.
+   */
+  lookupAllRaw(chunk?: number): RawBatch {
+    const op = "lookup batch";
+    if (chunk !== undefined && (!Number.isInteger(chunk) || chunk < 1))
+      throw new MapError("BAD_ARGUMENT", this.spec.name, op, `chunk size must be a positive integer, got ${chunk}`);
+    const ks = this.spec.keySize;
+    const vs = this.valueBufferSize;
+    let cap = Math.max(this.spec.maxEntries, 0) + 1;
+    let keys: Uint8Array = new Uint8Array(new ArrayBuffer(cap * ks));
+    let values: Uint8Array = new Uint8Array(new ArrayBuffer(cap * vs));
+    const cursorSize = Math.max(ks, 8);
+    let inBatch: Uint8Array | null = null;
+    let outBatch: Uint8Array = new Uint8Array(cursorSize);
+    let total = 0;
+    const grow = () => {
+      cap *= 2;
+      const k = new Uint8Array(new ArrayBuffer(cap * ks));
+      const v = new Uint8Array(new ArrayBuffer(cap * vs));
+      k.set(keys.subarray(0, total * ks));
+      v.set(values.subarray(0, total * vs));
+      keys = k;
+      values = v;
+    };
+    let step = chunk ?? cap;
+    for (;;) {
+      if (total === cap) grow();
+      const n = Math.min(cap - total, step);
+      let r: BatchResult;
+      try {
+        r = this.op(op, () => mapLookupBatch(this.fd, {
+          inBatch, outBatch, keys: keys.subarray(total * ks, (total + n) * ks), values: values.subarray(total * vs, (total + n) * vs), count: n,
+        }));
+      } catch (e) {
+        if (e instanceof SyscallError && e.code === "ENOSPC" && step < 1 << 24) {
+          // A hash bucket holds more elements than one call may return: retry from the same cursor with more room.
+          if (step < cap - total) step *= 2;
+          else grow();
+          continue;
+        }
+        if (inBatch === null && e instanceof SyscallError && NO_BATCH.has(e.code)) return this.#allByKey();
+        throw e;
+      }
+      total += r.count;
+      if (r.done) return { keys: keys.subarray(0, total * ks), values: values.subarray(0, total * vs), count: total };
+      const prev: Uint8Array | null = inBatch;
+      inBatch = outBatch;
+      outBatch = prev ?? new Uint8Array(cursorSize);
+    }
+  }
+
+  #allByKey(): RawBatch {
+    const ks = this.spec.keySize;
+    const vs = this.valueBufferSize;
+    const ks2: Uint8Array[] = [];
+    const vs2: Uint8Array[] = [];
+    for (const [k, v] of this.entriesRaw()) {
+      ks2.push(k);
+      vs2.push(v);
+    }
+    const keys = new Uint8Array(new ArrayBuffer(ks2.length * ks));
+    const values = new Uint8Array(new ArrayBuffer(vs2.length * vs));
+    for (let i = 0; i < ks2.length; i++) {
+      keys.set(ks2[i]!, i * ks);
+      values.set(vs2[i]!, i * vs);
+    }
+    return { keys, values, count: ks2.length };
   }
 
   *#batchesByKey(n: number, remove: boolean): IterableIterator<RawBatch> {
@@ -579,6 +665,32 @@ function broadcastCodec<V, VI>(layout: Layout<V, VI, unknown>, cpus: number): Co
   };
 }
 
+/** A whole map read by {@link TypedMap.lookupAll}: `count` keys and values, index by index. */
+export interface MapColumns<K, V> {
+  readonly count: number;
+  /** Keys (a typed array over the kernel's bytes for integer layouts). */
+  readonly keys: ArrayLike<K>;
+  /** Values (a typed array over the kernel's bytes for integer layouts). */
+  readonly values: ArrayLike<V>;
+}
+
+type IntArrayCtor = new (buffer: ArrayBuffer, byteOffset: number, length: number) => ArrayLike<unknown>;
+/** Typed arrays that read a little-endian integer layout in place (this host is little-endian). */
+const INT_ARRAYS: Readonly<Record<string, IntArrayCtor>> | undefined = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+  ? { u8: Uint8Array, i8: Int8Array, u16: Uint16Array, i16: Int16Array, u32: Uint32Array, i32: Int32Array, u64: BigUint64Array, i64: BigInt64Array }
+  : undefined;
+
+/** `count` elements of `stride` bytes in `bytes` as a column: a typed array when the codec is a plain integer, else decoded. */
+function column<T>(codec: Codec<T, unknown>, dec: Decoder<T>, bytes: Uint8Array, stride: number, count: number): ArrayLike<T> {
+  const ctor = INT_ARRAYS?.[(codec as { kind?: string }).kind ?? ""];
+  if (ctor && stride === codec.size && bytes.byteOffset % stride === 0)
+    return new ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset, count) as ArrayLike<T>;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Array<T>(count);
+  for (let i = 0; i < count; i++) out[i] = dec(dv, bytes, i * stride);
+  return out;
+}
+
 /** Options of the batched typed operations. */
 export interface BatchOptions {
   /** Elements per bpf(2) call (default 4096). */
@@ -718,47 +830,91 @@ export class TypedMap<K, V, KI = K, VI = V> implements Iterable<[K, V]>, AsyncIt
     return out;
   }
 
+  /** Advance `c` to the next key that still has a value (with `withValue`); false at the end. */
+  #step(c: KeyCursor, withValue: boolean): boolean {
+    const map = this.map;
+    for (;;) {
+      if (map.closed) throw new MapError("MAP_CLOSED", map.name, "iterate", "the map was closed");
+      try {
+        if (!c.next()) return false;
+        if (!withValue || c.lookup()) return true;
+      } catch (e) {
+        throw this.#fail(e, "iterate");
+      }
+    }
+  }
+
   /** Every key (BPF_MAP_GET_NEXT_KEY order). */
   *keys(): IterableIterator<K> {
-    for (const k of this.map.keysRaw()) yield this.#kdec(new DataView(k.buffer), k, 0);
+    const c = this.map.cursor();
+    const dec = this.#kdec;
+    while (this.#step(c, false)) yield dec(c.keyView, c.key, 0);
   }
 
-  /** Every value. */
+  /** Every value, key by key. */
   *values(): IterableIterator<V> {
-    for (const [, v] of this.entries()) yield v;
+    const c = this.map.cursor();
+    const dec = this.#vdec;
+    while (this.#step(c, true)) yield dec(c.valueView, c.value, 0);
   }
 
-  /** Every [key, value] pair, key by key (entries deleted meanwhile are skipped). */
+  /**
+   * Every [key, value] pair, key by key: two bpf(2) calls per element (get-next-key, lookup) through a
+   * cursor with its own buffers. Entries deleted meanwhile are skipped. For whole-map reads
+   * {@link batchEntries} and {@link lookupAll} are several times faster.
+   */
   *entries(): IterableIterator<[K, V]> {
-    for (const [k, v] of this.map.entriesRaw()) yield [this.#kdec(new DataView(k.buffer), k, 0), this.#vdec(new DataView(v.buffer), v, 0)];
+    const c = this.map.cursor();
+    const kdec = this.#kdec;
+    const vdec = this.#vdec;
+    while (this.#step(c, true)) yield [kdec(c.keyView, c.key, 0), vdec(c.valueView, c.value, 0)];
   }
 
   [Symbol.iterator](): IterableIterator<[K, V]> {
     return this.entries();
   }
 
-  /** Every [key, value] pair read with batch lookups (one bpf(2) call per `chunk` elements). */
+  /** Every [key, value] pair read with batch lookups (one bpf(2) call per `chunk` elements), decoded as consumed. */
   *batchEntries(opts: BatchOptions = {}): IterableIterator<[K, V]> {
-    yield* this.#decodeBatches(this.map.batchesRaw(opts.chunk, false));
+    yield* this.#batchPairs(this.map.batchesRaw(opts.chunk, false));
   }
 
   /** Read and delete every element with batch lookup-and-delete (maps that support it: hash kinds). */
   *drain(opts: BatchOptions = {}): IterableIterator<[K, V]> {
-    yield* this.#decodeBatches(this.map.batchesRaw(opts.chunk, true));
+    yield* this.#batchPairs(this.map.batchesRaw(opts.chunk, true));
   }
 
-  *#decodeBatches(batches: Iterable<RawBatch>): IterableIterator<[K, V]> {
+  *#batchPairs(batches: Iterable<RawBatch>): IterableIterator<[K, V]> {
     const ks = this.map.keySize;
     const vs = this.map.valueBufferSize;
-    for (const b of batches) yield* this.#decodeBatch(b, ks, vs);
+    const kdec = this.#kdec;
+    const vdec = this.#vdec;
+    for (const b of batches) {
+      const keys = b.keys;
+      const values = b.values;
+      const kdv = new DataView(keys.buffer, keys.byteOffset, keys.byteLength);
+      const vdv = new DataView(values.buffer, values.byteOffset, values.byteLength);
+      for (let i = 0; i < b.count; i++) yield [kdec(kdv, keys, i * ks), vdec(vdv, values, i * vs)];
+    }
   }
 
-  #decodeBatch(b: RawBatch, ks: number, vs: number): [K, V][] {
-    const kdv = new DataView(b.keys.buffer, b.keys.byteOffset, b.keys.byteLength);
-    const vdv = new DataView(b.values.buffer, b.values.byteOffset, b.values.byteLength);
-    const out: [K, V][] = new Array(b.count);
-    for (let i = 0; i < b.count; i++) out[i] = [this.#kdec(kdv, b.keys, i * ks), this.#vdec(vdv, b.values, i * vs)];
-    return out;
+  /**
+   * Every element at once, as two columns: batch lookups straight into one pair of buffers sized for
+   * the whole map (a single bpf(2) call for most maps; `chunk` caps the elements per call). Keys and
+   * values of integer layouts (u8…u64, i8…i64) come back as typed arrays over those buffers — no
+   * per-element decoding or allocation; other layouts are decoded into plain arrays.
+   *
+   * @example
+   * const { count, keys, values } = counts.lookupAll(); // keys: Uint32Array, values: BigUint64Array
+   * for (let i = 0; i < count; i++) total += values[i];
+   */
+  lookupAll(opts: BatchOptions = {}): MapColumns<K, V> {
+    const raw = this.map.lookupAllRaw(opts.chunk);
+    return {
+      count: raw.count,
+      keys: column(this.key, this.#kdec, raw.keys, this.map.keySize, raw.count),
+      values: column(this.value, this.#vdec, raw.values, this.map.valueBufferSize, raw.count),
+    };
   }
 
   /**
@@ -770,8 +926,14 @@ export class TypedMap<K, V, KI = K, VI = V> implements Iterable<[K, V]>, AsyncIt
   async *[Symbol.asyncIterator](): AsyncIterator<[K, V]> {
     const ks = this.map.keySize;
     const vs = this.map.valueBufferSize;
+    const kdec = this.#kdec;
+    const vdec = this.#vdec;
     for (const b of this.map.batchesRaw(1024, false)) {
-      yield* this.#decodeBatch(b, ks, vs);
+      const kdv = new DataView(b.keys.buffer, b.keys.byteOffset, b.keys.byteLength);
+      const vdv = new DataView(b.values.buffer, b.values.byteOffset, b.values.byteLength);
+      const out: [K, V][] = new Array(b.count);
+      for (let i = 0; i < b.count; i++) out[i] = [kdec(kdv, b.keys, i * ks), vdec(vdv, b.values, i * vs)];
+      yield* out;
       await new Promise<void>((r) => setImmediate(r));
     }
   }

@@ -70,6 +70,90 @@ describe("userspace maps", privileged(), () => {
     assert.deepEqual(new Map(m.batchEntries({ chunk: 100 })), want);
   });
 
+  test("lookupAll: whole map as columns (typed arrays for integer layouts, decoded otherwise), any chunk", () => {
+    using m = createMap({ type: "hash", key: u32, value: u64, maxEntries: 4096 });
+    const want = new Map<number, bigint>();
+    for (let i = 0; i < 4000; i++) want.set(i * 3 + 1, BigInt(i) << 40n);
+    m.setBatch([...want]);
+    for (const chunk of [undefined, 1, 97]) {
+      const all = m.lookupAll({ chunk });
+      assert.equal(all.count, 4000);
+      assert.ok(all.keys instanceof Uint32Array && all.values instanceof BigUint64Array);
+      const got = new Map<number, bigint>();
+      for (let i = 0; i < all.count; i++) got.set(all.keys[i]!, all.values[i]!);
+      assert.deepEqual(got, want);
+    }
+    using empty = createMap({ type: "hash", key: u32, value: u32, maxEntries: 8 });
+    assert.equal(empty.lookupAll().count, 0);
+    using s = createMap({ type: "hash", key: u16, value: Stats, maxEntries: 4 });
+    s.set(7, { packets: 1n, bytes: 2n, proto: 17 });
+    const st = s.lookupAll();
+    assert.ok(st.keys instanceof Uint16Array);
+    assert.deepEqual([...Array.from(st.values)], [{ packets: 1n, bytes: 2n, proto: 17 }]);
+    using a = createMap({ type: "array", value: u32, maxEntries: 5 });
+    a.set(4, 44);
+    const arr = a.lookupAll();
+    assert.deepEqual(Array.from(arr.keys), [0, 1, 2, 3, 4]);
+    assert.deepEqual(Array.from(arr.values), [0, 0, 0, 0, 44]);
+    const cpus = possibleCpus();
+    using p = createMap({ type: "percpu_hash", key: u32, value: u32, maxEntries: 4 });
+    p.set(2, Array.from({ length: cpus }, (_, i) => i + 1));
+    assert.deepEqual(Array.from(p.lookupAll().values), [Array.from({ length: cpus }, (_, i) => i + 1)]);
+    assert.throws(() => m.lookupAll({ chunk: 0 }), mapErr(m.name, /lookup batch/, "BAD_ARGUMENT"));
+  });
+
+  test("key-by-key iteration keeps its place while the map is used in between; closing mid-way fails cleanly", () => {
+    using m = createMap({ type: "hash", name: "walk", key: u32, value: u32, maxEntries: 64 });
+    for (let i = 0; i < 50; i++) m.set(i, i * 2);
+    const seen = new Map<number, number>();
+    let visits = 0;
+    for (const [k, v] of m) {
+      visits++;
+      seen.set(k, v);
+      assert.equal(m.get(k), v); // other element calls between steps use the map's scratch buffers
+      assert.equal(m.has(12345), false);
+      if (k % 5 === 0) m.delete(k); // deleting the current key does not restart the walk
+    }
+    assert.equal(visits, 50, "every key once");
+    assert.equal(seen.size, 50);
+    for (const [k, v] of seen) assert.equal(v, k * 2);
+    const raw = [...m.map.entriesRaw()];
+    assert.equal(raw.length, 40);
+    assert.notEqual(raw[0]![0].buffer, raw[1]![0].buffer, "each raw key is its own copy");
+    const it = m.keys();
+    it.next();
+    m.close();
+    assert.throws(() => it.next(), mapErr("walk", /iterate/, "MAP_CLOSED"));
+  });
+
+  test("rewriting or deleting the current element during a hash walk visits every key once; a walk that cycles is aborted", () => {
+    using m = createMap({ type: "hash", name: "spin", key: u32, value: u32, maxEntries: 1000 });
+    for (let i = 0; i < 1000; i++) m.set(i, i);
+    let visits = 0;
+    for (const [k, v] of m) {
+      visits++;
+      m.set(k, v + 1); // the new element goes to the head of its bucket, behind the cursor
+    }
+    assert.equal(visits, 1000);
+    assert.ok([...m].every(([k, v]) => v === k + 1));
+    for (const k of m.keys()) if (k % 2) m.delete(k);
+    assert.equal(m.lookupAll().count, 500);
+    // A map whose whole contents change at every step: the key the cursor read ahead is gone, the kernel
+    // restarts from the first key, forever — bounded, with an error that names the way out.
+    using c = createMap({ type: "hash", name: "churn", key: u32, value: u32, maxEntries: 16 });
+    let gen = 0;
+    const refill = () => {
+      c.clear();
+      gen++;
+      for (let i = 0; i < 8; i++) c.set(gen * 8 + i, 0);
+    };
+    refill();
+    assert.throws(() => {
+      for (const _ of c) refill();
+    }, mapErr("churn", /iterate/, "ITERATION_ABORTED"));
+    assert.ok(gen > 2 && gen <= 2 * 16 + 64 + 1, `stopped after ${gen} refills`);
+  });
+
   test("batch: update, lookup, delete, lookup-and-delete (single and batch)", () => {
     using m = createMap({ type: "hash", name: "batchy", key: u32, value: u32, maxEntries: 1024 });
     assert.equal(m.setBatch(Array.from({ length: 500 }, (_, i) => [i, i + 1] as const)), 500);

@@ -17,8 +17,9 @@ export function fdOf(x: FdSource): number {
   return x.fd.value;
 }
 
-/** Codec of one little-endian unsigned 32-bit integer. */
-export const u32Codec: Codec<number, number> = {
+/** Codec of one little-endian unsigned 32-bit integer (`kind` lets TypedMap use its DataView fast path). */
+export const u32Codec: Codec<number, number> & { readonly kind: "u32" } = {
+  kind: "u32",
   size: 4,
   decode: (src, off) => new DataView(src.buffer, src.byteOffset).getUint32(off, true),
   encode: (v, dst, off) => {

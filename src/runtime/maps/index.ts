@@ -26,3 +26,5 @@ export { CgroupArray } from "./cgroup-array.js";
 export { UserRingBufWriter, type UserRingBufSample } from "./user-ringbuf.js";
 export { GlobalVariable, setVariable, getVariable, layoutFromBtf } from "./globals.js";
 export { perCpuCodec, fdCodec, type FdSource } from "./codecs.js";
+export { KeyCursor } from "./cursor.js";
+export type { MapColumns } from "../map.js";
