@@ -1,6 +1,6 @@
 // runqlat: run-queue latency — how long runnable threads wait for a CPU — as a log2 histogram, for the
-// whole machine, one thread, or per thread. Kernel half: runqlat.bpf.ts (sched tracepoints).
-// Usage: npx tsx examples/runqlat/main.ts [--duration S] [--interval S] [--tid TID] [--per-thread] [--ms]
+// whole machine or one process, in one histogram or per thread/process. Kernel half: runqlat.bpf.ts.
+// Usage: npx tsx examples/runqlat/main.ts [--duration S] [--interval S] [--pid PID] [--per-thread | --per-process] [--ms]
 
 import { parseArgs } from "node:util";
 import { HashMap, load } from "../../src/index.js";
@@ -11,8 +11,9 @@ const { values } = parseArgs({
   options: {
     duration: { type: "string", short: "d" },
     interval: { type: "string", short: "i" },
-    tid: { type: "string", short: "t" },
-    "per-thread": { type: "boolean", short: "T" },
+    pid: { type: "string", short: "p" },
+    "per-thread": { type: "boolean", short: "L" },
+    "per-process": { type: "boolean", short: "P" },
     ms: { type: "boolean", short: "m" },
   },
 });
@@ -40,8 +41,9 @@ function formatHistogram(slots: readonly bigint[], unitName: string): string {
 
 const obj = await load(new URL("./runqlat.bpf.ts", import.meta.url));
 try {
-  if (values.tid) obj.variable("targetTid").set(Number(values.tid));
-  if (values["per-thread"]) obj.variable("perThread").set(1);
+  if (values.pid) obj.variable("targetPid").set(Number(values.pid));
+  const per = values["per-thread"] ? "tid" : values["per-process"] ? "pid" : undefined;
+  if (per) obj.variable("perKey").set(per === "tid" ? 1 : 2);
   if (values.ms) obj.variable("milliseconds").set(1);
   const hists = new HashMap(obj.map("hists"), u32, Hist);
 
@@ -54,7 +56,7 @@ try {
     const entries = [...hists].sort(([a], [b]) => a - b);
     if (entries.length === 0) console.log(`${unit.padStart(10)}: no samples`);
     for (const [key, h] of entries) {
-      if (values["per-thread"]) console.log(`\ntid = ${key}`);
+      if (per) console.log(`\n${per} = ${key}`);
       console.log(formatHistogram(h.slots, unit));
     }
   };

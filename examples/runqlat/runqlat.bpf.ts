@@ -1,20 +1,21 @@
 // runqlat.bpf.ts: the kernel half of runqlat (compiled by tsbpf). Measures how long threads wait on a run
 // queue: the time from a wake-up (or a preemption) to the moment the thread runs, as a log2 histogram.
+// BTF tracepoints: the scheduler's task_struct arguments are typed, and their fields are direct loads.
 
-import { bpf, HashMap, tracepoint, BPF_NOEXIST, u32, type u64 } from "tsbpf/kernel";
+import { bpf, btfTracepoint, HashMap, BPF_NOEXIST, u32, type task_struct, type u64 } from "tsbpf/kernel";
 import { Hist, SLOTS } from "./common.js";
 
-const TASK_RUNNING = 0n;
+const TASK_RUNNING = 0;
 
 /** When each thread (kernel pid) was put on a run queue. */
 const enqueued = new HashMap<u32, u64>({ maxEntries: 10240 });
-/** Histograms: key 0 for everything, or the thread id when perThread is set. */
+/** Histograms: key 0 for everything, or the thread id / process id (perKey). */
 const hists = new HashMap({ maxEntries: 1024, key: u32, value: Hist });
 
-/** Only this thread when not 0. */
-let targetTid: u32 = 0;
-/** 1: one histogram per thread. */
-let perThread: u32 = 0;
+/** Only this process (tgid) when not 0. */
+let targetPid: u32 = 0;
+/** Histogram key: 0 one histogram, 1 per thread, 2 per process. */
+let perKey: u32 = 0;
 /** 1: milliseconds instead of microseconds. */
 let milliseconds: u32 = 0;
 
@@ -31,27 +32,29 @@ function log2(v: u64): u32 {
   return r;
 }
 
-function markEnqueued(tid: u32): void {
+function markEnqueued(task: task_struct): void {
+  const tid = u32(task.pid);
   if (tid === 0) return; // the idle task
-  if (targetTid !== 0 && tid !== targetTid) return;
+  if (targetPid !== 0 && u32(task.tgid) !== targetPid) return;
   enqueued.update(tid, bpf.ktimeNs());
 }
 
-export const onWakeup = tracepoint("sched/sched_wakeup", (ctx) => {
-  markEnqueued(u32(ctx.pid));
+export const onWakeup = btfTracepoint("sched_wakeup", (ctx) => {
+  markEnqueued(ctx.args.p);
   return 0;
 });
 
-export const onWakeupNew = tracepoint("sched/sched_wakeup_new", (ctx) => {
-  markEnqueued(u32(ctx.pid));
+export const onWakeupNew = btfTracepoint("sched_wakeup_new", (ctx) => {
+  markEnqueued(ctx.args.p);
   return 0;
 });
 
-export const onSwitch = tracepoint("sched/sched_switch", (ctx) => {
+export const onSwitch = btfTracepoint("sched_switch", (ctx) => {
   // A thread preempted while runnable goes straight back to a run queue.
-  if (ctx.prev_state === TASK_RUNNING) markEnqueued(u32(ctx.prev_pid));
+  if (ctx.args.prev_state === TASK_RUNNING) markEnqueued(ctx.args.prev);
 
-  const tid = u32(ctx.next_pid);
+  const next = ctx.args.next;
+  const tid = u32(next.pid);
   const start = enqueued.lookup(tid);
   if (start === null) return 0;
   const now = bpf.ktimeNs();
@@ -62,7 +65,7 @@ export const onSwitch = tracepoint("sched/sched_switch", (ctx) => {
 
   let slot = log2(delta);
   if (slot >= SLOTS) slot = SLOTS - 1;
-  const key: u32 = perThread !== 0 ? tid : 0;
+  const key: u32 = perKey === 1 ? tid : perKey === 2 ? u32(next.tgid) : 0;
   let h = hists.lookup(key);
   if (h === null) {
     hists.update(key, Hist.zero(), BPF_NOEXIST);

@@ -1,5 +1,5 @@
-// examples/runqlat for real: main.ts filtered on one thread (a perl process that sleeps 100 times, each
-// sleep ending in a wake-up) prints that thread's histogram with about 100 samples; unfiltered, in ms.
+// examples/runqlat for real: main.ts filtered on one process (a perl process that sleeps 100 times, each
+// sleep ending in a wake-up) prints its thread's histogram with about 100 samples; per process, in ms.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -23,13 +23,13 @@ function parseHistogram(lines: string[]): { buckets: [number, number, number][];
 }
 
 describe("examples/runqlat", privileged(), () => {
-  test("one thread's wake-ups: --tid with --per-thread", async () => {
+  test("one process's wake-ups: --pid with --per-thread", async () => {
     // Waits for a line on stdin, then sleeps SLEEPS times for 2 ms: about one sample per sleep (a wake-up
     // that comes before the thread left its CPU has no switch to measure; stdin may add one).
     const sleeper = spawn("perl", ["-e", `$|=1; print "ready\\n"; <STDIN>; select(undef, undef, undef, 0.002) for 1..${SLEEPS}; print "done\\n";`], { stdio: ["pipe", "pipe", "inherit"] });
     const output = (async () => { let s = ""; for await (const c of sleeper.stdout!) s += c; return s; })();
     const exited = new Promise((r) => sleeper.on("exit", r));
-    const run = runExample("runqlat", ["--tid", String(sleeper.pid), "--per-thread", "--duration", "60"]);
+    const run = runExample("runqlat", ["--pid", String(sleeper.pid), "--per-thread", "--duration", "60"]);
     try {
       await run.waitForLine(/^runqlat: tracing/);
       sleeper.stdin!.end("go\n");
@@ -51,13 +51,17 @@ describe("examples/runqlat", privileged(), () => {
     }
   });
 
-  test("the whole machine, in milliseconds", async () => {
-    const run = runExample("runqlat", ["--ms", "--duration", "2"]);
+  test("the whole machine per process, in milliseconds", async () => {
+    const run = runExample("runqlat", ["--ms", "--per-process", "--duration", "2"]);
     const { code, lines, stderr } = await run.done;
     assert.equal(code, 0, stderr);
     assert.ok(lines.some((l) => /^\s+msecs\s+: count\s+distribution$/.test(l)), lines.join("\n"));
-    const { buckets, total } = parseHistogram(lines);
-    assert.ok(total > 0, "a busy machine has run-queue waits");
-    assert.equal(buckets.reduce((a, [, , c]) => a + c, 0), total);
+    const pids = lines.filter((l) => /^pid = \d+$/.test(l)).map((l) => Number(l.slice(6)));
+    assert.ok(pids.length >= 2, `several processes wait for CPUs:\n${lines.join("\n")}`);
+    assert.deepEqual(pids, [...new Set(pids)].sort((a, b) => a - b), "one histogram per process, sorted");
+    const { buckets } = parseHistogram(lines);
+    const totals = lines.filter((l) => /^\d+ samples$/.test(l)).map((l) => parseInt(l, 10));
+    assert.equal(totals.length, pids.length);
+    assert.equal(buckets.reduce((a, [, , c]) => a + c, 0), totals.reduce((a, b) => a + b, 0), "buckets add up");
   });
 });
