@@ -124,6 +124,8 @@ export const LINK_INFO_LAYOUT = layout(
     "tcx.attach_type": u32(20),
     "netkit.ifindex": u32(16),
     "netkit.attach_type": u32(20),
+    "sockmap.map_id": u32(16),
+    "sockmap.attach_type": u32(20),
   },
   64,
 );
@@ -326,6 +328,10 @@ export function decodeLinkInfo(buf: Uint8Array): LinkInfo {
       break;
     case LINK_TYPE.ITER:
       info.mapId = r.num("iter.map.map_id");
+      break;
+    case LINK_TYPE.SOCKMAP:
+      info.mapId = r.num("sockmap.map_id");
+      info.attachType = r.num("sockmap.attach_type");
       break;
     default:
       break;
