@@ -1,5 +1,6 @@
 // Socket-level hooks for real: socket filters on a UDP socket, a reuseport selector on a SO_REUSEPORT
-// group, sk_msg/sk_skb on a sockmap holding live TCP sockets, sk_lookup and flow_dissector on a netns.
+// group, sk_msg/sk_skb (stream parser, stream verdict, verdict) on sockmaps holding live TCP and UDP
+// sockets, sk_lookup and flow_dissector on a netns.
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -12,7 +13,7 @@ import { attachReuseport, attachSocketFilter } from "../../src/runtime/links/soc
 import { attachSockmap } from "../../src/runtime/links/sockmap.js";
 import { socketFd } from "../../src/runtime/links/targets.js";
 import { progInfo } from "../../src/sys/bpf.js";
-import { LINK_TYPE, SOCKET } from "../../src/sys/constants.js";
+import { ATTACH_TYPE, LINK_TYPE, SOCKET } from "../../src/sys/constants.js";
 import { sys } from "../../src/sys/seam.js";
 import { compileAndRead, counterAt, sleep, u32, waitFor } from "../helpers/loader.js";
 import { createVethPair, netnsProblem, type VethPair } from "../helpers/netns.js";
@@ -48,7 +49,7 @@ describe("attach: socket hooks", privileged(netnsProblem), () => {
   before(async () => {
     const { spec } = await compileAndRead("test/fixtures/c/hooks/sock.bpf.c");
     coll = loadCollection(spec);
-    for (let k = 0; k < 8; k++) coll.map("hits").setRaw(u32(k), new Uint8Array(8));
+    for (let k = 0; k < 16; k++) coll.map("hits").setRaw(u32(k), new Uint8Array(8));
     veth = await createVethPair("sk", 44);
   });
 
@@ -160,6 +161,84 @@ describe("attach: socket hooks", privileged(netnsProblem), () => {
       accepted[1].destroy();
     } finally {
       server.close();
+    }
+  });
+
+  test("sk_skb stream parser + stream verdict: each TCP segment parsed and passed; nothing after detach", async () => {
+    const server = createServer();
+    const accepted: TcpSocket[] = [];
+    server.on("connection", (c) => accepted.push(c));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    const map = coll.map("parsed");
+    const pair = async () => {
+      const n = accepted.length;
+      const client = connect(port, "127.0.0.1");
+      await new Promise<void>((r) => client.on("connect", () => r()));
+      assert.ok(await waitFor(() => accepted.length > n));
+      return { client, srv: accepted[accepted.length - 1] };
+    };
+    try {
+      const parser = coll.program("parse_all").attach({ map });
+      const verdict = attachSockmap(coll.program("skb_count2"), map);
+      assert.equal(parser.info().attachType, ATTACH_TYPE.SK_SKB_STREAM_PARSER);
+      // A verdict of the other kind on the same map is refused while a stream verdict is there.
+      assert.throws(() => attachSockmap(coll.program("verdict_d"), map),
+        (e: unknown) => e instanceof SyscallError && e.code === "EBUSY" && e.message.includes('map "parsed"'));
+      const { client, srv } = await pair();
+      const got: Buffer[] = [];
+      srv.on("data", (d) => got.push(d));
+      map.setRaw(u32(0), u64(socketFd(srv)));
+      client.write("parsed-1");
+      assert.ok(await waitFor(() => Buffer.concat(got).toString() === "parsed-1"), "data still flows");
+      client.write("parsed-22");
+      assert.ok(await waitFor(() => Buffer.concat(got).toString() === "parsed-1parsed-22"));
+      assert.ok(hits(7) >= 2, `parser ran per message, saw ${hits(7)}`);
+      assert.equal(hits(9), 17, "the verdict saw both messages whole");
+      parser.close();
+      verdict.close();
+      client.destroy();
+      srv.destroy();
+      const again = await pair();
+      map.setRaw(u32(1), u64(socketFd(again.srv)));
+      const got2: Buffer[] = [];
+      again.srv.on("data", (d) => got2.push(d));
+      const p7 = hits(7);
+      again.client.write("plain");
+      assert.ok(await waitFor(() => Buffer.concat(got2).toString() === "plain"));
+      assert.deepEqual([hits(7), hits(9)], [p7, 17], "not run after detach");
+      again.client.destroy();
+      again.srv.destroy();
+    } finally {
+      server.close();
+    }
+  });
+
+  test("sk_skb verdict on a UDP socket in a sockmap: drops datagrams starting with D; detach restores them", async () => {
+    const rx = createSocket("udp4");
+    const got: string[] = [];
+    rx.on("message", (m) => got.push(m.toString()));
+    await new Promise<void>((r) => rx.bind(0, "127.0.0.1", r));
+    const port = rx.address().port;
+    const map = coll.map("dgrams");
+    try {
+      // Programs reach the sockets added after they were attached.
+      const verdict = coll.program("verdict_d").attach({ map });
+      map.setRaw(u32(0), u64(socketFd(rx)));
+      assert.equal(verdict.info().attachType, ATTACH_TYPE.SK_SKB_VERDICT);
+      await udpSend(port, "Drop me");
+      await udpSend(port, "keep me");
+      assert.ok(await waitFor(() => got.length === 1 && hits(8) === 2), `one delivered, verdict ran twice: ${got} / ${hits(8)}`);
+      await sleep(20);
+      assert.deepEqual(got, ["keep me"]);
+      verdict.close();
+      map.deleteRaw(u32(0));
+      await udpSend(port, "Dropped no more");
+      assert.ok(await waitFor(() => got.length === 2));
+      assert.equal(got[1], "Dropped no more");
+      assert.equal(hits(8), 2, "not run after detach");
+    } finally {
+      rx.close();
     }
   });
 
