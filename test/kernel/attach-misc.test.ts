@@ -1,5 +1,5 @@
 // perf_event sampling on every CPU, netfilter (dropping UDP on the output hook), syscall programs
-// run with a test run, and lwt_xmit on a route made by the test — each triggered for real.
+// run with a test run, and lwt_xmit/lwt_out/lwt_in on routes made by the test — each triggered for real.
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,7 +14,7 @@ import { LINK_TYPE } from "../../src/sys/constants.js";
 import { onlineCpus } from "../../src/sys/system.js";
 import { vmlinuxHeader } from "../helpers/clang.js";
 import { compileAndRead, counterAt, must, sleep, u32, waitFor } from "../helpers/loader.js";
-import { createVethPair, netnsProblem, type VethPair } from "../helpers/netns.js";
+import { createVethPair, netnsProblem, sendUdpFromNs, type VethPair } from "../helpers/netns.js";
 import { privileged } from "../helpers/privileges.js";
 
 function busy(ms: number): void {
@@ -30,7 +30,7 @@ describe("attach: perf_event, netfilter, syscall, lwt", privileged(netnsProblem)
   before(async () => {
     const { spec } = await compileAndRead("test/fixtures/c/hooks/misc.bpf.c", { includes: [dirname(vmlinuxHeader())] });
     coll = loadCollection(spec);
-    for (let k = 0; k < 4; k++) coll.map("hits").setRaw(u32(k), new Uint8Array(8));
+    for (let k = 0; k < 8; k++) coll.map("hits").setRaw(u32(k), new Uint8Array(8));
     veth = await createVethPair("lw", 45);
   });
 
@@ -116,11 +116,56 @@ describe("attach: perf_event, netfilter, syscall, lwt", privileged(netnsProblem)
       link.close();
     }
     assert.equal((await must("ip", ["route", "show", route])).trim(), "");
+    const tx = createSocket("udp4");
+    await new Promise<void>((r) => tx.send("lwt", 9, "198.18.145.7", () => r()));
+    tx.close();
+    await sleep(30);
+    assert.equal(hits(2), 3, "route gone, program not run");
     assert.throws(() => attachLwt(coll.program("nf_drop"), { route, interface: veth.hostIf }),
       (e: unknown) => e instanceof TsbpfError && e.code === "WRONG_PROGRAM_TYPE");
     assert.throws(() => attachLwt(coll.program("lwt_count"), { route: "not-an-ip/8", interface: veth.hostIf }),
       (e: unknown) => e instanceof TsbpfError && e.code === "INVALID_ARGUMENT");
     assert.throws(() => coll.program("lwt_count").attach({ route, interface: "tsbpf-nope0" }),
       (e: unknown) => e instanceof TsbpfError && e.code === "NO_SUCH_INTERFACE");
+  });
+
+  test("lwt_out: locally generated packets on the route run the program; nothing after close", async () => {
+    const route = "198.18.146.0/24";
+    const send = async (n: number) => {
+      const tx = createSocket("udp4");
+      for (let i = 0; i < n; i++) await new Promise<void>((r) => tx.send("out", 9, "198.18.146.7", () => r()));
+      tx.close();
+    };
+    const link = coll.program("lwt_out_count").attach({ route, interface: veth.hostIf });
+    try {
+      assert.match(await must("ip", ["route", "show", route]), /encap bpf out lwt_out_count/);
+      await send(4);
+      assert.ok(await waitFor(() => hits(3) === 4), `4 packets through lwt_out, saw ${hits(3)}`);
+    } finally {
+      link.close();
+    }
+    await send(2);
+    await sleep(30);
+    assert.equal(hits(3), 4, "not run after close");
+  });
+
+  test("lwt_in: forwarded packets matching the route run the program on input; nothing after close", async () => {
+    const route = "198.18.147.0/24";
+    // Packets from the namespace to 198.18.147.7 via the host: the host routes them on input,
+    // which needs forwarding on the receiving interface.
+    await must("sysctl", ["-qw", `net.ipv4.conf.${veth.hostIf}.forwarding=1`]);
+    await veth.inNs("ip", ["route", "replace", route, "via", veth.hostIp]);
+    const send = (n: number) => sendUdpFromNs(veth.ns, "198.18.147.7", 9, n, "in");
+    const link = coll.program("lwt_in_count").attach({ route, interface: veth.hostIf });
+    try {
+      assert.match(await must("ip", ["route", "show", route]), /encap bpf in lwt_in_count/);
+      await send(3);
+      assert.ok(await waitFor(() => hits(4) === 3), `3 packets through lwt_in, saw ${hits(4)}`);
+    } finally {
+      link.close();
+    }
+    await send(2);
+    await sleep(30);
+    assert.equal(hits(4), 3, "not run after close");
   });
 });
