@@ -1,12 +1,14 @@
 // XDP attachment on a veth pair whose peer lives in a fresh network namespace: UDP datagrams sent
-// from the namespace are counted (and dropped) while attached, and pass uncounted after detaching.
+// from the namespace are counted (and dropped) while attached, and pass uncounted after detaching;
+// link updates, driver mode, and the errors for modes an interface cannot do.
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { SyscallError, TsbpfError } from "../../src/errors.js";
+import { MissingFeatureError, SyscallError, TsbpfError } from "../../src/errors.js";
 import { loadCollection, type Collection } from "../../src/runtime/collection.js";
 import type { BpfMap } from "../../src/runtime/map.js";
+import { attachXdp, xdpLinkMissing, xdpState } from "../../src/runtime/links/xdp.js";
 import { progInfo } from "../../src/sys/bpf.js";
 import { LINK_TYPE } from "../../src/sys/constants.js";
 import { compileAndRead, counterAt, haveTool, must, run, sleep, waitFor } from "../helpers/loader.js";
@@ -109,6 +111,50 @@ describe("attach: XDP on a veth pair", privileged(noIp), () => {
     await send(3);
     assert.ok(await waitFor(() => matched() === 8), `3 more counted, saw ${matched()}`);
     assert.equal(again.closed, false);
+  });
+
+  test("driver mode by link; update() swaps the program atomically (BPF_LINK_UPDATE); close detaches", async () => {
+    reset();
+    const { spec } = await compileAndRead("test/fixtures/c/attach_xdp.bpf.c");
+    using other = loadCollection(spec);
+    const otherMatched = () => counterAt(other.map("xdp_counts"), 0) ?? 0;
+    const link = coll.program("xdp_count").attach({ interface: HOST_IF, xdpMode: "driver" });
+    try {
+      assert.equal(xdpState(HOST_IF).mode, "driver");
+      await send(3);
+      assert.ok(await waitFor(() => matched() === 3), `3 counted, saw ${matched()}`);
+      link.update(other.program("xdp_count").fd);
+      assert.equal(link.info().progId, progInfo(other.program("xdp_count").fd).id);
+      assert.equal(xdpState(HOST_IF).progId, progInfo(other.program("xdp_count").fd).id);
+      await send(4);
+      assert.ok(await waitFor(() => otherMatched() === 4), `the new program counted 4, saw ${otherMatched()}`);
+      assert.equal(matched(), 3, "the old program no longer runs");
+    } finally {
+      link.close();
+    }
+    assert.equal(xdpState(HOST_IF).mode, "none");
+    const rx = rxPackets();
+    await send(2);
+    assert.ok(await waitFor(() => rxPackets() >= rx + 2));
+    assert.equal(otherMatched(), 4, "not counted after close");
+  });
+
+  test("offload on a NIC that cannot offload, driver mode where the driver has no XDP: typed errors", () => {
+    for (const mechanism of ["link", "netlink"] as const) {
+      assert.throws(() => attachXdp(coll.program("xdp_count"), HOST_IF, { mode: "offload", mechanism }),
+        (e: unknown) => e instanceof MissingFeatureError && e.code === "XDP_OFFLOAD_UNSUPPORTED" && e.message.includes(HOST_IF));
+    }
+    assert.throws(() => attachXdp(coll.program("xdp_count"), "lo", { mode: "driver" }),
+      (e: unknown) => e instanceof MissingFeatureError && e.code === "XDP_DRIVER_UNSUPPORTED" && e.message.includes("lo"));
+    assert.equal(xdpState(HOST_IF).mode, "none", "nothing left attached");
+  });
+
+  test("the netlink fallback is chosen only for EINVAL from a kernel without XDP links (before 5.9)", () => {
+    const einval = new SyscallError("BPF_LINK_CREATE", 22, "EINVAL", "Invalid argument");
+    assert.equal(xdpLinkMissing(einval, undefined, false), true);
+    assert.equal(xdpLinkMissing(einval, "link", false), false, "an explicit link mechanism never falls back");
+    assert.equal(xdpLinkMissing(einval, undefined, true), false, "5.9+: EINVAL is a real answer");
+    assert.equal(xdpLinkMissing(new SyscallError("BPF_LINK_CREATE", 16, "EBUSY", "busy"), undefined, false), false);
   });
 
   test("a missing interface is a typed error", () => {

@@ -1,7 +1,7 @@
 // XDP attachment: a BPF link on an interface (kernel 5.9+), or netlink RTM_SETLINK IFLA_XDP when links
 // are unavailable or asked for; generic/driver/offload modes; replacing the attached program.
 
-import { SyscallError, TsbpfError } from "../../errors.js";
+import { MissingFeatureError, SyscallError, TsbpfError } from "../../errors.js";
 import { linkCreate } from "../../sys/bpf.js";
 import { ATTACH_TYPE, LINK_TYPE } from "../../sys/constants.js";
 import { fdValue, type Fd, type FdLike } from "../../sys/fd.js";
@@ -116,16 +116,36 @@ export function xdpSetNetlink(ifindex: number, fd: number, flags: number, expect
   withRouteNetlink((nl) => nl.request("RTM_SETLINK", RTM.SETLINK, 0, ifinfomsg(ifindex), [nla.nest(IFLA.XDP, xdp)], context));
 }
 
-function attachNetlink(prog: Program, ifindex: number, description: string, opts: XdpAttachOptions): Link {
+/**
+ * The kernel's answer when a mode is not available on an interface: EOPNOTSUPP for driver mode on a
+ * driver without native XDP, EINVAL (or EOPNOTSUPP) for offload without a BPF-offloading NIC and a
+ * program loaded for it. Turn those into errors that say so.
+ */
+function modeError(e: unknown, mode: XdpMode | undefined, iface: string, context: string): unknown {
+  if (!(e instanceof SyscallError)) return e;
+  if (mode === "offload" && (e.code === "EINVAL" || e.code === "EOPNOTSUPP")) {
+    return new MissingFeatureError("XDP_OFFLOAD_UNSUPPORTED", `${context}: ${iface} cannot run XDP offloaded (${e.code}): offload needs a NIC whose driver offloads BPF and a program loaded for that device; use "driver" or "generic"`, { cause: e });
+  }
+  if (mode === "driver" && e.code === "EOPNOTSUPP") {
+    return new MissingFeatureError("XDP_DRIVER_UNSUPPORTED", `${context}: the driver of ${iface} has no native XDP (EOPNOTSUPP); use "generic"`, { cause: e });
+  }
+  return e;
+}
+
+function attachNetlink(prog: Program, ifindex: number, description: string, opts: XdpAttachOptions, iface: string): Link {
   const modeFlags = opts.mode ? MODE_FLAGS[opts.mode] : 0;
   const context = `attach program "${prog.name}" to ${description}`;
   const replace = opts.replace;
-  if (replace === undefined || replace === false) {
-    xdpSetNetlink(ifindex, prog.fd.value, modeFlags | XDP_FLAGS.UPDATE_IF_NOEXIST, undefined, context);
-  } else if (replace === true) {
-    xdpSetNetlink(ifindex, prog.fd.value, modeFlags, undefined, context);
-  } else {
-    xdpSetNetlink(ifindex, prog.fd.value, modeFlags | XDP_FLAGS.REPLACE, progFdOf(replace), context);
+  try {
+    if (replace === undefined || replace === false) {
+      xdpSetNetlink(ifindex, prog.fd.value, modeFlags | XDP_FLAGS.UPDATE_IF_NOEXIST, undefined, context);
+    } else if (replace === true) {
+      xdpSetNetlink(ifindex, prog.fd.value, modeFlags, undefined, context);
+    } else {
+      xdpSetNetlink(ifindex, prog.fd.value, modeFlags | XDP_FLAGS.REPLACE, progFdOf(replace), context);
+    }
+  } catch (e) {
+    throw modeError(e, opts.mode, iface, context);
   }
   let current: Fd = prog.fd.dup(`program attached to ${description}`);
   const link: AttachmentLink = new AttachmentLink(prog.fd, description, {
@@ -147,6 +167,14 @@ function attachNetlink(prog: Program, ifindex: number, description: string, opts
     info: () => ({ type: LINK_TYPE.XDP, id: 0, progId: xdpState(ifindex).progId, ifindex }),
   });
   return link;
+}
+
+/**
+ * Whether a failed XDP link create means "this kernel has no XDP links" (before 5.9: EINVAL), so
+ * that attachXdp falls back to netlink; a mechanism of "link" never falls back.
+ */
+export function xdpLinkMissing(e: unknown, mechanism: "link" | "netlink" | undefined, kernel59 = kernelAtLeast(5, 9)): boolean {
+  return mechanism !== "link" && e instanceof SyscallError && e.code === "EINVAL" && !kernel59;
 }
 
 /**
@@ -172,18 +200,15 @@ export function attachXdp(prog: Program, iface: string | number, opts: XdpAttach
     if (o.mechanism === "link") {
       throw new TsbpfError("INVALID_ARGUMENT", `attach program "${prog.name}" to ${description}: "replace" needs the netlink mechanism; replace a link's program with link.update()`);
     }
-    return attachNetlink(prog, ifindex, description + " via netlink", o);
+    return attachNetlink(prog, ifindex, description + " via netlink", o, describeIface(iface));
   }
-  if (o.mechanism === "netlink") return attachNetlink(prog, ifindex, description + " via netlink", o);
+  if (o.mechanism === "netlink") return attachNetlink(prog, ifindex, description + " via netlink", o, describeIface(iface));
+  const context = `attach program "${prog.name}" to ${description}`;
   try {
-    const fd = linkCreate({
-      context: `attach program "${prog.name}" to ${description}`,
-      progFd: prog.fd.value, target: ifindex, attachType: ATTACH_TYPE.XDP, flags: o.mode ? MODE_FLAGS[o.mode] : 0,
-    });
+    const fd = linkCreate({ context, progFd: prog.fd.value, target: ifindex, attachType: ATTACH_TYPE.XDP, flags: o.mode ? MODE_FLAGS[o.mode] : 0 });
     return new Link(fd, description);
   } catch (e) {
-    // Kernels before 5.9 know no XDP links (EINVAL); everything else is a real answer.
-    if (o.mechanism === "link" || !(e instanceof SyscallError) || e.code !== "EINVAL" || kernelAtLeast(5, 9)) throw e;
+    if (!xdpLinkMissing(e, o.mechanism)) throw modeError(e, o.mode, describeIface(iface), context);
   }
-  return attachNetlink(prog, ifindex, description + " via netlink", o);
+  return attachNetlink(prog, ifindex, description + " via netlink", o, describeIface(iface));
 }
