@@ -182,6 +182,14 @@ function render(file: string): { text: string; spec: CollectionSpec } {
   return { text: out.join("\n") + "\n", spec };
 }
 
+const renders = new Map<string, { text: string; spec: CollectionSpec }>();
+/** {@link render}, once per fixture per run. */
+function rendered(file: string): { text: string; spec: CollectionSpec } {
+  let r = renders.get(file);
+  if (!r) renders.set(file, (r = render(file)));
+  return r;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // A line diff (longest common subsequence) for readable failures.
 
@@ -219,7 +227,7 @@ describe("compiler asm fixtures (TypeScript in, eBPF listing out)", () => {
 
   for (const file of FIXTURES) {
     test(file, () => {
-      const { text } = render(file);
+      const { text } = rendered(file);
       const expectedPath = join(DIR, file.replace(/\.bpf\.ts$/, ".expected.asm"));
       if (UPDATE) {
         if (!existsSync(expectedPath) || readFileSync(expectedPath, "utf8") !== text) writeFileSync(expectedPath, text);
@@ -233,7 +241,7 @@ describe("compiler asm fixtures (TypeScript in, eBPF listing out)", () => {
 
   test("every line-info record quotes its source line exactly", () => {
     for (const file of FIXTURES) {
-      const { spec } = render(file);
+      const { spec } = rendered(file);
       for (const p of spec.programs.values()) {
         for (const meta of p.metas) {
           const li = meta.lineInfo;
@@ -250,12 +258,12 @@ describe("compiler asm fixtures (TypeScript in, eBPF listing out)", () => {
   });
 
   test("listings are deterministic (two compiles give the same text)", () => {
-    for (const file of FIXTURES.slice(0, 4)) assert.equal(render(file).text, render(file).text, file);
+    for (const file of FIXTURES.slice(0, 4)) assert.equal(render(file).text, rendered(file).text, file);
   });
 
   test("the fixtures cover every program kind's entry point", () => {
     const sections = new Set<string>();
-    for (const file of FIXTURES) for (const p of render(file).spec.programs.values()) sections.add(p.sectionName.split("/")[0]!);
+    for (const file of FIXTURES) for (const p of rendered(file).spec.programs.values()) sections.add(p.sectionName.split("/")[0]!);
     for (const s of ["tracepoint", "raw_tp", "tp_btf", "kprobe", "kretprobe", "uprobe", "uretprobe", "fentry", "fexit", "lsm", "xdp", "tc", "socket", "cgroup_skb", "perf_event"]) {
       assert.ok(sections.has(s), `a fixture has a ${s} program (have ${[...sections].sort().join(", ")})`);
     }
