@@ -27,6 +27,8 @@ export const SHIPPED_FUNCTIONS = [
   "udp_recvmsg", "udp_sendmsg", "up_read", "vfs_fsync", "vfs_mkdir", "vfs_open", "vfs_read", "vfs_rename", "vfs_rmdir",
   "vfs_unlink", "vfs_write", "wake_up_new_task",
 ] as const;
+/** Enumerator prefixes whose enums (anonymous ones included) are shipped as constants. */
+export const SHIPPED_CONSTANTS = ["TCP_", "IPPROTO_", "BPF_F_", "BPF_ANY", "TASK_COMM_LEN", "SOCK_", "XDP_", "TC_ACT_", "BPF_SOCK_OPS_"] as const;
 /** Pointer depth of the shipped subset (the closure of these roots is nearly complete at 3). */
 export const SHIPPED_DEPTH = 3;
 /** Where the shipped declarations live. */
@@ -41,8 +43,9 @@ export function shippedVmlinux(btf?: string): string {
     tracepoints: true,
     hooks: true,
     functions: SHIPPED_FUNCTIONS,
+    constants: SHIPPED_CONSTANTS,
     importFrom: "./index.js",
-    generator: "scripts/gen-vmlinux.ts (tsbpf gen vmlinux --tracepoints --hooks --depth 3 --types <roots> --functions <functions in the script>)",
+    generator: "scripts/gen-vmlinux.ts (tsbpf gen vmlinux --tracepoints --hooks --depth 3 --types <roots> --functions <functions> --constants <prefixes in the script>)",
   }).text;
 }
 

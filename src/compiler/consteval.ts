@@ -6,6 +6,9 @@ import * as layouts from "../types/index.js";
 import { DiagnosticCode, Diagnosed } from "./diagnostics.js";
 import { isLibraryFile } from "./host.js";
 
+/** First-line marker of generated kernel declarations (src/gen). */
+const BTF_MARKER = "// @tsbpf-btf";
+
 /** Reports a diagnostic and aborts the current construct. */
 export type Report = (node: ts.Node, code: string, message: string) => never;
 
@@ -29,9 +32,30 @@ export class ConstEvaluator {
   readonly #memo = new Map<ts.Declaration, unknown>();
   readonly #active = new Set<ts.Declaration>();
 
-  constructor(checker: ts.TypeChecker, report: Report) {
+  readonly #enumerator: ((name: string) => bigint | undefined) | undefined;
+
+  /** `enumerator` gives a kernel enum constant's value in the target kernel's BTF. */
+  constructor(checker: ts.TypeChecker, report: Report, enumerator?: (name: string) => bigint | undefined) {
     this.#checker = checker;
     this.#report = report;
+    this.#enumerator = enumerator;
+  }
+
+  /**
+   * A kernel enum constant declared by generated declarations (`/** @btf enum owner [name] = value *\/
+   * export declare const NAME: u32;`): its value in the target kernel's BTF, else the declared one.
+   * 64-bit constants are bigints.
+   */
+  #kernelConstant(decl: ts.VariableDeclaration, name: string): unknown {
+    const sf = decl.getSourceFile();
+    const stmt = decl.parent?.parent;
+    const comments = stmt ? ts.getLeadingCommentRanges(sf.text, stmt.pos) ?? [] : [];
+    const doc = comments.map((c) => sf.text.slice(c.pos, c.end)).join("\n");
+    const m = /@btf enum \S+(?: (\S+))? = (-?\d+)/.exec(doc);
+    if (!m) throw NOT_CONSTANT;
+    const v = this.#enumerator?.(m[1] ?? name) ?? BigInt(m[2]!);
+    const wide = decl.type !== undefined && /^[ui]64$/.test(decl.type.getText());
+    return wide ? v : Number(v);
   }
 
   /** The symbol an identifier (or property access) refers to, through imports. */
@@ -111,6 +135,9 @@ export class ConstEvaluator {
     if (ts.isIdentifier(node) || ts.isPropertyAccessExpression(node)) {
       const sym = this.resolveSymbol(node);
       const decl = sym?.valueDeclaration ?? sym?.declarations?.[0];
+      if (sym && decl && ts.isVariableDeclaration(decl) && decl.getSourceFile().text.startsWith(BTF_MARKER)) {
+        return this.#kernelConstant(decl, sym.getName());
+      }
       if (sym && decl && isLibraryFile(decl.getSourceFile().fileName)) {
         const name = sym.getName();
         if (ts.isPropertyAccessExpression(node)) {

@@ -33,6 +33,11 @@ export interface GenerateOptions {
   readonly hooks?: boolean;
   /** Kernel functions to emit in `KernelFunctions` (arguments and return type, for fentry/fexit). */
   readonly functions?: readonly string[];
+  /**
+   * Enumerator name prefixes (`TCP_`, `BPF_F_`): every enum, anonymous ones included, with an
+   * enumerator starting with one of them is emitted with all its constants.
+   */
+  readonly constants?: readonly string[];
   /** Module the scalar aliases and helpers are imported from (default "tsbpf/kernel"). */
   readonly importFrom?: string;
   /** Text after the marker on the first line, e.g. "vmlinux 6.18.0 (/sys/kernel/btf/vmlinux)". */
@@ -107,7 +112,7 @@ export function generateDeclarations(btf: Btf, opts: GenerateOptions = {}): Gene
     throw new BtfError("BTF_GEN_BAD_OPTION", `gen: depth must be a non-negative integer, got ${String(opts.depth)}`);
   }
   const rootNames = [...new Set(opts.types ?? [])].sort(cmp);
-  if (rootNames.length === 0 && !opts.tracepoints && !opts.all && !opts.hooks && (opts.functions ?? []).length === 0) {
+  if (rootNames.length === 0 && !opts.tracepoints && !opts.all && !opts.hooks && (opts.functions ?? []).length === 0 && (opts.constants ?? []).length === 0) {
     throw new BtfError("BTF_GEN_BAD_OPTION", "gen: nothing selected (give type names, tracepoints or all)");
   }
   const roots = findRoots(btf, rootNames);
@@ -118,7 +123,16 @@ export function generateDeclarations(btf: Btf, opts: GenerateOptions = {}): Gene
   }
   const classes = new Map([...contexts].map(([event, id]) => [event, btf.nameOf(id).slice(RAW_STRUCT_PREFIX.length)]));
   const protos = functionProtos(btf, { hooks: opts.hooks === true, functions: opts.functions ?? [], classes });
-  const sel = selectTypes(btf, { roots, depth, all: opts.all === true, argTypes: protoTypes(protos) });
+  let sel = selectTypes(btf, { roots, depth, all: opts.all === true, argTypes: protoTypes(protos) });
+  const prefixes = opts.constants ?? [];
+  if (prefixes.length > 0) {
+    const enums = new Set(sel.enums);
+    for (const id of btf.ids()) {
+      const t = btf.kindOf(id) === "enum" ? btf.type(id) : undefined;
+      if (t?.kind === "enum" && t.values.some((v) => prefixes.some((p) => v.name.startsWith(p)))) enums.add(id);
+    }
+    sel = { ...sel, enums };
+  }
   return new Emitter(btf, sel, opts, contexts, protos).run();
 }
 

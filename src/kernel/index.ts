@@ -7,7 +7,7 @@ import type { BtfTracepointArgs, KernelFunctions, LsmHookArgs, task_struct } fro
 export { struct, union, array, bytes, cstring, padding } from "../types/index.js";
 export type { Infer, AnyLayout } from "../types/index.js";
 export type * from "./types.js";
-export type * from "./vmlinux.js";
+export * from "./vmlinux.js";
 
 // ---------------------------------------------------------------------------------------------------
 // Integers. 8–32-bit integers are `number`, 64-bit integers `bigint`. Each name is a type, a layout

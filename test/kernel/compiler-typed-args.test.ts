@@ -81,6 +81,32 @@ export const sample = perfEvent((ctx) => {
   });
 });
 
+describe("compiler: kernel enum constants", privileged(), () => {
+  test("constants from the kernel declarations fold to their BTF values, in switch cases and 64-bit", () => {
+    const coll = loadSource(`
+import { xdp, ArrayMap, u64, XdpAction, TCP_ESTABLISHED, TCP_CLOSE, IPPROTO_UDP, BPF_F_CURRENT_CPU, XDP_PASS } from "tsbpf/kernel";
+const out = new ArrayMap<u64>({ maxEntries: 4 });
+export const consts = xdp((ctx) => {
+  const state = ctx.len > 10 ? TCP_ESTABLISHED : TCP_CLOSE;
+  switch (state) {
+    case TCP_ESTABLISHED: out.update(0, u64(TCP_ESTABLISHED * 100 + IPPROTO_UDP)); break;
+    case TCP_CLOSE: out.update(0, 7n); break;
+  }
+  out.update(1, BPF_F_CURRENT_CPU);
+  return XDP_PASS === XdpAction.PASS ? XdpAction.PASS : XdpAction.DROP;
+});
+`);
+    try {
+      assert.equal(coll.program("consts").testRun({ data: new Uint8Array(64) }).retval, 2);
+      const v = (i: number) => new DataView(coll.map("out").getRaw(new Uint8Array(new Uint32Array([i]).buffer))!.buffer).getBigUint64(0, true);
+      assert.equal(v(0), 117n, "TCP_ESTABLISHED (1) * 100 + IPPROTO_UDP (17)");
+      assert.equal(v(1), 0xffffffffn, "BPF_F_CURRENT_CPU");
+    } finally {
+      coll.close();
+    }
+  });
+});
+
 describe("compiler: typed tracing arguments (code shape)", () => {
   const prog = (obj: Uint8Array, section: string) => {
     const spec = readCollectionSpec(obj);

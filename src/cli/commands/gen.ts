@@ -25,6 +25,8 @@ export interface GenVmlinuxOptions {
   hooks?: boolean;
   /** Kernel functions whose prototypes to emit (fentry/fexit). */
   functions?: readonly string[];
+  /** Enumerator name prefixes whose enums' constants to emit. */
+  constants?: readonly string[];
   /** Module to import scalar aliases and helpers from (default "tsbpf/kernel"). */
   importFrom?: string;
   /**
@@ -55,6 +57,7 @@ export function genCommandLine(opts: GenVmlinuxOptions): string {
   if (opts.tracepoints) parts.push("--tracepoints");
   if (opts.hooks) parts.push("--hooks");
   if (opts.functions && opts.functions.length > 0) parts.push(`--functions ${[...opts.functions].join(",")}`);
+  if (opts.constants && opts.constants.length > 0) parts.push(`--constants ${[...opts.constants].join(",")}`);
   if (opts.importFrom && opts.importFrom !== DEFAULT_IMPORT_FROM) parts.push(`--import-from ${opts.importFrom}`);
   return parts.join(" ");
 }
@@ -81,6 +84,7 @@ export function runGenVmlinux(opts: GenVmlinuxOptions = {}): GeneratedDeclaratio
     all: opts.all === true,
     hooks: opts.hooks === true,
     functions: opts.functions ?? [],
+    constants: opts.constants ?? [],
     importFrom: opts.importFrom ?? DEFAULT_IMPORT_FROM,
     source: opts.source ?? describeBtfSource(path, btf.bytes),
     generator: opts.generator ?? `\`${genCommandLine(opts)}\``,
@@ -107,6 +111,7 @@ interface CliFlags {
   all?: boolean;
   hooks?: boolean;
   functions?: string[];
+  constants?: string[];
   output?: string;
   importFrom?: string;
   tracefs?: string | boolean;
@@ -125,12 +130,13 @@ export function genCommand(): Command {
     .option("--all", "every struct, union, typedef and enum (large)")
     .option("--hooks", "add the arguments of every BTF tracepoint and LSM hook (BtfTracepointArgs, LsmHookArgs)")
     .option("--functions <names>", "comma-separated kernel functions whose arguments to add (KernelFunctions, repeatable)", parseList)
+    .option("--constants <prefixes>", "comma-separated enumerator prefixes (TCP_,BPF_F_): add those enums' constants, anonymous enums included", parseList)
     .option("--import-from <module>", "module the scalar aliases and helpers come from", DEFAULT_IMPORT_FROM)
     .option("--tracefs <dir>", "tracefs mount used to match tracepoint events (default: the running kernel's)")
     .option("--no-tracefs", "do not read tracefs")
     .option("-o, --output <file>", "write here instead of stdout")
     .action((flags: CliFlags) => {
-      if (!flags.all && !flags.tracepoints && !flags.hooks && (flags.types ?? []).length === 0 && (flags.functions ?? []).length === 0) {
+      if (!flags.all && !flags.tracepoints && !flags.hooks && (flags.types ?? []).length === 0 && (flags.functions ?? []).length === 0 && (flags.constants ?? []).length === 0) {
         throw new BtfError("BTF_GEN_BAD_OPTION", "gen vmlinux: nothing selected (give --types, --tracepoints, --hooks, --functions or --all)");
       }
       const opts: GenVmlinuxOptions = {
@@ -140,6 +146,7 @@ export function genCommand(): Command {
         all: flags.all === true,
         hooks: flags.hooks === true,
         functions: flags.functions ?? [],
+        constants: flags.constants ?? [],
         ...(flags.btf !== undefined ? { btf: flags.btf } : {}),
         ...(flags.importFrom !== undefined ? { importFrom: flags.importFrom } : {}),
         ...(flags.tracefs === false ? { tracefs: false as const } : typeof flags.tracefs === "string" ? { tracefs: flags.tracefs } : {}),

@@ -216,6 +216,8 @@ export class Lowerer {
         this.#variable(d, isConst);
       } catch (e) {
         if (!(e instanceof Diagnosed)) throw e;
+        const sym = ts.isIdentifier(d.name) ? this.checker.getSymbolAtLocation(d.name) : undefined;
+        if (sym && !this.#lookup(sym)) this.#declare(sym, { k: "failed" });
       }
     }
   }
@@ -628,6 +630,7 @@ export class Lowerer {
     if (!sym) this.report(id, D.UnsupportedSyntax, `unknown name "${id.text}"`);
     const local = this.#lookup(sym);
     if (local) {
+      if (local.k === "failed") throw new Diagnosed();
       this.#checkConsumed(sym, id);
       if (local.k === "const") return local.value;
       if (local.ty.k === "ref") return { ty: local.ty, op: reg(local.reg) };
@@ -657,6 +660,7 @@ export class Lowerer {
     if (ts.isIdentifier(e)) {
       const sym = this.m.consts.resolveSymbol(e);
       const local = sym && this.#lookup(sym);
+      if (local?.k === "failed") throw new Diagnosed();
       if (sym && local) this.#checkConsumed(sym, e);
       if (local?.k === "reg") {
         if (local.ty.k === "ref") return { k: "mem", base: local.reg, offset: 0, ty: local.ty.to, what: local.name };
@@ -743,6 +747,14 @@ export class Lowerer {
     if (this.prog.entry === "fexit" && name === "ret") return this.#returnValue(e, base);
     switch (this.prog.context) {
       case "xdp": {
+        if (name === "len") {
+          // struct xdp_md has no length: data_end - data.
+          const data = this.b.reg(), end = this.b.reg(), len = this.b.reg();
+          this.b.emit({ op: "load", size: 4, dst: data, base, offset: XDP_MD.data![0] });
+          this.b.emit({ op: "load", size: 4, dst: end, base, offset: XDP_MD.dataEnd![0] });
+          this.b.emit({ op: "alu", alu: "sub", bits: 64, dst: len, a: reg(end), b: reg(data) });
+          return { k: "value", value: { ty: U32, op: reg(len) }, what: "ctx.len" };
+        }
         const f = XDP_MD[name];
         if (!f || name === "data" || name === "dataEnd" || name === "dataMeta") this.report(e.name, D.TypeMismatch, `the XDP context has no field "${name}"`);
         return { k: "mem", base, offset: f[0], ty: U32, what: `ctx.${name}`, readonly: true };

@@ -67,6 +67,20 @@ export class KernelTypes {
     return { name, btfKind };
   }
 
+  /** The value of enumerator `name` in the kernel BTF (the first enum that has it), or undefined. */
+  enumerator(name: string): bigint | undefined {
+    if (!this.#enumerators) {
+      this.#enumerators = new Map();
+      for (const id of this.btf.ids()) {
+        const t = this.btf.kindOf(id) === "enum" ? this.btf.type(id) : undefined;
+        if (t?.kind !== "enum") continue;
+        for (const v of t.values) if (!this.#enumerators.has(v.name)) this.#enumerators.set(v.name, BigInt(v.value));
+      }
+    }
+    return this.#enumerators.get(name);
+  }
+  #enumerators: Map<string, bigint> | undefined;
+
   /** The BTF id of a named struct/union, or undefined. */
   find(name: string, kind: "struct" | "union"): number | undefined {
     const ids = this.btf.find(name, kind);

@@ -49,8 +49,8 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
     diagnostics.push(diagnosticAt(node, code, message));
     throw new Diagnosed();
   };
-  const consts = new ConstEvaluator(checker, report);
   const kernel = new KernelTypes(btf);
+  const consts = new ConstEvaluator(checker, report, (name) => kernel.enumerator(name));
   const maps = new Map<ts.Declaration, MapInfo>();
   const mapsByName = new Map<string, MapInfo>();
   const globals = new Map<ts.Declaration, GlobalVar>();

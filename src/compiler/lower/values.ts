@@ -14,7 +14,9 @@ export interface Value {
 /** A local variable: a register (scalars and addresses) or a compile-time constant. */
 export type Local =
   | { readonly k: "reg"; readonly reg: VReg; readonly ty: Ty; readonly mutable: boolean; readonly name: string }
-  | { readonly k: "const"; readonly value: Value };
+  | { readonly k: "const"; readonly value: Value }
+  /** A variable whose declaration was already reported: uses abort quietly (no follow-on errors). */
+  | { readonly k: "failed" };
 
 /**
  * An assignable or readable location:
