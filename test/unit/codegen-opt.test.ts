@@ -149,3 +149,168 @@ describe("optimizer: passes", () => {
     assert.equal(size(o), 2, formatIr(o));
   });
 });
+
+/** Number of instructions of a kind in a function. */
+function countOps(fn: IrFunction, op: string): number {
+  return fn.blocks.reduce((n, b) => n + b.instructions.filter((i) => i.op === op).length, 0);
+}
+
+describe("optimizer: byte-swapped comparisons", () => {
+  // bswap16(load.u16) ==/!= K for K at the boundaries, at both compare widths, must keep its result.
+  const ks = [0n, 1n, 0x8n, 0x0800n, 0x00ffn, 0xff00n, 0xffffn, 0x10000n, 0x10800n, 0xffffffffn, 0x1_0000_0800n];
+  const inputs = [0x0000, 0x0008, 0x0800, 0x00ff, 0xff00, 0xffff, 0x1234, 0x3412];
+  for (const bits of [32, 64] as const) {
+    for (const cond of ["eq", "ne"] as const) {
+      test(`bswap16(x) ${cond} K at ${bits} bits: same outcome for every boundary K and input; the swap is gone`, () => {
+        for (const k of ks) {
+          const f = new FnBuilder("bs", 1);
+          const b = f.block(), yes = f.block(), no = f.block();
+          const x = b.load(2, f.params[0], 0);
+          const y = b.bswap(x, 16);
+          b.br(cond, bits, y, k, yes, no);
+          yes.ret(1n);
+          no.ret(2n);
+          const fn = f.build();
+          const o = optimize(fn);
+          assert.equal(countOps(o, "bswap"), 0, formatIr(o));
+          for (const v of inputs) {
+            const ctx = new Uint8Array(8);
+            new DataView(ctx.buffer).setUint16(0, v, true);
+            assert.equal(evalIr(o, { ctx: ctx.slice() }).value, evalIr(fn, { ctx: ctx.slice() }).value, `K=${k} x=${v}\n${formatIr(o)}`);
+          }
+        }
+      });
+    }
+  }
+
+  test("bswap32 under a 32-bit compare and bswap64 under a 64-bit compare fold; a swap with other uses stays", () => {
+    for (const [width, bits] of [[32, 32], [32, 64], [64, 64]] as const) {
+      const f = new FnBuilder("bs", 1);
+      const b = f.block(), yes = f.block(), no = f.block();
+      const x = b.load(width === 64 ? 8 : 4, f.params[0], 0);
+      const y = b.bswap(x, width);
+      b.br("eq", bits, y, 0x01020304n, yes, no);
+      yes.ret(1n);
+      no.ret(2n);
+      const fn = f.build();
+      const o = optimize(fn);
+      assert.equal(countOps(o, "bswap"), 0, formatIr(o));
+      for (const v of [0x04030201n, 0x01020304n, 0n, 0x0403020100000000n]) {
+        const ctx = new Uint8Array(8);
+        new DataView(ctx.buffer).setBigUint64(0, v, true);
+        assert.equal(evalIr(o, { ctx: ctx.slice() }).value, evalIr(fn, { ctx: ctx.slice() }).value, `${width}/${bits} x=${v}`);
+      }
+    }
+    const f = new FnBuilder("keep", 1);
+    const b = f.block(), yes = f.block(), no = f.block();
+    const y = b.bswap(b.load(2, f.params[0], 0), 16);
+    b.br("eq", 32, y, 0x800n, yes, no);
+    yes.ret(y);
+    no.ret(2n);
+    assert.equal(countOps(optimize(f.build()), "bswap"), 1);
+  });
+});
+
+describe("optimizer: known bits", () => {
+  test("zero-extension of a narrow load and a mask it already satisfies are copies; a bound the bits decide folds", () => {
+    const f = new FnBuilder("kb", 1);
+    const b = f.block(), big = f.block(), small = f.block();
+    const x = b.load(1, f.params[0], 0);
+    const m = b.alu("and", 32, x, 0xfn);
+    const s = b.alu("mul", 32, m, 4n);
+    const t = b.alu("add", 32, s, 14n);
+    const z = b.ext(t, 32, false);
+    b.br("gt", 64, z, 0xffffn, big, small);
+    big.ret(0n);
+    small.ret(b.alu("and", 64, z, 0xffn));
+    const o = optimize(f.build());
+    assert.equal(o.blocks.length, 1, formatIr(o));
+    assert.equal(countOps(o, "ext"), 0, formatIr(o));
+    assert.ok(!o.blocks[0].instructions.some((i) => i.op === "alu" && i.alu === "and" && "imm" in i.b && i.b.imm === 0xffn), formatIr(o));
+    for (let v = 0; v < 256; v += 17) {
+      assert.equal(evalIr(o, { ctx: new Uint8Array([v, 0, 0, 0]) }).value, BigInt((v & 15) * 4 + 14));
+    }
+  });
+
+  test("a sign extension of a sign-extended value is a copy; 32-bit compares skip extensions", () => {
+    const f = new FnBuilder("sx", 1);
+    const b = f.block(), yes = f.block(), no = f.block();
+    const x = b.load(4, f.params[0], 0);
+    const s1 = b.ext(x, 32, true);
+    const s2 = b.ext(s1, 32, true);
+    b.br("ne", 32, s1, 0n, yes, no);
+    yes.ret(s2);
+    no.ret(7n);
+    const fn = f.build();
+    const o = optimize(fn);
+    assert.equal(countOps(o, "ext"), 1, formatIr(o));
+    for (const v of [0, 1, 0x7fffffff, 0x80000000, 0xffffffff]) {
+      const ctx = new Uint8Array(4);
+      new DataView(ctx.buffer).setUint32(0, v, true);
+      assert.equal(evalIr(o, { ctx: ctx.slice() }).value, evalIr(fn, { ctx: ctx.slice() }).value);
+    }
+  });
+});
+
+describe("optimizer: redundant loads", () => {
+  test("context fields are read once across map lookups; not across a helper that may change the context", () => {
+    const build = (helper: number) => {
+      const f = new FnBuilder("ctx", 1);
+      const b = f.block();
+      const slot = f.slot(4, 4, "key");
+      const a = b.load(4, f.params[0], 0);
+      const k = b.stackAddr(slot);
+      b.store(4, k, 0, 0n);
+      b.call(helper, helper === 1 ? [b.mapFd("m"), k] : [f.params[0], 0n]);
+      const a2 = b.load(4, f.params[0], 0);
+      b.ret(b.alu("add", 64, a, a2));
+      return f.build();
+    };
+    assert.equal(countOps(optimize(build(1)), "load"), 1, formatIr(optimize(build(1))));
+    assert.equal(countOps(optimize(build(44)), "load"), 2, "bpf_xdp_adjust_head may move data");
+  });
+
+  test("a map value read again after an update of the same map sees the new value", () => {
+    const f = new FnBuilder("mv", 1);
+    const b = f.block(), found = f.block(), miss = f.block();
+    const ks = f.slot(4, 4, "key"), vs = f.slot(8, 8, "value");
+    const k = b.stackAddr(ks);
+    b.store(4, k, 0, 0n);
+    const m = b.mapFd("m");
+    const p = b.call(1, [m, k])!;
+    b.br("eq", 64, p, 0n, miss, found);
+    miss.ret(0n);
+    const before = found.load(8, p, 0);
+    const v = found.stackAddr(vs);
+    found.store(8, v, 0, found.alu("add", 64, before, 5n));
+    found.call(2, [m, k, v, 0n]);
+    const after = found.load(8, p, 0);
+    found.ret(found.alu("sub", 64, after, before));
+    const fn = f.build();
+    const o = optimize(fn);
+    const run = (g: IrFunction) => {
+      const map = new EvalMap({ type: "array", keySize: 4, valueSize: 8, maxEntries: 1 });
+      map.update(new Uint8Array(4), u64s([37n]));
+      return evalIr(g, { maps: { m: map } }).value;
+    };
+    assert.equal(run(fn), 5n);
+    assert.equal(run(o), 5n, formatIr(o));
+  });
+
+  test("a value stored to the stack and read back is forwarded; packet bytes survive map calls", () => {
+    const f = new FnBuilder("fw", 1);
+    const b = f.block();
+    const slot = f.slot(8, 8, "tmp");
+    const data = b.load(4, f.params[0], 0);
+    const x = b.load(4, data, 0);
+    const s = b.stackAddr(slot);
+    b.store(4, s, 0, x);
+    const y = b.load(4, s, 0);
+    b.call(2, [b.mapFd("m"), s, s, 0n]);
+    const x2 = b.load(4, data, 0);
+    b.ret(b.alu("add", 64, y, x2));
+    const o = optimize(f.build());
+    // Loads left: ctx->data and one packet word.
+    assert.equal(countOps(o, "load"), 2, formatIr(o));
+  });
+});

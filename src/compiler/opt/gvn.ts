@@ -1,0 +1,92 @@
+// Dominator-scoped value numbering: a pure computation or a load already available in a dominating
+// position (same operands; for loads, no write to the memory it reads in between) is reused, and a
+// load right after a store to the same place takes the stored value.
+
+import type { BlockId, IrInstruction, Operand, VReg } from "../ir.js";
+import { ssaDominators, type SsaFunction } from "./ssa.js";
+import { defOf } from "./insn.js";
+import type { Bits } from "./known-bits.js";
+import { memoryModel, memoryVersions, type MemClass } from "./memory.js";
+
+const COMMUTATIVE = new Set(["add", "mul", "and", "or", "xor"]);
+
+function opKey(o: Operand, bits: 32 | 64 = 64): string {
+  return "reg" in o ? `r${o.reg}` : `#${BigInt.asUintN(bits, o.imm)}`;
+}
+
+/** Options of {@link valueNumbering}. */
+export interface GvnOptions {
+  /** Parameter 0 is the program context (see memoryModel). */
+  contextParam: boolean;
+  /** Known bits, to forward a stored value into a narrower load only when it fits. */
+  known?: ReadonlyMap<VReg, Bits>;
+}
+
+/** Runs value numbering on `fn` in place; redundant instructions become copies. Returns whether anything changed. */
+export function valueNumbering(fn: SsaFunction, opts: GvnOptions): boolean {
+  const dom = ssaDominators(fn);
+  const mm = memoryModel(fn, opts.contextParam);
+  const versions = memoryVersions(fn, mm, dom.rpo);
+  const by = new Map(fn.blocks.map((b) => [b.id, b]));
+  const table = new Map<string, VReg>();
+  let any = false;
+
+  const pureKey = (ins: IrInstruction): string | undefined => {
+    switch (ins.op) {
+      case "alu": {
+        let a = opKey(ins.a, ins.bits), b = opKey(ins.b, ins.bits);
+        if (COMMUTATIVE.has(ins.alu) && a > b) [a, b] = [b, a];
+        return `alu ${ins.alu}${ins.bits} ${a} ${b}`;
+      }
+      case "neg": return `neg${ins.bits} r${ins.src}`;
+      case "ext": return `ext ${ins.signed ? "s" : "z"}${ins.from} r${ins.src}`;
+      case "bswap": return `bswap${ins.bits} r${ins.src}`;
+      default: return undefined;
+    }
+  };
+  const memKey = (size: number, signed: boolean, base: VReg, offset: number, cur: Map<MemClass, string>): string =>
+    `load ${size}${signed ? "s" : "u"} r${base} ${offset} ${mm.classesOf(base).map((c) => `${c}=${cur.get(c)}`).join(",")}`;
+  const fits = (v: VReg, size: number): boolean => {
+    if (size === 8) return true;
+    const k = opts.known?.get(v);
+    if (!k) return false;
+    const high = ((1n << 64n) - 1n) & ~((1n << BigInt(size * 8)) - 1n);
+    return (k.zero & high) === high;
+  };
+
+  const visit = (id: BlockId) => {
+    const b = by.get(id)!;
+    const added: string[] = [];
+    const cur = new Map(versions.get(id)!);
+    b.insns = b.insns.map((ins, k) => {
+      const d = defOf(ins);
+      let key: string | undefined;
+      if (d !== undefined) {
+        key = pureKey(ins);
+        if (ins.op === "load" && !ins.core) key = memKey(ins.size, ins.signed === true, ins.base, ins.offset, cur);
+      }
+      let out = ins;
+      if (key !== undefined && d !== undefined) {
+        const hit = table.get(key);
+        if (hit !== undefined && hit !== d) {
+          any = true;
+          out = { op: "mov", dst: d, src: { reg: hit }, ...(ins.loc ? { loc: ins.loc } : {}) };
+        } else if (hit === undefined) {
+          table.set(key, d);
+          added.push(key);
+        }
+      }
+      for (const c of mm.writes(ins)) cur.set(c, `${id}:${k}`);
+      if (ins.op === "store" && !ins.core && "reg" in ins.value && fits(ins.value.reg, ins.size)) {
+        const fk = memKey(ins.size, false, ins.base, ins.offset, cur);
+        table.set(fk, ins.value.reg);
+        added.push(fk);
+      }
+      return out;
+    });
+    for (const c of dom.children.get(id) ?? []) visit(c);
+    for (const key of added) table.delete(key);
+  };
+  visit(fn.blocks[0].id);
+  return any;
+}

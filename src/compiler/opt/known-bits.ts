@@ -1,0 +1,191 @@
+// Known-bits analysis over SSA: for every vreg, the bits known to be 0 and known to be 1 in its 64-bit
+// value (loads zero-extend, 32-bit ALU results clear the upper half, masks, shifts, carries of adds).
+
+import type { IrInstruction, Operand, VReg } from "../ir.js";
+import { defOf } from "./insn.js";
+import type { SsaFunction } from "./ssa.js";
+
+const M64 = (1n << 64n) - 1n;
+
+/** Known bits of a 64-bit value: `zero` has the bits known 0, `one` the bits known 1 (disjoint). */
+export interface Bits {
+  readonly zero: bigint;
+  readonly one: bigint;
+}
+
+/** Nothing known. */
+export const UNKNOWN: Bits = { zero: 0n, one: 0n };
+
+/** Everything known: the constant `c`. */
+export function constBits(c: bigint): Bits {
+  const v = BigInt.asUintN(64, c);
+  return { zero: ~v & M64, one: v };
+}
+
+const mask = (bits: number): bigint => (bits >= 64 ? M64 : (1n << BigInt(bits)) - 1n);
+
+/** Restricts to the low `bits` bits, the rest known zero. */
+function trunc(k: Bits, bits: number): Bits {
+  const m = mask(bits);
+  return { zero: (k.zero & m) | (~m & M64), one: k.one & m };
+}
+
+/** The constant, if every bit is known. */
+export function bitsConst(k: Bits): bigint | undefined {
+  return (k.zero | k.one) === M64 ? k.one : undefined;
+}
+
+/** Unsigned bounds at `bits` width. */
+export function unsignedRange(k: Bits, bits: number): { min: bigint; max: bigint } {
+  const m = mask(bits);
+  return { min: k.one & m, max: ~k.zero & m };
+}
+
+/** Signed bounds at `bits` width. */
+export function signedRange(k: Bits, bits: number): { min: bigint; max: bigint } {
+  const m = mask(bits);
+  const sign = 1n << BigInt(bits - 1);
+  const lo = k.one & m, hi = ~k.zero & m;
+  const signKnown0 = (k.zero & sign) !== 0n, signKnown1 = (k.one & sign) !== 0n;
+  const s = (x: bigint) => BigInt.asIntN(bits, x);
+  if (signKnown0) return { min: s(lo), max: s(hi) };
+  if (signKnown1) return { min: s(lo), max: s(hi) };
+  // Sign unknown: the minimum sets the sign bit, the maximum clears it.
+  return { min: s(lo | sign), max: s(hi & ~sign) };
+}
+
+/** Number of low bits known zero. */
+function trailingZeros(k: Bits): number {
+  let n = 0;
+  while (n < 64 && (k.zero >> BigInt(n)) & 1n) n++;
+  return n;
+}
+
+/** Number of high bits (of 64) known zero. */
+function leadingZeros(k: Bits): number {
+  let n = 0;
+  while (n < 64 && (k.zero >> BigInt(63 - n)) & 1n) n++;
+  return n;
+}
+
+function addBits(a: Bits, b: Bits, bits: number, carryZero: boolean, carryOne: boolean): Bits {
+  const m = mask(bits);
+  const possibleSumZero = (~a.zero & m) + (~b.zero & m) + (carryZero ? 0n : 1n);
+  const possibleSumOne = (a.one & m) + (b.one & m) + (carryOne ? 1n : 0n);
+  const carryKnownZero = ~(possibleSumZero ^ a.zero ^ b.zero);
+  const carryKnownOne = possibleSumOne ^ a.one ^ b.one;
+  const known = (a.zero | a.one) & (b.zero | b.one) & (carryKnownZero | carryKnownOne) & m;
+  return trunc({ zero: ~possibleSumOne & known, one: possibleSumOne & known }, bits);
+}
+
+/** Known bits of `op` applied to known operands (all results are truncated to the ALU width). */
+export function aluBits(op: string, bits: 32 | 64, a: Bits, b: Bits, bConst: bigint | undefined): Bits {
+  const ta = trunc(a, bits), tb = trunc(b, bits);
+  const w = BigInt(bits);
+  switch (op) {
+    case "and": return trunc({ zero: ta.zero | tb.zero, one: ta.one & tb.one }, bits);
+    case "or": return trunc({ zero: ta.zero & tb.zero, one: ta.one | tb.one }, bits);
+    case "xor": {
+      const known = (ta.zero | ta.one) & (tb.zero | tb.one);
+      const v = ta.one ^ tb.one;
+      return trunc({ zero: ~v & known, one: v & known }, bits);
+    }
+    case "add": return addBits(ta, tb, bits, true, false);
+    case "sub": return addBits(ta, { zero: tb.one, one: tb.zero | (~mask(bits) & M64) }, bits, false, true);
+    case "lsh": case "rsh": case "arsh": {
+      if (bConst === undefined) {
+        if (op === "rsh") return trunc({ zero: ~(M64 >> BigInt(leadingZeros(ta))) & M64, one: 0n }, bits);
+        return trunc(UNKNOWN, bits);
+      }
+      const s = bConst & (w - 1n);
+      const m = mask(bits);
+      if (op === "lsh") return trunc({ zero: ((ta.zero << s) | ((1n << s) - 1n)) & m, one: (ta.one << s) & m }, bits);
+      if (op === "rsh") return trunc({ zero: ((ta.zero & m) >> s) | (~(m >> s) & m), one: (ta.one & m) >> s }, bits);
+      // Arithmetic: the sign bit's state fills the vacated high bits.
+      const sign = 1n << (w - 1n);
+      const fill = ~(m >> s) & m;
+      const z = ((ta.zero & m) >> s) | ((ta.zero & sign) !== 0n ? fill : 0n);
+      const o = ((ta.one & m) >> s) | ((ta.one & sign) !== 0n ? fill : 0n);
+      return trunc({ zero: z, one: o }, bits);
+    }
+    case "mul": {
+      const tz = Math.min(bits, trailingZeros(ta) + trailingZeros(tb));
+      let zero = mask(tz);
+      const maxA = ~ta.zero & mask(bits), maxB = ~tb.zero & mask(bits);
+      const prod = maxA * maxB;
+      if (prod <= mask(bits)) zero |= ~mask(prod.toString(2).length) & mask(bits);
+      return trunc({ zero, one: 0n }, bits);
+    }
+    case "div": return trunc({ zero: ~(M64 >> BigInt(leadingZeros(ta))) & M64, one: 0n }, bits);
+    case "mod": {
+      // x % y <= x, and x % y < y when y != 0 (x when y == 0).
+      const lz = leadingZeros(ta);
+      return trunc({ zero: ~(M64 >> BigInt(lz)) & M64, one: 0n }, bits);
+    }
+    default: return trunc(UNKNOWN, bits);
+  }
+}
+
+function bswapBits(k: Bits, bits: 16 | 32 | 64): Bits {
+  let zero = 0n, one = 0n;
+  for (let i = 0; i < bits / 8; i++) {
+    const j = bits / 8 - 1 - i;
+    zero |= ((k.zero >> BigInt(8 * i)) & 0xffn) << BigInt(8 * j);
+    one |= ((k.one >> BigInt(8 * i)) & 0xffn) << BigInt(8 * j);
+  }
+  return trunc({ zero, one }, bits);
+}
+
+/** Known bits of an instruction's result given its operands' known bits. */
+export function insnBits(ins: IrInstruction, of: (o: Operand) => Bits): Bits {
+  switch (ins.op) {
+    case "mov": return of(ins.src);
+    case "alu": return aluBits(ins.alu, ins.bits, of(ins.a), of(ins.b), "imm" in ins.b ? BigInt.asUintN(64, ins.b.imm) : undefined);
+    case "ext": {
+      const s = of({ reg: ins.src });
+      if (!ins.signed) return trunc(s, ins.from);
+      const sign = 1n << BigInt(ins.from - 1);
+      const high = M64 & ~mask(ins.from);
+      const low = trunc(s, ins.from);
+      if (s.zero & sign) return low;
+      if (s.one & sign) return { zero: low.zero & ~high, one: low.one | high };
+      return { zero: low.zero & ~high, one: low.one };
+    }
+    case "bswap": return bswapBits(of({ reg: ins.src }), ins.bits);
+    case "neg": return trunc(UNKNOWN, ins.bits);
+    case "load": return ins.signed && ins.size < 8 ? UNKNOWN : trunc(UNKNOWN, ins.size * 8);
+    case "call":
+      // bpf_get_prandom_u32, bpf_get_smp_processor_id return 32-bit values.
+      return ins.helper === 7 || ins.helper === 8 ? trunc(UNKNOWN, 32) : UNKNOWN;
+    case "atomic": return ins.fetch !== undefined ? trunc(UNKNOWN, ins.size * 8) : UNKNOWN;
+    default: return UNKNOWN;
+  }
+}
+
+/** Known bits of every vreg of an SSA function (phis over back edges are taken as unknown). */
+export function knownBits(fn: SsaFunction, order: readonly number[]): Map<VReg, Bits> {
+  const known = new Map<VReg, Bits>();
+  const of = (o: Operand): Bits => ("imm" in o ? constBits(o.imm) : known.get(o.reg) ?? UNKNOWN);
+  const by = new Map(fn.blocks.map((b) => [b.id, b]));
+  for (const id of order) {
+    const b = by.get(id);
+    if (!b) continue;
+    for (const phi of b.phis) {
+      let acc: Bits | undefined;
+      for (const a of phi.args) {
+        if ("reg" in a && !known.has(a.reg)) {
+          acc = UNKNOWN;
+          break;
+        }
+        const k = of(a);
+        acc = acc ? { zero: acc.zero & k.zero, one: acc.one & k.one } : k;
+      }
+      known.set(phi.dst, acc ?? UNKNOWN);
+    }
+    for (const ins of b.insns) {
+      const d = defOf(ins);
+      if (d !== undefined) known.set(d, insnBits(ins, of));
+    }
+  }
+  return known;
+}

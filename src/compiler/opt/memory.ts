@@ -1,0 +1,220 @@
+// A small memory model for redundancy elimination: every address is traced to its roots (a stack slot,
+// the program context, or anything else), slots and the context that never escape are separate alias
+// classes, and each store, atomic or call writes a known set of classes (helpers from a fixed table).
+
+import type { BlockId, IrInstruction, Operand, VReg } from "../ir.js";
+import { defOf, usesOf } from "./insn.js";
+import type { SsaFunction } from "./ssa.js";
+
+/**
+ * An alias class: `ctx`, `pkt` (memory reached through pointers read from the context: the packet),
+ * `slot:<id>` or `other` (map values, ring buffer records, kernel memory, anything escaped).
+ */
+export type MemClass = string;
+
+/** What a helper may write besides its return value. */
+type Effect = "none" | "maps" | "args";
+
+/**
+ * Helpers whose memory effects are known. `none`: reads only (pointer arguments are inputs);
+ * `maps`: also writes map-owned memory (values, ring buffers), never the stack or the context;
+ * `args`: writes through its pointer arguments and map-owned memory. Every other helper, kfunc or
+ * subprogram call may write anything it can reach, the context included (packet-resizing helpers).
+ */
+const HELPER_EFFECTS: ReadonlyMap<number, Effect> = new Map<number, Effect>([
+  [1, "none"], // map_lookup_elem
+  [2, "maps"], // map_update_elem
+  [3, "maps"], // map_delete_elem
+  [4, "args"], // probe_read
+  [5, "none"], // ktime_get_ns
+  [6, "none"], // trace_printk
+  [7, "none"], // get_prandom_u32
+  [8, "none"], // get_smp_processor_id
+  [14, "none"], // get_current_pid_tgid
+  [15, "none"], // get_current_uid_gid
+  [16, "args"], // get_current_comm
+  [35, "none"], // get_current_task
+  [45, "args"], // probe_read_str
+  [87, "maps"], // map_push_elem
+  [88, "args"], // map_pop_elem
+  [89, "args"], // map_peek_elem
+  [112, "args"], // probe_read_user
+  [113, "args"], // probe_read_kernel
+  [114, "args"], // probe_read_user_str
+  [115, "args"], // probe_read_kernel_str
+  [125, "none"], // ktime_get_boot_ns
+  [130, "maps"], // ringbuf_output
+  [131, "maps"], // ringbuf_reserve
+  [132, "maps"], // ringbuf_submit
+  [133, "maps"], // ringbuf_discard
+  [134, "none"], // ringbuf_query
+]);
+
+/** Alias facts of one SSA function. */
+export interface MemoryModel {
+  /** Classes an address may point into. */
+  classesOf(base: VReg): readonly MemClass[];
+  /** Classes an instruction may write (empty for loads and pure instructions). */
+  writes(ins: IrInstruction): readonly MemClass[];
+  /** Every class that exists in the function. */
+  readonly all: readonly MemClass[];
+}
+
+const OTHER = "other";
+const CTX = "ctx";
+const PKT = "pkt";
+
+/**
+ * Builds the memory model. With `contextParam`, parameter 0 is the program context: an object that
+ * no other pointer reaches, changed only by stores based on it and by helpers outside the table.
+ */
+export function memoryModel(fn: SsaFunction, contextParam: boolean): MemoryModel {
+  const def = new Map<VReg, IrInstruction>();
+  const phiArgs = new Map<VReg, Operand[]>();
+  for (const b of fn.blocks) {
+    for (const p of b.phis) phiArgs.set(p.dst, p.args);
+    for (const ins of b.insns) {
+      const d = defOf(ins);
+      if (d !== undefined) def.set(d, ins);
+    }
+  }
+  const ctx = contextParam && fn.params.length > 0 ? fn.params[0] : undefined;
+  // Roots of a value: "slot:N", "ctx" or "other"; a value built from others (phi, arithmetic) has all of theirs.
+  const memo = new Map<VReg, Set<string>>();
+  const roots = (v: VReg): Set<string> => {
+    const known = memo.get(v);
+    if (known) return known;
+    const out = new Set<string>();
+    memo.set(v, out); // cycles through phis terminate with what is known so far
+    const addFrom = (o: Operand) => {
+      if ("reg" in o) for (const r of roots(o.reg)) out.add(r);
+    };
+    if (v === ctx) out.add(CTX);
+    else if (phiArgs.has(v)) for (const a of phiArgs.get(v)!) addFrom(a);
+    else {
+      const d = def.get(v);
+      if (!d) out.add(OTHER);
+      else if (d.op === "stackAddr") out.add(`slot:${d.slot}`);
+      else if (d.op === "load" && roots(d.base).has(CTX)) out.add(PKT);
+      else if (d.op === "mov") {
+        addFrom(d.src);
+        if ("imm" in d.src) out.add(OTHER);
+      } else if (d.op === "alu" && (d.alu === "add" || d.alu === "sub") && d.bits === 64 && ("imm" in d.a || "imm" in d.b)) {
+        addFrom(d.a);
+        addFrom(d.b);
+      } else if (d.op === "alu") {
+        addFrom(d.a);
+        addFrom(d.b);
+        out.add(OTHER);
+      } else out.add(OTHER);
+    }
+    return out;
+  };
+  // Escapes: an address stored to memory, returned, or passed to a subprogram or kfunc.
+  const escaped = new Set<string>();
+  const escape = (o: Operand) => {
+    if ("reg" in o) for (const r of roots(o.reg)) if (r !== OTHER) escaped.add(r);
+  };
+  for (const b of fn.blocks) {
+    for (const ins of b.insns) {
+      if (ins.op === "store") escape(ins.value);
+      else if (ins.op === "atomic") escape({ reg: ins.value });
+      else if (ins.op === "callFn" || ins.op === "callKfunc") ins.args.forEach(escape);
+    }
+    if (b.term.op === "ret") escape(b.term.value);
+  }
+  // Pointers read from an escaped context could be anywhere: the packet class then merges into `other`.
+  if (escaped.has(CTX)) escaped.add(PKT);
+  const cls = (r: string): MemClass => (escaped.has(r) ? OTHER : r);
+  const all = new Set<MemClass>([OTHER]);
+  if (ctx !== undefined && !escaped.has(CTX)) all.add(CTX);
+  if (ctx !== undefined && !escaped.has(PKT)) all.add(PKT);
+  for (const s of fn.slots) if (!escaped.has(`slot:${s.id}`)) all.add(`slot:${s.id}`);
+  const classesOf = (base: VReg): MemClass[] => {
+    const out = new Set<MemClass>();
+    for (const r of roots(base)) out.add(cls(r));
+    if (out.size === 0) out.add(OTHER);
+    return [...out];
+  };
+  const argClasses = (args: readonly Operand[]): MemClass[] => {
+    const out = new Set<MemClass>();
+    for (const a of args) if ("reg" in a) for (const r of roots(a.reg)) out.add(cls(r));
+    return [...out];
+  };
+  return {
+    all: [...all],
+    classesOf,
+    writes(ins) {
+      switch (ins.op) {
+        case "store": case "atomic": return classesOf(ins.base);
+        case "call": {
+          const e = HELPER_EFFECTS.get(ins.helper);
+          if (e === "none") return [];
+          if (e === "maps") return [OTHER];
+          if (e === "args") return [...new Set([OTHER, ...argClasses(ins.args)])];
+          return [...new Set([OTHER, CTX, PKT, ...argClasses(ins.args)])];
+        }
+        case "callFn": case "callKfunc": return [...all];
+        default: return [];
+      }
+    },
+  };
+}
+
+/**
+ * Memory versions at each block entry: per class, the same version where every path brings the same
+ * last write, else a merge version of that block. Versions are strings ("init", "<block>:<index>",
+ * "phi:<block>").
+ */
+export function memoryVersions(fn: SsaFunction, mm: MemoryModel, rpo: readonly BlockId[]): Map<BlockId, Map<MemClass, string>> {
+  const by = new Map(fn.blocks.map((b) => [b.id, b]));
+  const inState = new Map<BlockId, Map<MemClass, string>>();
+  const outState = new Map<BlockId, Map<MemClass, string>>();
+  const writesOf = new Map<BlockId, Map<MemClass, string>>();
+  for (const id of rpo) {
+    const b = by.get(id);
+    if (!b) continue;
+    const w = new Map<MemClass, string>();
+    b.insns.forEach((ins, k) => {
+      for (const c of mm.writes(ins)) w.set(c, `${id}:${k}`);
+    });
+    writesOf.set(id, w);
+  }
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const id of rpo) {
+      const b = by.get(id);
+      if (!b) continue;
+      const inn = new Map<MemClass, string>();
+      for (const c of mm.all) {
+        if (b.preds.length === 0) {
+          inn.set(c, "init");
+          continue;
+        }
+        let v: string | undefined;
+        let merged = false;
+        for (const p of b.preds) {
+          const pv = outState.get(p)?.get(c);
+          if (pv === undefined) {
+            // Not computed yet (a back edge): a loop header merges whatever the loop writes.
+            merged = true;
+            continue;
+          }
+          if (v === undefined) v = pv;
+          else if (v !== pv) merged = true;
+        }
+        inn.set(c, merged || v === undefined ? `phi:${id}` : v);
+      }
+      const out = new Map(inn);
+      for (const [c, v] of writesOf.get(id)!) out.set(c, v);
+      const old = inState.get(id);
+      if (!old || [...inn].some(([c, v]) => old.get(c) !== v)) changed = true;
+      inState.set(id, inn);
+      outState.set(id, out);
+    }
+  }
+  return inState;
+}
+
+/** Vregs an instruction reads (re-export for passes that only need the memory module). */
+export { usesOf };
