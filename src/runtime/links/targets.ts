@@ -76,8 +76,8 @@ export function mapFd(map: BpfMap | FdLike): number {
 export type SocketLike = FdLike | object;
 
 /**
- * The fd of a socket. Node sockets are read through their internal handle (`_handle.fd`), which is
- * present on Linux once the socket is bound or connected.
+ * The fd of a socket. Node sockets are read through their internal handle (`_handle.fd`; for dgram
+ * sockets the handle in their state object), which is present on Linux once bound or connected.
  */
 export function socketFd(sock: SocketLike, what = "socket"): number {
   if (typeof sock === "number") {
@@ -85,7 +85,10 @@ export function socketFd(sock: SocketLike, what = "socket"): number {
     return sock;
   }
   if (sock instanceof Fd) return sock.value;
-  const handle = (sock as { _handle?: { fd?: unknown } })._handle;
+  // dgram sockets keep their handle in a symbol-keyed state object (their `_handle` getter is deprecated).
+  const stateKey = Object.getOwnPropertySymbols(sock).find((k) => k.description === "state symbol");
+  const state = stateKey ? (sock as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[stateKey] : undefined;
+  const handle = state?.handle ?? (sock as { _handle?: { fd?: unknown } })._handle;
   const fd = handle?.fd;
   if (typeof fd !== "number" || fd < 0) {
     throw new TsbpfError("INVALID_ARGUMENT", `${what}: this node socket has no file descriptor yet (bind or connect it first)`);
