@@ -8,7 +8,12 @@ import { join } from "node:path";
 import { SyscallError, TsbpfError } from "../../src/errors.js";
 import { loadCollection, type Collection } from "../../src/runtime/collection.js";
 import type { BpfMap } from "../../src/runtime/map.js";
+import { attachKprobe } from "../../src/runtime/links/kprobe.js";
+import { attachRawTracepoint } from "../../src/runtime/links/raw-tracepoint.js";
+import { attachTracepoint } from "../../src/runtime/links/tracepoint.js";
+import { attachTracing } from "../../src/runtime/links/tracing.js";
 import { linkInfo, progInfo } from "../../src/sys/bpf.js";
+import { LINK_TYPE } from "../../src/sys/constants.js";
 import {
   bpffsProblem,
   bpffsScratch,
@@ -52,6 +57,8 @@ describe("attach: tracepoint and raw tracepoint", privileged(bpffsProblem), () =
       let second: number;
       try {
         assert.equal(link.closed, false);
+        // A tracepoint is a perf event bound with a BPF perf_event link; a raw tracepoint is its own link.
+        assert.equal(link.info().type, prog === "tp_getpid" ? LINK_TYPE.PERF_EVENT : LINK_TYPE.RAW_TRACEPOINT);
         first = await runTrigger("getpid", 25);
         second = await runTrigger("getpid", 3);
         assert.equal(counterAt(map, first), 25, "25 calls counted under the first child's pid");
@@ -159,6 +166,14 @@ describe("attach: tracepoint and raw tracepoint", privileged(bpffsProblem), () =
       () => coll.program("raw_getpid").attach({ target: "tsbpf_no_such_raw_tp" }),
       (e: unknown) => e instanceof SyscallError && e.code === "ENOENT" && /tsbpf_no_such_raw_tp/.test(e.message),
     );
+    assert.throws(() => attachTracepoint(coll.program("raw_getpid"), "syscalls/sys_enter_getpid"),
+      (e: unknown) => e instanceof TsbpfError && e.code === "WRONG_PROGRAM_TYPE" && /RAW_TRACEPOINT program/.test(e.message));
+    assert.throws(() => attachRawTracepoint(tp, "sys_enter"),
+      (e: unknown) => e instanceof TsbpfError && e.code === "WRONG_PROGRAM_TYPE");
+    assert.throws(() => attachKprobe(tp, { symbol: "do_nanosleep" }),
+      (e: unknown) => e instanceof TsbpfError && e.code === "WRONG_PROGRAM_TYPE");
+    assert.throws(() => attachTracing(tp),
+      (e: unknown) => e instanceof TsbpfError && e.code === "WRONG_PROGRAM_TYPE");
     // A failed attach leaves nothing behind: a normal attach still works.
     using link = tp.attach();
     assert.equal(link.closed, false);

@@ -123,7 +123,7 @@ describe("attach: uprobe", privileged(bpffsProblem), () => {
     try {
       link = attachUprobeMulti(coll.program("on_multi"), { binary: bin, pattern: "tsbpf_*" });
     } catch (e) {
-      if (e instanceof TsbpfError && (e.code === "UPROBE_MULTI_UNSUPPORTED" || e.code === "ATTACH_WRONG_PROGRAM_TYPE")) {
+      if (e instanceof TsbpfError && (e.code === "UPROBE_MULTI_UNSUPPORTED" || e.code === "WRONG_PROGRAM_TYPE")) {
         t.skip(e.message);
         return;
       }
@@ -176,7 +176,7 @@ describe("attach: uprobe", privileged(bpffsProblem), () => {
     assert.throws(() => p.attach({ binary: "libtsbpf-no-such-lib.so.9", symbol: "f" }), (e: unknown) => e instanceof TsbpfError && e.code === "BINARY_NOT_FOUND");
     assert.throws(() => p.attach({ target: "no-colon" }), (e: unknown) => e instanceof TsbpfError && e.code === "ATTACH_BAD_TARGET");
     assert.throws(() => p.attach(), (e: unknown) => e instanceof TsbpfError && e.code === "ATTACH_NEEDS_TARGET");
-    assert.throws(() => attachUprobe(coll.program("not_a_uprobe"), { binary: bin, symbol: "tsbpf_add" }), (e: unknown) => e instanceof TsbpfError && e.code === "ATTACH_WRONG_PROGRAM_TYPE");
+    assert.throws(() => attachUprobe(coll.program("not_a_uprobe"), { binary: bin, symbol: "tsbpf_add" }), (e: unknown) => e instanceof TsbpfError && e.code === "WRONG_PROGRAM_TYPE");
     assert.throws(() => p.attach({ binary: bin, symbol: "tsbpf_add", pid: 0x3ffffff0 }), (e: unknown) => e instanceof TsbpfError && (e.code === "NO_SUCH_PROCESS" || e instanceof SyscallError));
   });
 });

@@ -106,7 +106,7 @@ export function attachKprobe(prog: Program, opts: KprobeOptions = {}): Link {
   }
   const retprobe = opts.retprobe ?? (spec.attach === "kretprobe" || spec.attach === "kretsyscall");
   if (retprobe && offset !== 0n) throw new TsbpfError("ATTACH_BAD_TARGET", `attach program "${prog.name}": a kretprobe cannot have an offset (${symbol}+${offset})`);
-  if (spec.type !== "KPROBE") throw new TsbpfError("ATTACH_WRONG_PROGRAM_TYPE", `attach program "${prog.name}" as a kprobe: it is a ${spec.type} program (section "${spec.sectionName}")`);
+  if (spec.type !== "KPROBE") throw new TsbpfError("WRONG_PROGRAM_TYPE", `attach program "${prog.name}" as a kprobe: it is a ${spec.type} program (section "${spec.sectionName}")`);
   const where = symbol !== undefined ? `${symbol}${offset ? `+0x${offset.toString(16)}` : ""}` : `0x${opts.address!.toString(16)}`;
   const description = `${retprobe ? "kretprobe" : "kprobe"} ${where}`;
   const what = `attach program "${prog.name}" to ${description}`;
@@ -187,7 +187,7 @@ export function attachKprobeMulti(prog: Program, opts: KprobeMultiOptions = {}):
   const retprobe = opts.retprobe ?? spec.attach === "kretprobe_multi";
   const description = `${retprobe ? "kretprobe.multi" : "kprobe.multi"} ${pattern ?? (opts.symbols ? `${opts.symbols.length} symbols` : `${opts.addresses!.length} addresses`)}`;
   const what = `attach program "${prog.name}" to ${description}`;
-  if (spec.type !== "KPROBE") throw new TsbpfError("ATTACH_WRONG_PROGRAM_TYPE", `${what}: it is a ${spec.type} program`);
+  if (spec.type !== "KPROBE") throw new TsbpfError("WRONG_PROGRAM_TYPE", `${what}: it is a ${spec.type} program`);
   const support = kprobeSupport();
   if (!support.pmu && !support.tracefs) throw noKprobes(what);
   const syms = pattern !== undefined ? matchKernelFunctions(pattern) : opts.symbols;
@@ -208,7 +208,7 @@ export function attachKprobeMulti(prog: Program, opts: KprobeMultiOptions = {}):
       throw new MissingFeatureError("KPROBE_MULTI_UNSUPPORTED", `${what}: the kernel has no kprobe_multi links (needs 5.18+ built with CONFIG_FPROBE)`, { cause: e });
     }
     if (e instanceof SyscallError && e.code === "EINVAL" && spec.expectedAttachType !== "TRACE_KPROBE_MULTI") {
-      throw new TsbpfError("ATTACH_WRONG_PROGRAM_TYPE", `${what}: the program was not loaded for kprobe_multi (section "${spec.sectionName}"; use SEC("kprobe.multi/...")`, { cause: e });
+      throw new TsbpfError("WRONG_PROGRAM_TYPE", `${what}: the program was not loaded for kprobe_multi (section "${spec.sectionName}"; use SEC("kprobe.multi/...")`, { cause: e });
     }
     throw e;
   }

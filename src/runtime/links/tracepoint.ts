@@ -13,6 +13,9 @@ export function attachTracepoint(prog: Program, target: string, cookie?: bigint)
   const slash = target.indexOf("/");
   if (slash <= 0 || slash === target.length - 1)
     throw new TsbpfError("ATTACH_BAD_TARGET", `attach program "${prog.name}": tracepoint "${target}" must be "category/name"`);
+  if (prog.spec.type !== "TRACEPOINT") {
+    throw new TsbpfError("WRONG_PROGRAM_TYPE", `attach program "${prog.name}" to tracepoint ${target}: it is a ${prog.spec.type} program (section "${prog.spec.sectionName}"), not TRACEPOINT`);
+  }
   const category = target.slice(0, slash);
   const name = target.slice(slash + 1);
   const description = `tracepoint ${target}`;

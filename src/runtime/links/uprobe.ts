@@ -135,7 +135,7 @@ export function resolveUprobeLocation(prog: Program | undefined, opts: UprobeOpt
  */
 export function attachUprobe(prog: Program, opts: UprobeOptions = {}): Link {
   const spec = prog.spec;
-  if (spec.type !== "KPROBE") throw new TsbpfError("ATTACH_WRONG_PROGRAM_TYPE", `attach program "${prog.name}" as a uprobe: it is a ${spec.type} program (section "${spec.sectionName}")`);
+  if (spec.type !== "KPROBE") throw new TsbpfError("WRONG_PROGRAM_TYPE", `attach program "${prog.name}" as a uprobe: it is a ${spec.type} program (section "${spec.sectionName}")`);
   const retprobe = opts.retprobe ?? spec.attach === "uretprobe";
   const loc = resolveUprobeLocation(prog, opts);
   const pid = opts.pid ?? -1;
@@ -212,7 +212,7 @@ export function attachUprobeMulti(prog: Program, opts: UprobeMultiOptions = {}):
   const path = resolveBinaryPath(binary, opts.pid);
   const description = `${retprobe ? "uretprobe.multi" : "uprobe.multi"} ${binary}:${pattern ?? (opts.symbols ? opts.symbols.join(",") : `${opts.offsets?.length ?? 0} offsets`)}`;
   const what = `attach program "${prog.name}" to ${description}`;
-  if (spec.type !== "KPROBE") throw new TsbpfError("ATTACH_WRONG_PROGRAM_TYPE", `${what}: it is a ${spec.type} program`);
+  if (spec.type !== "KPROBE") throw new TsbpfError("WRONG_PROGRAM_TYPE", `${what}: it is a ${spec.type} program`);
   let offsets: bigint[];
   if (opts.offsets) offsets = [...opts.offsets];
   else {
@@ -239,7 +239,7 @@ export function attachUprobeMulti(prog: Program, opts: UprobeMultiOptions = {}):
       throw new MissingFeatureError("UPROBE_MULTI_UNSUPPORTED", `${what}: the kernel has no uprobe_multi links (needs 6.6+)`, { cause: e });
     }
     if (e instanceof SyscallError && e.code === "EINVAL" && spec.expectedAttachType !== "TRACE_UPROBE_MULTI") {
-      throw new TsbpfError("ATTACH_WRONG_PROGRAM_TYPE", `${what}: the program was not loaded for uprobe_multi (section "${spec.sectionName}"; use SEC("uprobe.multi/...")`, { cause: e });
+      throw new TsbpfError("WRONG_PROGRAM_TYPE", `${what}: the program was not loaded for uprobe_multi (section "${spec.sectionName}"; use SEC("uprobe.multi/...")`, { cause: e });
     }
     throw e;
   }

@@ -143,7 +143,7 @@ export function attachUsdt(prog: Program, opts: UsdtOptions = {}): Link {
     name ??= t.name;
   }
   const what = `attach program "${prog.name}" to USDT ${provider}:${name} in ${binary}`;
-  if (prog.spec.type !== "KPROBE") throw new TsbpfError("ATTACH_WRONG_PROGRAM_TYPE", `${what}: it is a ${prog.spec.type} program (section "${prog.spec.sectionName}")`);
+  if (prog.spec.type !== "KPROBE") throw new TsbpfError("WRONG_PROGRAM_TYPE", `${what}: it is a ${prog.spec.type} program (section "${prog.spec.sectionName}")`);
   const path = resolveBinaryPath(binary, opts.pid);
   const sites = readUsdtNotes(loadElfImage(path)).filter((n) => n.provider === provider && n.name === name);
   if (sites.length === 0) throw new TsbpfError("USDT_NOT_FOUND", `${what}: the binary has no such probe (see .note.stapsdt)`);
