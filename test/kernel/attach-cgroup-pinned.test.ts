@@ -6,10 +6,11 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { Link } from "../../src/runtime/links/link.js";
 import { cgroupPrograms } from "../../src/runtime/links/cgroup.js";
+import { listLinks } from "../../src/runtime/links/list.js";
 import { objGet } from "../../src/sys/bpf.js";
 import { createCgroup, type TestCgroup } from "../helpers/cgroup.js";
 import { REPO_ROOT } from "../helpers/clang.js";
-import { bpffsProblem, bpffsScratch, compileAndRead, run } from "../helpers/loader.js";
+import { bpffsProblem, bpffsScratch, compileAndRead, run, waitFor } from "../helpers/loader.js";
 import { nettool } from "../helpers/nettool.js";
 import { privileged } from "../helpers/privileges.js";
 
@@ -55,10 +56,15 @@ describe("attach: pinned links outlive the process", privileged(bpffsProblem), (
       assert.equal(cgroupPrograms(cg.path, "CGROUP_INET4_CONNECT").progIds.length, 1);
       assert.equal(await connect(), "connect:EPERM", "the program still refuses the port");
       const link = new Link(objGet(pin), "pinned connect4 link");
-      assert.equal(link.info().progId, cgroupPrograms(cg.path, "CGROUP_INET4_CONNECT").progIds[0]);
+      const progId = cgroupPrograms(cg.path, "CGROUP_INET4_CONNECT").progIds[0];
+      assert.equal(link.info().progId, progId);
+      const listed = listLinks().find((l) => l.id === link.id);
+      assert.equal(listed?.typeName, "cgroup", "the kernel lists the link");
+      assert.equal(listed?.progId, progId);
       link.detach();
       rmSync(pin);
       link.close();
+      assert.ok(await waitFor(() => !listLinks().some((l) => l.id === listed!.id)), "gone once unpinned and closed");
       assert.deepEqual(cgroupPrograms(cg.path, "CGROUP_INET4_CONNECT").progIds, []);
       assert.equal(await connect(), "connect:ECONNREFUSED");
     } finally {
