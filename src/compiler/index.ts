@@ -115,6 +115,14 @@ export function compileOrThrow(entry: string, opts: CompileOptions = {}): Uint8A
   return r.object;
 }
 
+/** Sorted by position; one per position and message (a function inlined twice reports its errors once). */
 function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
-  return [...ds].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+  const seen = new Set<string>();
+  const unique = ds.filter((d) => {
+    const key = `${d.file}:${d.start}:${d.length}:${d.code}:${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return unique.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
 }

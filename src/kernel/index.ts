@@ -3,6 +3,7 @@
 
 import type { AnyLayout, Infer, ScalarLayout } from "../types/index.js";
 import type { BtfTracepointArgs, KernelFunctions, LsmHookArgs, task_struct } from "./vmlinux.js";
+import type { KernelPtr } from "./types.js";
 
 export { struct, union, array, bytes, cstring, padding } from "../types/index.js";
 export type { Infer, AnyLayout } from "../types/index.js";
@@ -32,7 +33,7 @@ export type i64 = bigint;
 /** A one-byte boolean. */
 export type bool = boolean;
 
-type Convert<T> = (value: number | bigint | boolean) => T;
+type Convert<T> = (value: number | bigint | boolean | KernelPtr<unknown>) => T;
 export declare const u8: ScalarLayout<"u8", number> & Convert<u8>;
 export declare const u16: ScalarLayout<"u16", number> & Convert<u16>;
 export declare const u32: ScalarLayout<"u32", number> & Convert<u32>;

@@ -20,7 +20,9 @@ export function verifierReason(log: string): string {
   const out: string[] = [];
   for (let i = end - 1; i >= 0 && out.length < 3; i--) {
     const l = lines[i]!;
-    if (/^\d+: /.test(l) || /^; /.test(l) || /^\s*(R\d|frame|from \d+ to)/.test(l)) {
+    // Register states ("R1_w=ctx() R10=fp0", "frame1: R1=..."), not errors that start with a register
+    // ("R1 invalid mem access 'scalar'").
+    if (/^\d+: /.test(l) || /^; /.test(l) || /^\s*(R\d+(_[a-z]+)?=|frame\d*:|from \d+ to)/.test(l)) {
       if (out.length) break;
       continue;
     }

@@ -81,6 +81,41 @@ export const sample = perfEvent((ctx) => {
   });
 });
 
+describe("compiler: tracepoint record arrays", privileged(), () => {
+  test("ctx.args[i] of sys_enter reads u64 elements, by constant and by loop index; ctx.saddr[i] loads", () => {
+    const coll = loadSource(`
+import { tracepoint, ArrayMap, bpf, u64, type u32 } from "tsbpf/kernel";
+const seen = new ArrayMap<u64>({ maxEntries: 4 });
+const me = new ArrayMap<u32>({ maxEntries: 1 });
+export const enter = tracepoint("raw_syscalls/sys_enter", (ctx) => {
+  const want = me.lookup(0);
+  if (want === null || want !== bpf.pid() || ctx.id !== 62n) return 0;
+  seen.update(0, ctx.args[0]);
+  let sum: u64 = 0n;
+  for (let i = 0; i < 2; i++) sum += ctx.args[i] * u64(i + 1);
+  seen.update(1, sum);
+  return 0;
+});
+export const state = tracepoint("sock/inet_sock_set_state", (ctx) => {
+  let s: u32 = 0;
+  for (let i = 0; i < 4; i++) s += ctx.saddr[i];
+  seen.update(2, u64(s));
+  return 0;
+});
+`);
+    try {
+      coll.map("me").setRaw(new Uint8Array(4), new Uint8Array(new Uint32Array([process.pid]).buffer));
+      using _e = coll.program("enter").attach();
+      process.kill(process.pid, 0); // kill(2) is syscall 62: args (pid, 0)
+      const v = (i: number) => new DataView(coll.map("seen").getRaw(new Uint8Array(new Uint32Array([i]).buffer))!.buffer).getBigUint64(0, true);
+      assert.equal(v(0), BigInt(process.pid));
+      assert.equal(v(1), BigInt(process.pid) * 1n + 0n * 2n);
+    } finally {
+      coll.close();
+    }
+  });
+});
+
 describe("compiler: kernel enum constants", privileged(), () => {
   test("constants from the kernel declarations fold to their BTF values, in switch cases and 64-bit", () => {
     const coll = loadSource(`

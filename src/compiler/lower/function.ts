@@ -12,7 +12,7 @@ import type { AluOp, BlockId, Cond, Operand, VReg } from "../ir.js";
 import type { ProgramKind } from "../programs.js";
 import { PERF_EVENT_DATA, SK_BUFF, XDP_MD } from "../programs.js";
 import {
-  arithmeticType, BIGLIT, BOOL, I32, I64, intRange, LIT, promote, scalarOfLayout, showTy, U32, U64, VOID, wrap,
+  arithmeticType, BIGLIT, BOOL, I32, I64, intRange, LIT, promote, scalarOfLayout, showTy, U8, U32, U64, VOID, wrap,
   type IntTy, type Ty,
 } from "../types.js";
 import type { ModuleContext } from "./context.js";
@@ -757,6 +757,7 @@ export class Lowerer {
         }
         const f = XDP_MD[name];
         if (!f || name === "data" || name === "dataEnd" || name === "dataMeta") this.report(e.name, D.TypeMismatch, `the XDP context has no field "${name}"`);
+        if (name === "egressIfindex") this.report(e.name, D.TypeMismatch, "ctx.egressIfindex is only readable by XDP programs run from a devmap, which tsbpf programs cannot declare yet");
         return { k: "mem", base, offset: f[0], ty: U32, what: `ctx.${name}`, readonly: true };
       }
       case "skb": {
@@ -824,14 +825,64 @@ export class Lowerer {
     return { k: "value", value: argumentValue(this, base, n * 8, this.m.typeOfNode(ret.type), e), what: "ctx.ret" };
   }
 
+  /**
+   * `ctx.field[i]` on a tracepoint record: the verifier only allows loads at a constant offset from the
+   * context pointer itself, so a constant index is one CO-RE-relocated load of the element, and a
+   * dynamic index works on a copy of the array on the stack.
+   */
+  #contextArrayElement(e: ts.ElementAccessExpression): Place | undefined {
+    if (this.prog.context !== "tracepoint" || !ts.isPropertyAccessExpression(e.expression)) return undefined;
+    const inner = skipParens(e.expression.expression);
+    const sym = ts.isIdentifier(inner) ? this.m.consts.resolveSymbol(inner) : undefined;
+    const local = sym && this.#lookup(sym);
+    if (local?.k !== "reg" || local.ty.k !== "ctx") return undefined;
+    const kt = KernelTypes.kernelName(this.checker.getTypeAtLocation(inner));
+    const id = kt && this.m.kernel.find(kt.name, kt.btfKind);
+    const name = e.expression.name.text;
+    const mem = id === undefined ? undefined : this.m.kernel.member(id, name);
+    if (id === undefined || !mem || mem.kind.k !== "array") return undefined;
+    const elem = mem.kind.elem ?? U8;
+    const count = mem.kind.count ?? mem.size;
+    const esize = elem.bits / 8;
+    const idx = this.value(this.expr(e.argumentExpression), e.argumentExpression);
+    if ("imm" in idx.op) {
+      const i = Number(idx.op.imm);
+      if (i < 0 || i >= count) this.report(e.argumentExpression, D.ConstantRange, `index ${i} is out of bounds (length ${count})`);
+      const core = mem.kind.elem ? this.m.kernel.coreAccess("field_byte_offset", id, [...mem.path, i]) : undefined;
+      return { k: "mem", base: local.reg, offset: mem.offset + i * esize, ty: elem, what: `ctx.${name}[${i}]`, readonly: true, ...(core ? { core } : {}) };
+    }
+    // Copy the array out of the record (constant-offset loads), then index the copy.
+    const slot = this.b.slot(Math.ceil(mem.size / 8) * 8, 8, name);
+    const copy = this.b.reg();
+    this.b.emit({ op: "stackAddr", dst: copy, slot, offset: 0 });
+    for (let off = 0; off < mem.size;) {
+      const rest = mem.size - off;
+      const size = (rest >= 8 && (mem.offset + off) % 8 === 0 ? 8 : rest >= 4 && (mem.offset + off) % 4 === 0 ? 4 : rest >= 2 && (mem.offset + off) % 2 === 0 ? 2 : 1) as 1 | 2 | 4 | 8;
+      const t = this.b.reg();
+      this.b.emit({ op: "load", size, dst: t, base: local.reg, offset: mem.offset + off });
+      this.b.emit({ op: "store", size, base: copy, offset: off, value: reg(t) });
+      off += size;
+    }
+    const layout = arrayLayoutOf(elem, count);
+    return this.#index(e, { ty: { k: "mem", layout }, op: reg(copy) }, idx);
+  }
+
   #element(e: ts.ElementAccessExpression): Place {
+    const fromContext = this.#contextArrayElement(e);
+    if (fromContext) return fromContext;
     const obj = this.expr(e.expression);
     if (obj.ty.k !== "mem") this.report(e, D.DynamicAccess, `cannot index ${showTy(obj.ty)}`);
     const info = arrayInfo(obj.ty.layout);
     if (!info) this.report(e, D.DynamicAccess, "only arrays and byte arrays can be indexed; struct fields are read by name");
+    return this.#index(e, obj, this.value(this.expr(e.argumentExpression), e.argumentExpression));
+  }
+
+  /** Element `idx` of the array value `obj` (a constant index is checked, a dynamic one clamped). */
+  #index(e: ts.ElementAccessExpression, obj: Value, idx: Value): Place {
+    if (obj.ty.k !== "mem") this.report(e, D.DynamicAccess, `cannot index ${showTy(obj.ty)}`);
+    const info = arrayInfo(obj.ty.layout)!;
     const elemTy = tyOfLayout(info.element);
     const base = this.b.toReg(obj.op);
-    const idx = this.value(this.expr(e.argumentExpression), e.argumentExpression);
     if ("imm" in idx.op) {
       const i = Number(idx.op.imm);
       if (i < 0 || i >= info.length) this.report(e.argumentExpression, D.ConstantRange, `index ${i} is out of bounds (length ${info.length})`);
@@ -1413,8 +1464,16 @@ export function arrayInfo(layout: AnyLayout): { element: AnyLayout; length: numb
   return undefined;
 }
 
+import * as types from "../../types/index.js";
 import { bytes as bytesLayoutFn, u8 as u8Layout } from "../../types/index.js";
 const U8_LAYOUT = u8Layout as unknown as AnyLayout;
 function bytesLayout(n: number): AnyLayout {
   return bytesLayoutFn(n) as unknown as AnyLayout;
+}
+
+/** The layout of `count` integers of type `elem` (a kernel array's copy). */
+function arrayLayoutOf(elem: { bits: number; signed: boolean }, count: number): AnyLayout {
+  const scalars: Record<string, unknown> = { u8: types.u8, u16: types.u16, u32: types.u32, u64: types.u64, i8: types.i8, i16: types.i16, i32: types.i32, i64: types.i64 };
+  const scalar = scalars[`${elem.signed ? "i" : "u"}${elem.bits}`] as Parameters<typeof types.array>[0];
+  return types.array(scalar, count) as unknown as AnyLayout;
 }

@@ -15,7 +15,8 @@ export type KernelMemberKind =
   | { readonly k: "bool" }
   | { readonly k: "ptr"; readonly target: { readonly name: string; readonly btfKind: "struct" | "union" } | undefined }
   | { readonly k: "struct"; readonly name: string; readonly btfKind: "struct" | "union"; readonly id: number }
-  | { readonly k: "array"; readonly size: number }
+  /** An array: its byte size, and when its elements are integers, their type and count. */
+  | { readonly k: "array"; readonly size: number; readonly elem?: IntTy; readonly count?: number }
   | { readonly k: "other" };
 
 /** The result of resolving `parent.member`. */
@@ -141,8 +142,15 @@ export class KernelTypes {
       case "struct":
       case "union":
         return { k: "struct", name: t.name, btfKind: t.kind, id: t.id };
-      case "array":
+      case "array": {
+        const e = this.btf.type(this.btf.resolve(t.elemType));
+        const esize = e.kind === "int" || e.kind === "enum" ? e.size : 0;
+        if ((esize === 1 || esize === 2 || esize === 4 || esize === 8) && t.nelems > 0) {
+          const signed = (e as { signed: boolean }).signed;
+          return { k: "array", size: this.btf.sizeof(id), elem: { k: "int", bits: (esize * 8) as 8 | 16 | 32 | 64, signed }, count: t.nelems };
+        }
         return { k: "array", size: this.btf.sizeof(id) };
+      }
       default:
         return { k: "other" };
     }

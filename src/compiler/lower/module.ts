@@ -41,6 +41,12 @@ const MAP_CLASSES: Record<string, CompiledMapType> = {
   RingBuf: "ringbuf", PerfEventArray: "perf_event_array", ProgArray: "prog_array", StackTraceMap: "stack_trace",
 };
 
+/** `tsbpf/kernel` context types: a function parameter of one of them takes the program's context. */
+const CONTEXT_TYPES: ReadonlySet<string> = new Set([
+  "XdpContext", "SkBuffContext", "ArgsContext", "ProbeContext", "PerfEventContext", "TracepointContext",
+  "BtfTracepointContext", "FentryContext", "FexitContext", "LsmContext",
+]);
+
 /** Lowers every program declared in `entry` (with maps and variables from all user modules). */
 export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () => Btf): LoweredModule {
   const checker = program.getTypeChecker();
@@ -86,6 +92,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
           if (int) return int;
           if (name === "bool") return BOOL;
           if (name === "KernelPtr") return U64;
+          if (CONTEXT_TYPES.has(name)) return { k: "ctx" };
           if (name === "Infer" && node.typeArguments?.[0] && ts.isTypeQueryNode(node.typeArguments[0])) {
             return layoutType(node.typeArguments[0].exprName, node);
           }
