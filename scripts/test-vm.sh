@@ -69,9 +69,12 @@ kver=${vmlinuz##*/vmlinuz-}
 moddir="$kdir/root/lib/modules/$kver"
 
 # --- initramfs: busybox + the virtio-9p modules + scripts/vm/init --------------------------------------
-modules=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p)
+# Then the modules the network tests need (veth pairs, clsact + cls_bpf): the guest runs the host's
+# root, whose /lib/modules belongs to the host kernel, so init loads these before it chroots.
+modules=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p
+  veth sch_ingress cls_bpf)
 initrd="$cache/initramfs-$kver.cpio.gz"
-if [[ ! -f $initrd || scripts/vm/init -nt $initrd || /bin/busybox -nt $initrd ]]; then
+if [[ ! -f $initrd || scripts/vm/init -nt $initrd || /bin/busybox -nt $initrd || $(cat "$initrd.modules" 2>/dev/null) != "${modules[*]}" ]]; then
   log "building the initramfs for $kver"
   stage=$(mktemp -d "$cache/initramfs.XXXXXX")
   trap 'rm -rf "$stage"' EXIT
@@ -96,6 +99,7 @@ if [[ ! -f $initrd || scripts/vm/init -nt $initrd || /bin/busybox -nt $initrd ]]
   done
   (cd "$stage" && find . | /bin/busybox cpio -o -H newc 2>/dev/null | gzip -1 >"$initrd.tmp") || die "cpio of the initramfs failed"
   mv "$initrd.tmp" "$initrd"
+  echo "${modules[*]}" >"$initrd.modules"
   rm -rf "$stage"
   trap - EXIT
 fi

@@ -15,6 +15,7 @@ mnt cgroup2 /sys/fs/cgroup
 mnt securityfs /sys/kernel/security
 mkdir -p /dev/pts /dev/shm && mnt devpts /dev/pts && mnt tmpfs /dev/shm
 ulimit -l unlimited
+ip link set lo up || echo "tsbpf-vm: cannot bring lo up"
 cd "$TSBPF_REPO" || exit 98
 echo "tsbpf-vm: kernel $(uname -r), up $(cut -d' ' -f1 /proc/uptime)s"
 bash "$TSBPF_RUN_DIR/run.sh"

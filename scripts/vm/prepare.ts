@@ -18,6 +18,9 @@ mkdirSync(jsDir, { recursive: true });
 
 const t0 = Date.now();
 const manifest = await buildVmFixtures();
+for (const [key, error] of Object.entries(manifest)) {
+  if (key.startsWith("failed:")) console.warn(`prepare: fixture ${key.slice(7)} failed to build; the tests using it will fail:\n${error}`);
+}
 const manifestPath = join(runDir, "fixtures.json");
 writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
 

@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { REPO_ROOT, compileC, vmlinuxHeader } from "../helpers/clang.js";
 import { hostProgram, triggerProgram } from "../helpers/loader.js";
+import { nettool } from "../helpers/nettool.js";
 
 /** BPF objects: name → C source (repo-relative) and whether it includes the host's vmlinux.h. */
 const OBJECTS: Record<string, { source: string; vmlinux?: boolean }> = {
@@ -14,6 +15,9 @@ const OBJECTS: Record<string, { source: string; vmlinux?: boolean }> = {
   core: { source: "test/fixtures/c/probes/core_portable.bpf.c", vmlinux: true },
   freplace_target: { source: "test/fixtures/c/probes/freplace_target.bpf.c" },
   freplace: { source: "test/fixtures/c/probes/freplace.bpf.c" },
+  tc: { source: "test/fixtures/c/hooks/tc.bpf.c" },
+  xdp: { source: "test/fixtures/c/attach_xdp.bpf.c" },
+  cgroup: { source: "test/fixtures/c/hooks/cgroup.bpf.c" },
   structops: { source: "test/fixtures/c/structops/tsbpf_cc.bpf.c", vmlinux: true },
   structops_link: { source: "test/fixtures/c/structops/tsbpf_cc_link.bpf.c", vmlinux: true },
   // TypeScript kernel programs, compiled by tsbpf on the host (tsbpf build)
@@ -24,6 +28,7 @@ const OBJECTS: Record<string, { source: string; vmlinux?: boolean }> = {
 const BINARIES: Record<string, () => string> = {
   trigger: triggerProgram,
   syscaller: () => hostProgram("syscaller", readFileSync(join(REPO_ROOT, "test/fixtures/c/probes/syscaller.c"), "utf8")),
+  nettool,
   tcp_cc_client: () => hostProgram("tcp_cc_client", readFileSync(join(REPO_ROOT, "test/fixtures/c/structops/tcp_cc_client.c"), "utf8")),
 };
 
@@ -34,6 +39,8 @@ function fromManifest(name: string): string | undefined {
   const path = process.env.TSBPF_VM_MANIFEST;
   if (!path) return undefined;
   manifest ??= JSON.parse(readFileSync(path, "utf8")) as Record<string, string>;
+  const failed = manifest[`failed:${name}`];
+  if (failed) throw new Error(`VM fixture "${name}" failed to build on the host:\n${failed}`);
   const found = manifest[name];
   if (!found) throw new Error(`VM fixture "${name}" is not in ${path}: add it to test/vm/fixtures.ts`);
   return found;
@@ -68,11 +75,21 @@ export function vmBinary(name: string): string {
   return build();
 }
 
-/** Builds every fixture; returns the manifest prepare.ts writes. */
+/**
+ * Builds every fixture; returns the manifest prepare.ts writes. A fixture that fails to build is
+ * recorded as `failed:<key>` with the error, so only the tests that use it fail (with that error).
+ */
 export async function buildVmFixtures(): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const name of Object.keys(OBJECTS)) out[`object:${name}`] = await vmObject(name);
-  for (const name of Object.keys(BINARIES)) out[`binary:${name}`] = vmBinary(name);
+  const record = async (key: string, build: () => string | Promise<string>) => {
+    try {
+      out[key] = await build();
+    } catch (e) {
+      out[`failed:${key}`] = e instanceof Error ? e.message : String(e);
+    }
+  };
+  for (const name of Object.keys(OBJECTS)) await record(`object:${name}`, () => vmObject(name));
+  for (const name of Object.keys(BINARIES)) await record(`binary:${name}`, () => vmBinary(name));
   return out;
 }
 

@@ -3,12 +3,14 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
 import { MissingFeatureError, TsbpfError } from "../../src/errors.js";
 import { readCollectionSpec } from "../../src/object/reader.js";
 import { loadCollection, type Collection } from "../../src/runtime/collection.js";
 import { attachKprobe, attachKprobeMulti, kprobeSupport } from "../../src/runtime/links/kprobe.js";
-import { counterAt, readGlobal, u32, writeGlobal } from "../helpers/loader.js";
+import { listLinks } from "../../src/runtime/links/list.js";
+import { counterAt, readGlobal, u32, waitFor, writeGlobal } from "../helpers/loader.js";
 import { runSyscaller, vmObject } from "./fixtures.js";
 
 const skip = kprobeSupport().pmu ? undefined : "this kernel has no kprobes (runs in the VM: npm run test:vm)";
@@ -73,14 +75,41 @@ describe("vm: kprobes", { skip }, () => {
     assert.equal(counterAt(coll.map("entries"), r2.pid), undefined);
   });
 
-  test("a pinned kprobe link outlives its Link object", async () => {
+  test("without the kprobe PMU, attach() falls back to tracefs kprobe_events on its own", async () => {
+    // Hide /sys/bus/event_source/devices/kprobe the way a kernel without the PMU (before 4.17) looks.
+    const pmu = "/sys/bus/event_source/devices/kprobe";
+    execFileSync("mount", ["-t", "tmpfs", "tsbpf-no-pmu", pmu]);
+    let link;
+    try {
+      assert.deepEqual(kprobeSupport(), { pmu: false, tracefs: true });
+      link = coll.program("on_getpid_entry").attach();
+      assert.match(link.description, /\(tracefs\)/);
+      assert.match(readFileSync("/sys/kernel/tracing/kprobe_events", "utf8"), new RegExp(`tsbpf/kp_${process.pid}_`));
+      const r = await runSyscaller("getpid", 5);
+      assert.equal(counterAt(coll.map("entries"), r.pid), 5);
+    } finally {
+      link?.close();
+      execFileSync("umount", [pmu]);
+    }
+    assert.doesNotMatch(readFileSync("/sys/kernel/tracing/kprobe_events", "utf8"), new RegExp(`tsbpf/kp_${process.pid}_`));
+    assert.equal(kprobeSupport().pmu, true);
+    const r2 = await runSyscaller("getpid", 2);
+    assert.equal(counterAt(coll.map("entries"), r2.pid), undefined, "nothing after close");
+  });
+
+  test("a pinned kprobe link outlives its Link object; removing the pin detaches", async () => {
     const pin = `/sys/fs/bpf/tsbpf-vm-kprobe-${process.pid}`;
     const link = coll.program("on_getpid_entry").attach();
+    const id = link.id;
     link.pin(pin);
     link.close();
     const r = await runSyscaller("getpid", 3);
     assert.equal(counterAt(coll.map("entries"), r.pid), 3, "still attached through the pin");
-    (await import("node:fs")).rmSync(pin);
+    assert.ok(listLinks().some((l) => l.id === id));
+    rmSync(pin);
+    assert.ok(await waitFor(() => !listLinks().some((l) => l.id === id)), "gone once unpinned");
+    const r2 = await runSyscaller("getpid", 3);
+    assert.equal(counterAt(coll.map("entries"), r2.pid), undefined, "not attached after unpinning");
   });
 
   test("kprobe.multi: a typed error on this kernel (Debian 6.1 has no CONFIG_FPROBE), or counts when present", async () => {
@@ -94,7 +123,7 @@ describe("vm: kprobes", { skip }, () => {
     }
   });
 
-  test("bad input: unknown function, offset on a kretprobe, wrong program type", () => {
+  test("bad input: unknown function (perf and tracefs), offset on a kretprobe, malformed target", () => {
     assert.throws(() => attachKprobe(coll.program("on_getpid_entry"), { symbol: "tsbpf_no_such_function" }),
       (e: unknown) => e instanceof TsbpfError && e.code === "SYMBOL_NOT_FOUND" && /tsbpf_no_such_function/.test(e.message));
     assert.throws(() => attachKprobe(coll.program("on_getpid_entry"), { symbol: "tsbpf_no_such_function", mode: "tracefs" }),

@@ -1,10 +1,11 @@
 // TCX attachment (kernel 6.6+): a BPF link on an interface's ingress or egress, placed before/after
 // another program or link of the same hook, with an optional expected revision; and hook listing.
 
-import { TsbpfError } from "../../errors.js";
+import { MissingFeatureError, SyscallError, TsbpfError } from "../../errors.js";
 import { linkCreate, progQuery } from "../../sys/bpf.js";
 import { ATTACH_FLAGS, ATTACH_TYPE } from "../../sys/constants.js";
 import { Fd } from "../../sys/fd.js";
+import { kernelAtLeast } from "../../sys/system.js";
 import { withOp } from "../map.js";
 import type { Program } from "../program.js";
 import { Link } from "./link.js";
@@ -75,11 +76,20 @@ export function attachTcx(prog: Program, iface: string | number, direction: TcDi
   const description = `tcx ${direction} on ${typeof iface === "string" ? iface : "ifindex " + iface}`;
   const context = `attach program "${prog.name}" to ${description}`;
   const { flags, relative } = mprogRelative(order, context);
-  const fd = linkCreate({
-    context,
-    progFd: prog.fd.value, target: ifindex, attachType: tcxAttachType(direction), flags,
-    extra: { kind: "tcx", relativeFdOrId: relative, ...(order.expectedRevision !== undefined ? { expectedRevision: order.expectedRevision } : {}) },
-  });
+  let fd: Fd;
+  try {
+    fd = linkCreate({
+      context,
+      progFd: prog.fd.value, target: ifindex, attachType: tcxAttachType(direction), flags,
+      extra: { kind: "tcx", relativeFdOrId: relative, ...(order.expectedRevision !== undefined ? { expectedRevision: order.expectedRevision } : {}) },
+    });
+  } catch (e) {
+    // Before 6.6 the kernel knows no TCX attach type: EINVAL.
+    if (e instanceof SyscallError && e.code === "EINVAL" && !kernelAtLeast(6, 6)) {
+      throw new MissingFeatureError("TCX_UNSUPPORTED", `${context}: this kernel has no TCX links (Linux 6.6+); attachTc() uses a netlink cls_bpf filter instead`, { cause: e });
+    }
+    throw e;
+  }
   return new Link(fd, description);
 }
 
