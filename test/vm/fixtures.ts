@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { REPO_ROOT, compileC, vmlinuxHeader } from "../helpers/clang.js";
 import { hostProgram, triggerProgram } from "../helpers/loader.js";
 import { nettool } from "../helpers/nettool.js";
+import { probeTarget } from "../helpers/probes.js";
 
 /** BPF objects: name → C source (repo-relative) and whether it includes the host's vmlinux.h. */
 const OBJECTS: Record<string, { source: string; vmlinux?: boolean }> = {
@@ -15,6 +16,7 @@ const OBJECTS: Record<string, { source: string; vmlinux?: boolean }> = {
   core: { source: "test/fixtures/c/probes/core_portable.bpf.c", vmlinux: true },
   freplace_target: { source: "test/fixtures/c/probes/freplace_target.bpf.c" },
   freplace: { source: "test/fixtures/c/probes/freplace.bpf.c" },
+  uprobe: { source: "test/fixtures/c/probes/uprobe.bpf.c" },
   tc: { source: "test/fixtures/c/hooks/tc.bpf.c" },
   xdp: { source: "test/fixtures/c/attach_xdp.bpf.c" },
   cgroup: { source: "test/fixtures/c/hooks/cgroup.bpf.c" },
@@ -29,6 +31,7 @@ const BINARIES: Record<string, () => string> = {
   trigger: triggerProgram,
   syscaller: () => hostProgram("syscaller", readFileSync(join(REPO_ROOT, "test/fixtures/c/probes/syscaller.c"), "utf8")),
   nettool,
+  probe_target: probeTarget,
   tcp_cc_client: () => hostProgram("tcp_cc_client", readFileSync(join(REPO_ROOT, "test/fixtures/c/structops/tcp_cc_client.c"), "utf8")),
 };
 

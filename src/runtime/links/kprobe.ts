@@ -8,7 +8,7 @@ import { linkCreate, withContext } from "../../sys/bpf.js";
 import { ATTACH_TYPE, LINK_FLAGS } from "../../sys/constants.js";
 import type { Fd } from "../../sys/fd.js";
 import { perfEventOpen, pmuRetprobeBit, pmuType } from "../../sys/perf.js";
-import { tracefsPath } from "../../sys/system.js";
+import { kernelAtLeast, tracefsPath } from "../../sys/system.js";
 import type { Program } from "../program.js";
 import { Link } from "./link.js";
 import { attachToPerfEvent } from "./perf-event.js";
@@ -204,7 +204,8 @@ export function attachKprobeMulti(prog: Program, opts: KprobeMultiOptions = {}):
     });
     return new Link(fd, description);
   } catch (e) {
-    if (e instanceof SyscallError && e.code === "EOPNOTSUPP") {
+    // Built without CONFIG_FPROBE: EOPNOTSUPP; before 5.18 the attach type is unknown: EINVAL.
+    if (e instanceof SyscallError && (e.code === "EOPNOTSUPP" || (e.code === "EINVAL" && !kernelAtLeast(5, 18)))) {
       throw new MissingFeatureError("KPROBE_MULTI_UNSUPPORTED", `${what}: the kernel has no kprobe_multi links (needs 5.18+ built with CONFIG_FPROBE)`, { cause: e });
     }
     if (e instanceof SyscallError && e.code === "EINVAL" && spec.expectedAttachType !== "TRACE_KPROBE_MULTI") {

@@ -12,6 +12,7 @@ import { perfEventOpen, pmuRetprobeBit, pmuType } from "../../sys/perf.js";
 import type { Program } from "../program.js";
 import { canonicalPath, resolveBinaryPath } from "./binary-path.js";
 import type { ProbeMode } from "./kprobe.js";
+import { kernelAtLeast } from "../../sys/system.js";
 import { Link } from "./link.js";
 import { attachToPerfEvent } from "./perf-event.js";
 import { createProbeEvent, openProbeEvent, probeEventsAvailable } from "./tracefs.js";
@@ -235,7 +236,8 @@ export function attachUprobeMulti(prog: Program, opts: UprobeMultiOptions = {}):
     });
     return new Link(fd, description);
   } catch (e) {
-    if (e instanceof SyscallError && e.code === "EOPNOTSUPP") {
+    // Built without uprobe_multi: EOPNOTSUPP; before 6.6 the attach type is unknown: EINVAL.
+    if (e instanceof SyscallError && (e.code === "EOPNOTSUPP" || (e.code === "EINVAL" && !kernelAtLeast(6, 6)))) {
       throw new MissingFeatureError("UPROBE_MULTI_UNSUPPORTED", `${what}: the kernel has no uprobe_multi links (needs 6.6+)`, { cause: e });
     }
     if (e instanceof SyscallError && e.code === "EINVAL" && spec.expectedAttachType !== "TRACE_UPROBE_MULTI") {
