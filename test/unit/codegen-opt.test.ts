@@ -10,6 +10,7 @@ import { optimize } from "../../src/compiler/opt/index.js";
 import { fromSsa, sequentialize, toSsa } from "../../src/compiler/opt/ssa.js";
 import { FnBuilder } from "../helpers/codegen-ir.js";
 import { INPUTS, OUTPUTS, OUT_MAP, Rng, randomProgram } from "../helpers/codegen-random.js";
+import { randomLoopProgram } from "../helpers/codegen-loops.js";
 
 const KEY0 = new Uint8Array(4);
 
@@ -314,3 +315,80 @@ describe("optimizer: redundant loads", () => {
     assert.equal(countOps(o, "load"), 2, formatIr(o));
   });
 });
+
+describe("optimizer: loop unrolling", () => {
+  test("300 random loop programs (nested, break/continue, stack arrays): unrolled code computes the same", () => {
+    let unrolled = 0;
+    for (let seed = 1; seed <= 300; seed++) {
+      const fn = randomLoopProgram(seed);
+      const o = optimize(fn);
+      if (!hasLoop(o)) unrolled++;
+      const rng = new Rng(seed * 7 + 3);
+      for (let trial = 0; trial < 3; trial++) {
+        const ctx = u64s(Array.from({ length: INPUTS }, () => rng.u64()));
+        const want = run(fn, [], ctx);
+        const got = run(o, [], ctx);
+        const why = () => `seed ${seed}\n--- original\n${formatIr(fn)}\n--- optimized\n${formatIr(o)}`;
+        assert.equal(got.value, want.value, `return value: ${why()}`);
+        assert.deepEqual(got.out, want.out, `map output: ${why()}`);
+      }
+    }
+    assert.ok(unrolled > 100, `most loops are unrolled completely (${unrolled} of 300 programs have no loop left)`);
+  });
+
+  test("a counted loop over an array becomes straight-line code with constant offsets", () => {
+    const f = new FnBuilder("sum", 1);
+    const b = f.block(), head = f.block(), body = f.block(), exit = f.block();
+    const i = b.mov(0n);
+    const acc = b.mov(0n);
+    b.jmp(head);
+    head.br("slt", 32, i, 8n, body, exit);
+    const off = body.alu("mul", 64, body.ext(i, 32, false), 4n);
+    const p = body.alu("add", 64, f.params[0], off);
+    body.alu("add", 64, acc, body.load(4, p, 0), acc);
+    body.alu("add", 32, i, 1n, i);
+    body.jmp(head);
+    exit.ret(acc);
+    const fn = f.build();
+    const o = optimize(fn);
+    assert.equal(o.blocks.length, 1, formatIr(o));
+    assert.deepEqual(o.blocks[0].instructions.filter((x) => x.op === "load").map((x) => (x as { offset: number }).offset), [0, 4, 8, 12, 16, 20, 24, 28]);
+    const ctx = new Uint8Array(32).map((_, k) => k * 3);
+    assert.equal(evalIr(o, { ctx: ctx.slice() }).value, evalIr(fn, { ctx: ctx.slice() }).value);
+  });
+
+  test("loops over the trip budget, with unknown bounds, or with opts.unroll false stay loops", () => {
+    const mk = (bound: bigint | "param") => {
+      const f = new FnBuilder("l", 1);
+      const b = f.block(), head = f.block(), body = f.block(), exit = f.block();
+      const i = b.mov(0n);
+      b.jmp(head);
+      head.br("lt", 64, i, bound === "param" ? f.params[0] : bound, body, exit);
+      body.alu("add", 64, i, 1n, i);
+      body.jmp(head);
+      exit.ret(i);
+      return f.build();
+    };
+    assert.ok(hasLoop(optimize(mk(1000n))));
+    assert.ok(hasLoop(optimize(mk("param"))));
+    assert.ok(hasLoop(optimize(mk(4n), { unroll: false })));
+    assert.ok(!hasLoop(optimize(mk(4n))));
+    assert.equal(evalIr(optimize(mk(1000n)), { args: [0n] }).value, 1000n);
+  });
+});
+
+/** Whether some block jumps backwards to a block that reaches it (a cycle). */
+function hasLoop(fn: IrFunction): boolean {
+  const succ = new Map(fn.blocks.map((b) => [b.id, b.terminator.op === "br" ? [b.terminator.then, b.terminator.else] : b.terminator.op === "jmp" ? [b.terminator.target] : []]));
+  const state = new Map<number, number>();
+  const visit = (id: number): boolean => {
+    state.set(id, 1);
+    for (const s of succ.get(id) ?? []) {
+      if (state.get(s) === 1) return true;
+      if (!state.has(s) && visit(s)) return true;
+    }
+    state.set(id, 2);
+    return false;
+  };
+  return visit(fn.blocks[0].id);
+}

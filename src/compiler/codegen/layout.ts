@@ -57,7 +57,12 @@ export function orderBlocks(fn: MFunction, resolve: (id: BlockId) => BlockId): B
     if (t.kind === "br") {
       const e = resolve(t.else);
       const th = resolve(t.then);
-      next = !placed.has(e) ? e : !placed.has(th) ? th : undefined;
+      // A successor that itself continues to the other successor goes first (a triangle: the branch
+      // skips it, it falls through to the join), e.g. `x = a; if (c) goto J; x = b; J:`.
+      const continuesTo = (x: BlockId, y: BlockId): boolean =>
+        !placed.has(x) && !placed.has(y) && x !== y && successors(fn.byId.get(x)!.term).some((s) => resolve(s) === y);
+      if (continuesTo(th, e) && !continuesTo(e, th)) next = th;
+      else next = !placed.has(e) ? e : !placed.has(th) ? th : undefined;
     } else if (t.kind === "jmp") {
       const tg = resolve(t.target);
       next = placed.has(tg) ? undefined : tg;

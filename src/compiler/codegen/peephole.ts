@@ -1,9 +1,10 @@
 // Peephole clean-ups on the register-assigned instructions of one block: self-moves, a move straight
-// back (`r1 = r2; r2 = r1`), `wX = wX` on an already zero-extended register, and a stack store
-// immediately overwritten by a store of the same size at the same offset.
+// back (`r1 = r2; r2 = r1`), `wX = wX` on an already zero-extended register, a stack store
+// immediately overwritten by a store of the same size at the same offset, and a reload of a stack
+// word whose value is still in a register (`*(u64 *)(r10 -8) = r6; r1 = *(u64 *)(r10 -8)` -> `r1 = r6`).
 
 import { AluOp, Class, Mode, Source } from "../../asm/opcode.js";
-import type { Instruction } from "../../asm/instruction.js";
+import { Instruction } from "../../asm/instruction.js";
 
 const MOV64_X = Class.ALU64 | AluOp.MOV | Source.X;
 const MOV32_X = Class.ALU | AluOp.MOV | Source.X;
@@ -31,8 +32,64 @@ function zeroExtends(i: Instruction): boolean {
   return false;
 }
 
+/** A 64-bit r10-based load or store: its frame offset. */
+function stackWord(i: Instruction, cls: number): number | undefined {
+  return i.class === cls && i.mode === Mode.MEM && i.accessBytes === 8 && (cls === Class.LDX ? i.src : i.dst) === 10 ? i.offset : undefined;
+}
+
+/**
+ * Replaces reloads of stack words whose value is still in a register by register moves (or nothing).
+ * Knowledge is dropped at calls, at stores through other registers and at overlapping stack stores.
+ */
+function forwardStack<T extends { insn: Instruction }>(body: T[]): number {
+  let changed = 0;
+  const held = new Map<number, number>(); // frame offset -> register holding that 8-byte word
+  const forgetReg = (r: number) => {
+    for (const [off, reg] of held) if (reg === r) held.delete(off);
+  };
+  for (let i = 0; i < body.length; i++) {
+    const a = body[i].insn;
+    const ld = stackWord(a, Class.LDX);
+    if (ld !== undefined) {
+      const r = held.get(ld);
+      if (r !== undefined) {
+        const mov = new Instruction(MOV64_X, a.dst, r, 0, 0n);
+        if (a.source) mov.source = a.source;
+        body[i].insn = mov;
+        changed++;
+        if (a.dst !== r) forgetReg(a.dst);
+        continue;
+      }
+      forgetReg(a.dst);
+      held.set(ld, a.dst);
+      continue;
+    }
+    const st = stackWord(a, Class.STX);
+    if (st !== undefined) {
+      for (const off of [...held.keys()]) if (off > st - 8 && off < st + 8) held.delete(off);
+      held.set(st, a.src);
+      continue;
+    }
+    if (a.class === Class.ST || a.class === Class.STX) {
+      if (a.dst === 10) {
+        const n = a.accessBytes ?? 8;
+        for (const off of [...held.keys()]) if (off > a.offset - 8 && off < a.offset + n) held.delete(off);
+      } else held.clear(); // may point into the stack (atomics included)
+      if (a.isAtomic) for (const r of writes(a)) forgetReg(r);
+      continue;
+    }
+    if (a.isCall) {
+      held.clear();
+      continue;
+    }
+    for (const r of writes(a)) forgetReg(r);
+  }
+  return changed;
+}
+
 /** Simplifies a block's straight-line instructions in place; returns how many were removed. */
 export function peephole<T extends { insn: Instruction }>(body: T[]): number {
+  forwardStack(body);
   let removed = 0;
   const zext = new Set<number>();
   for (let i = 0; i < body.length; i++) {

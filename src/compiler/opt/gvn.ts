@@ -5,8 +5,8 @@
 import type { BlockId, IrInstruction, Operand, VReg } from "../ir.js";
 import { ssaDominators, type SsaFunction } from "./ssa.js";
 import { defOf } from "./insn.js";
-import type { Bits } from "./known-bits.js";
-import { memoryModel, memoryVersions, type MemClass } from "./memory.js";
+import type { KnownBits } from "./known-bits.js";
+import { memoryModel, memoryVersions, writeIds } from "./memory.js";
 
 const COMMUTATIVE = new Set(["add", "mul", "and", "or", "xor"]);
 
@@ -19,7 +19,7 @@ export interface GvnOptions {
   /** Parameter 0 is the program context (see memoryModel). */
   contextParam: boolean;
   /** Known bits, to forward a stored value into a narrower load only when it fits. */
-  known?: ReadonlyMap<VReg, Bits>;
+  known?: KnownBits;
 }
 
 /** Runs value numbering on `fn` in place; redundant instructions become copies. Returns whether anything changed. */
@@ -27,6 +27,8 @@ export function valueNumbering(fn: SsaFunction, opts: GvnOptions): boolean {
   const dom = ssaDominators(fn);
   const mm = memoryModel(fn, opts.contextParam);
   const versions = memoryVersions(fn, mm, dom.rpo);
+  const wids = writeIds(fn, mm, dom.rpo);
+  const classIndex = new Map(mm.all.map((c, i) => [c, i]));
   const by = new Map(fn.blocks.map((b) => [b.id, b]));
   const table = new Map<string, VReg>();
   let any = false;
@@ -44,12 +46,15 @@ export function valueNumbering(fn: SsaFunction, opts: GvnOptions): boolean {
       default: return undefined;
     }
   };
-  const memKey = (size: number, signed: boolean, base: VReg, offset: number, cur: Map<MemClass, string>): string =>
-    `load ${size}${signed ? "s" : "u"} r${base} ${offset} ${mm.classesOf(base).map((c) => `${c}=${cur.get(c)}`).join(",")}`;
+  const memKey = (size: number, signed: boolean, base: VReg, offset: number, cur: Int32Array): string => {
+    let k = `load ${size}${signed ? "s" : "u"} r${base} ${offset}`;
+    for (const c of mm.classesOf(base)) k += ` ${cur[classIndex.get(c)!]}`;
+    return k;
+  };
   const fits = (v: VReg, size: number): boolean => {
     if (size === 8) return true;
-    const k = opts.known?.get(v);
-    if (!k) return false;
+    if (!opts.known) return false;
+    const k = opts.known.get(v);
     const high = ((1n << 64n) - 1n) & ~((1n << BigInt(size * 8)) - 1n);
     return (k.zero & high) === high;
   };
@@ -57,8 +62,8 @@ export function valueNumbering(fn: SsaFunction, opts: GvnOptions): boolean {
   const visit = (id: BlockId) => {
     const b = by.get(id)!;
     const added: string[] = [];
-    const cur = new Map(versions.get(id)!);
-    b.insns = b.insns.map((ins, k) => {
+    const cur = versions.get(id)!.slice();
+    b.insns = b.insns.map((ins) => {
       const d = defOf(ins);
       let key: string | undefined;
       if (d !== undefined) {
@@ -76,7 +81,8 @@ export function valueNumbering(fn: SsaFunction, opts: GvnOptions): boolean {
           added.push(key);
         }
       }
-      for (const c of mm.writes(ins)) cur.set(c, `${id}:${k}`);
+      const w = wids.get(ins);
+      if (w !== undefined) for (const c of mm.writes(ins)) cur[classIndex.get(c)!] = w;
       if (ins.op === "store" && !ins.core && "reg" in ins.value && fits(ins.value.reg, ins.size)) {
         const fk = memKey(ins.size, false, ins.base, ins.offset, cur);
         table.set(fk, ins.value.reg);

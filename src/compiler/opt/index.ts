@@ -8,6 +8,7 @@ import { knownBits } from "./known-bits.js";
 import { sccp } from "./sccp.js";
 import { simplify } from "./simplify.js";
 import { simplifyCfg } from "./simplify-cfg.js";
+import { planUnrolling, unrollLoops, type UnrollPlan } from "./unroll.js";
 import { fromSsa, toSsa, type SsaFunction } from "./ssa.js";
 
 /** Options of {@link optimize}. */
@@ -27,7 +28,7 @@ function ssaRound(s: SsaFunction, contextParam: boolean): void {
     changed = propagateCopies(s) || changed;
     changed = simplify(s) || changed;
     changed = propagateCopies(s) || changed;
-    const known = knownBits(s, s.blocks.map((b) => b.id));
+    const known = knownBits(s);
     changed = valueNumbering(s, { contextParam, known }) || changed;
     changed = propagateCopies(s) || changed;
     changed = eliminateDead(s) || changed;
@@ -42,10 +43,30 @@ function ssaRound(s: SsaFunction, contextParam: boolean): void {
 export function optimize(fn: IrFunction, opts: OptimizeOptions = {}): IrFunction {
   const contextParam = opts.contextParam ?? fn.params.length === 1;
   let ir = fn;
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < MAX_ROUNDS; round++) {
     const s = toSsa(ir);
     ssaRound(s, contextParam);
-    ir = simplifyCfg(fromSsa(s));
+    const plans = opts.unroll === false || round >= MAX_ROUNDS - 2 ? [] : withinGrowth(s, planUnrolling(s));
+    // Unrolling finds the loops by the SSA block ids, before jump threading reshapes them.
+    ir = simplifyCfg(unrollLoops(fromSsa(s), plans));
+    if (plans.length === 0 && round >= 1) break;
   }
   return ir;
+}
+
+/** Rounds of SSA optimization; unrolling happens in all but the last two (which clean up after it). */
+const MAX_ROUNDS = 6;
+/** A function is not grown by unrolling beyond this many IR instructions. */
+const MAX_FUNCTION_SIZE = 4000;
+
+function withinGrowth(s: SsaFunction, plans: UnrollPlan[]): UnrollPlan[] {
+  let size = s.blocks.reduce((n, b) => n + b.phis.length + b.insns.length + 1, 0);
+  const out: UnrollPlan[] = [];
+  for (const p of plans) {
+    const loopSize = p.size * p.trips;
+    if (size + loopSize > MAX_FUNCTION_SIZE) continue;
+    size += loopSize;
+    out.push(p);
+  }
+  return out;
 }

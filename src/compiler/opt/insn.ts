@@ -49,7 +49,8 @@ export type UseMap = (v: VReg) => Operand | undefined;
 
 function sub(o: Operand, f: UseMap): Operand {
   if (!("reg" in o)) return o;
-  return f(o.reg) ?? o;
+  const r = f(o.reg);
+  return r === undefined || sameOperand(r, o) ? o : r;
 }
 
 function subReg(v: VReg, f: UseMap): VReg {
@@ -59,23 +60,45 @@ function subReg(v: VReg, f: UseMap): VReg {
 
 /** The instruction with its used operands substituted (the same object when nothing changes). */
 export function mapUses(ins: IrInstruction, f: UseMap): IrInstruction {
-  let out: IrInstruction;
   switch (ins.op) {
-    case "mov": out = { ...ins, src: sub(ins.src, f) }; break;
-    case "alu": out = { ...ins, a: sub(ins.a, f), b: sub(ins.b, f) }; break;
-    case "neg": case "ext": case "bswap": out = { ...ins, src: subReg(ins.src, f) }; break;
-    case "load": out = { ...ins, base: subReg(ins.base, f) }; break;
+    case "mov": {
+      const src = sub(ins.src, f);
+      return src === ins.src ? ins : { ...ins, src };
+    }
+    case "alu": {
+      const a = sub(ins.a, f), b = sub(ins.b, f);
+      return a === ins.a && b === ins.b ? ins : { ...ins, a, b };
+    }
+    case "neg": case "ext": case "bswap": {
+      const src = subReg(ins.src, f);
+      return src === ins.src ? ins : { ...ins, src };
+    }
+    case "load": {
+      const base = subReg(ins.base, f);
+      return base === ins.base ? ins : { ...ins, base };
+    }
     case "store": {
       // Stores keep register values: an immediate store (BPF_ST) is refused into some memory kinds.
+      const base = subReg(ins.base, f);
       const v = ins.value;
-      out = { ...ins, base: subReg(ins.base, f), value: "reg" in v ? { reg: subReg(v.reg, f) } : v };
-      break;
+      const nv = "reg" in v ? subReg(v.reg, f) : undefined;
+      if (base === ins.base && (nv === undefined || nv === (v as { reg: VReg }).reg)) return ins;
+      return { ...ins, base, value: nv === undefined ? v : { reg: nv } };
     }
-    case "call": case "callFn": case "callKfunc": out = { ...ins, args: ins.args.map((a) => sub(a, f)) }; break;
-    case "atomic": out = { ...ins, base: subReg(ins.base, f), value: subReg(ins.value, f) }; break;
+    case "call": case "callFn": case "callKfunc": {
+      let args: Operand[] | undefined;
+      for (let i = 0; i < ins.args.length; i++) {
+        const a = sub(ins.args[i], f);
+        if (a !== ins.args[i]) (args ??= [...ins.args])[i] = a;
+      }
+      return args ? { ...ins, args } : ins;
+    }
+    case "atomic": {
+      const base = subReg(ins.base, f), value = subReg(ins.value, f);
+      return base === ins.base && value === ins.value ? ins : { ...ins, base, value };
+    }
     default: return ins;
   }
-  return sameInsn(ins, out) ? ins : out;
 }
 
 /** The terminator with its used operands substituted. */
@@ -83,11 +106,11 @@ export function mapTermUses(t: IrTerminator, f: UseMap): IrTerminator {
   if (t.op === "br") {
     const a = subReg(t.a, f);
     const b = sub(t.b, f);
-    return a === t.a && sameOperand(b, t.b) ? t : { ...t, a, b };
+    return a === t.a && b === t.b ? t : { ...t, a, b };
   }
   if (t.op === "ret") {
     const v = sub(t.value, f);
-    return sameOperand(v, t.value) ? t : { ...t, value: v };
+    return v === t.value ? t : { ...t, value: v };
   }
   return t;
 }
@@ -106,21 +129,6 @@ export function mapDef(ins: IrInstruction, d: VReg): IrInstruction {
 export function sameOperand(a: Operand, b: Operand): boolean {
   if ("reg" in a) return "reg" in b && a.reg === b.reg;
   return "imm" in b && BigInt.asUintN(64, a.imm) === BigInt.asUintN(64, b.imm);
-}
-
-function sameInsn(a: IrInstruction, b: IrInstruction): boolean {
-  const ua = usesOf(a), ub = usesOf(b);
-  if (ua.length !== ub.length || ua.some((v, i) => v !== ub[i])) return false;
-  const imms = (i: IrInstruction): bigint[] => {
-    switch (i.op) {
-      case "mov": return "imm" in i.src ? [i.src.imm] : [];
-      case "alu": return [i.a, i.b].flatMap((o) => ("imm" in o ? [o.imm] : []));
-      case "call": case "callFn": case "callKfunc": return i.args.flatMap((o) => ("imm" in o ? [o.imm] : []));
-      default: return [];
-    }
-  };
-  const ia = imms(a), ib = imms(b);
-  return ia.length === ib.length && ia.every((v, i) => v === ib[i]);
 }
 
 /** An operand's constant (unsigned 64-bit view), if it is an immediate. */

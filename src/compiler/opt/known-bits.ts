@@ -162,30 +162,46 @@ export function insnBits(ins: IrInstruction, of: (o: Operand) => Bits): Bits {
   }
 }
 
-/** Known bits of every vreg of an SSA function (phis over back edges are taken as unknown). */
-export function knownBits(fn: SsaFunction, order: readonly number[]): Map<VReg, Bits> {
-  const known = new Map<VReg, Bits>();
-  const of = (o: Operand): Bits => ("imm" in o ? constBits(o.imm) : known.get(o.reg) ?? UNKNOWN);
-  const by = new Map(fn.blocks.map((b) => [b.id, b]));
-  for (const id of order) {
-    const b = by.get(id);
-    if (!b) continue;
-    for (const phi of b.phis) {
-      let acc: Bits | undefined;
-      for (const a of phi.args) {
-        if ("reg" in a && !known.has(a.reg)) {
-          acc = UNKNOWN;
-          break;
-        }
-        const k = of(a);
-        acc = acc ? { zero: acc.zero & k.zero, one: acc.one & k.one } : k;
-      }
-      known.set(phi.dst, acc ?? UNKNOWN);
-    }
+/** Known bits of vregs, computed on demand. */
+export interface KnownBits {
+  get(v: VReg): Bits;
+}
+
+/**
+ * Known bits of the vregs of an SSA function, computed lazily from their definitions (a phi reached
+ * again while it is being computed, i.e. through a loop, counts as unknown).
+ */
+export function knownBits(fn: SsaFunction): KnownBits {
+  const def = new Map<VReg, IrInstruction | Operand[]>();
+  for (const b of fn.blocks) {
+    for (const p of b.phis) def.set(p.dst, p.args);
     for (const ins of b.insns) {
       const d = defOf(ins);
-      if (d !== undefined) known.set(d, insnBits(ins, of));
+      if (d !== undefined) def.set(d, ins);
     }
   }
-  return known;
+  const memo = new Map<VReg, Bits>();
+  const busy = new Set<VReg>();
+  const of = (o: Operand): Bits => ("imm" in o ? constBits(o.imm) : get(o.reg));
+  function get(v: VReg): Bits {
+    const m = memo.get(v);
+    if (m) return m;
+    const d = def.get(v);
+    if (d === undefined || busy.has(v)) return UNKNOWN;
+    busy.add(v);
+    let k: Bits;
+    if (Array.isArray(d)) {
+      let acc: Bits | undefined;
+      for (const a of d) {
+        const x = of(a);
+        acc = acc ? { zero: acc.zero & x.zero, one: acc.one & x.one } : x;
+        if (acc.zero === 0n && acc.one === 0n) break;
+      }
+      k = acc ?? UNKNOWN;
+    } else k = insnBits(d, of);
+    busy.delete(v);
+    memo.set(v, k);
+    return k;
+  }
+  return { get };
 }

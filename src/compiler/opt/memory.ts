@@ -130,21 +130,37 @@ export function memoryModel(fn: SsaFunction, contextParam: boolean): MemoryModel
   if (ctx !== undefined && !escaped.has(CTX)) all.add(CTX);
   if (ctx !== undefined && !escaped.has(PKT)) all.add(PKT);
   for (const s of fn.slots) if (!escaped.has(`slot:${s.id}`)) all.add(`slot:${s.id}`);
+  const classMemo = new Map<VReg, MemClass[]>();
   const classesOf = (base: VReg): MemClass[] => {
+    const known = classMemo.get(base);
+    if (known) return known;
     const out = new Set<MemClass>();
     for (const r of roots(base)) out.add(cls(r));
     if (out.size === 0) out.add(OTHER);
-    return [...out];
+    const list = [...out];
+    classMemo.set(base, list);
+    return list;
   };
   const argClasses = (args: readonly Operand[]): MemClass[] => {
     const out = new Set<MemClass>();
     for (const a of args) if ("reg" in a) for (const r of roots(a.reg)) out.add(cls(r));
     return [...out];
   };
-  return {
-    all: [...all],
-    classesOf,
-    writes(ins) {
+  const writeMemo = new WeakMap<IrInstruction, readonly MemClass[]>();
+  const NONE: readonly MemClass[] = [];
+  const writes = (ins: IrInstruction): readonly MemClass[] => {
+    if (ins.op !== "store" && ins.op !== "atomic" && ins.op !== "call" && ins.op !== "callFn" && ins.op !== "callKfunc") return NONE;
+    let w = writeMemo.get(ins);
+    if (!w) {
+      w = computeWrites(ins);
+      writeMemo.set(ins, w);
+    }
+    return w;
+  };
+  return { all: [...all], classesOf, writes };
+
+  function computeWrites(ins: IrInstruction): readonly MemClass[] {
+    {
       switch (ins.op) {
         case "store": case "atomic": return classesOf(ins.base);
         case "call": {
@@ -157,63 +173,88 @@ export function memoryModel(fn: SsaFunction, contextParam: boolean): MemoryModel
         case "callFn": case "callKfunc": return [...all];
         default: return [];
       }
-    },
-  };
+    }
+  }
 }
 
 /**
- * Memory versions at each block entry: per class, the same version where every path brings the same
- * last write, else a merge version of that block. Versions are strings ("init", "<block>:<index>",
- * "phi:<block>").
+ * Memory versions at each block entry, one number per class of `mm.all` (same order): where every path
+ * brings the same last write the same version, else a merge version of that block. 0 is the initial
+ * memory, positive numbers are writes, negative numbers merges.
  */
-export function memoryVersions(fn: SsaFunction, mm: MemoryModel, rpo: readonly BlockId[]): Map<BlockId, Map<MemClass, string>> {
+export function memoryVersions(fn: SsaFunction, mm: MemoryModel, rpo: readonly BlockId[]): Map<BlockId, Int32Array> {
   const by = new Map(fn.blocks.map((b) => [b.id, b]));
-  const inState = new Map<BlockId, Map<MemClass, string>>();
-  const outState = new Map<BlockId, Map<MemClass, string>>();
-  const writesOf = new Map<BlockId, Map<MemClass, string>>();
+  const C = mm.all.length;
+  const classIndex = new Map(mm.all.map((c, i) => [c, i]));
+  const inState = new Map<BlockId, Int32Array>();
+  const outState = new Map<BlockId, Int32Array>();
+  const blockWrites = new Map<BlockId, Int32Array>(); // last write id per class, 0 = none
+  let nextWrite = 1;
+  rpo.forEach((id) => {
+    const b = by.get(id);
+    if (!b) return;
+    const w = new Int32Array(C);
+    for (const ins of b.insns) {
+      const cs = mm.writes(ins);
+      if (cs.length === 0) continue;
+      const v = nextWrite++;
+      for (const c of cs) w[classIndex.get(c)!] = v;
+    }
+    blockWrites.set(id, w);
+  });
+  const UNSET = 0x7fffffff;
+  for (const id of rpo) {
+    inState.set(id, new Int32Array(C).fill(UNSET));
+    outState.set(id, new Int32Array(C).fill(UNSET));
+  }
+  const mergeOf = (i: number) => -(i + 1);
+  for (let changed = true; changed;) {
+    changed = false;
+    rpo.forEach((id, bi) => {
+      const b = by.get(id);
+      if (!b) return;
+      const inn = inState.get(id)!;
+      const out = outState.get(id)!;
+      const w = blockWrites.get(id)!;
+      for (let c = 0; c < C; c++) {
+        let v: number;
+        if (b.preds.length === 0) v = 0;
+        else {
+          v = UNSET;
+          let merged = false;
+          for (const p of b.preds) {
+            const pv = outState.get(p)?.[c] ?? UNSET;
+            if (pv === UNSET) {
+              merged = true; // not computed yet: a back edge
+              continue;
+            }
+            if (v === UNSET) v = pv;
+            else if (v !== pv) merged = true;
+          }
+          if (merged || v === UNSET) v = mergeOf(bi);
+        }
+        if (inn[c] !== v) {
+          inn[c] = v;
+          changed = true;
+        }
+        out[c] = w[c] !== 0 ? w[c] : v;
+      }
+    });
+  }
+  return inState;
+}
+
+/** Index of each write instruction's version as assigned by {@link memoryVersions} (block order, then instruction order). */
+export function writeIds(fn: SsaFunction, mm: MemoryModel, rpo: readonly BlockId[]): Map<IrInstruction, number> {
+  const by = new Map(fn.blocks.map((b) => [b.id, b]));
+  const ids = new Map<IrInstruction, number>();
+  let next = 1;
   for (const id of rpo) {
     const b = by.get(id);
     if (!b) continue;
-    const w = new Map<MemClass, string>();
-    b.insns.forEach((ins, k) => {
-      for (const c of mm.writes(ins)) w.set(c, `${id}:${k}`);
-    });
-    writesOf.set(id, w);
+    for (const ins of b.insns) if (mm.writes(ins).length) ids.set(ins, next++);
   }
-  for (let changed = true; changed;) {
-    changed = false;
-    for (const id of rpo) {
-      const b = by.get(id);
-      if (!b) continue;
-      const inn = new Map<MemClass, string>();
-      for (const c of mm.all) {
-        if (b.preds.length === 0) {
-          inn.set(c, "init");
-          continue;
-        }
-        let v: string | undefined;
-        let merged = false;
-        for (const p of b.preds) {
-          const pv = outState.get(p)?.get(c);
-          if (pv === undefined) {
-            // Not computed yet (a back edge): a loop header merges whatever the loop writes.
-            merged = true;
-            continue;
-          }
-          if (v === undefined) v = pv;
-          else if (v !== pv) merged = true;
-        }
-        inn.set(c, merged || v === undefined ? `phi:${id}` : v);
-      }
-      const out = new Map(inn);
-      for (const [c, v] of writesOf.get(id)!) out.set(c, v);
-      const old = inState.get(id);
-      if (!old || [...inn].some(([c, v]) => old.get(c) !== v)) changed = true;
-      inState.set(id, inn);
-      outState.set(id, out);
-    }
-  }
-  return inState;
+  return ids;
 }
 
 /** Vregs an instruction reads (re-export for passes that only need the memory module). */

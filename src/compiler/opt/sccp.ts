@@ -20,12 +20,6 @@ function meet(a: Lat, b: Lat): Lat {
 
 /** Evaluates an instruction over constants; BOTTOM when not a foldable pure operation. */
 export function foldInsn(ins: IrInstruction, get: (o: Operand) => Lat): Lat {
-  const both = (a: Lat, b: Lat, f: (x: bigint, y: bigint) => bigint): Lat => {
-    if (a === BOTTOM || b === BOTTOM) return BOTTOM;
-    if (a === undefined || b === undefined) return undefined;
-    return f(a, b);
-  };
-  const one = (a: Lat, f: (x: bigint) => bigint): Lat => (a === BOTTOM || a === undefined ? a : f(a));
   switch (ins.op) {
     case "mov": return get(ins.src);
     case "alu": {
@@ -33,11 +27,15 @@ export function foldInsn(ins: IrInstruction, get: (o: Operand) => Lat): Lat {
       // x * 0, x & 0 are 0 whatever x is; x - x, x ^ x are 0.
       if ((ins.alu === "mul" || ins.alu === "and") && (a === 0n || b === 0n)) return 0n;
       if ((ins.alu === "sub" || ins.alu === "xor") && "reg" in ins.a && "reg" in ins.b && ins.a.reg === ins.b.reg) return 0n;
-      return both(a, b, (x, y) => evalAlu(ins.alu, ins.bits, x, y));
+      if (a === BOTTOM || b === BOTTOM) return BOTTOM;
+      if (a === undefined || b === undefined) return undefined;
+      return evalAlu(ins.alu, ins.bits, a, b);
     }
-    case "neg": return one(get({ reg: ins.src }), (x) => evalNeg(ins.bits, x));
-    case "ext": return one(get({ reg: ins.src }), (x) => evalExt(ins.from, ins.signed, x));
-    case "bswap": return one(get({ reg: ins.src }), (x) => evalBswap(ins.bits, x));
+    case "neg": case "ext": case "bswap": {
+      const a = get({ reg: ins.src });
+      if (a === BOTTOM || a === undefined) return a;
+      return ins.op === "neg" ? evalNeg(ins.bits, a) : ins.op === "ext" ? evalExt(ins.from, ins.signed, a) : evalBswap(ins.bits, a);
+    }
     default: return BOTTOM;
   }
 }
@@ -59,8 +57,8 @@ export function sccp(fn: SsaFunction): boolean {
   for (const p of fn.params) lat.set(p, BOTTOM);
   const get = (o: Operand): Lat => ("imm" in o ? BigInt.asUintN(64, o.imm) : lat.get(o.reg));
   const execBlocks = new Set<BlockId>([fn.blocks[0].id]);
-  const execEdges = new Set<string>();
-  const edge = (a: BlockId, b: BlockId) => `${a}>${b}`;
+  const execEdges = new Set<number>();
+  const edge = (a: BlockId, b: BlockId) => a * 1048576 + b;
   const set = (v: VReg, x: Lat): boolean => {
     const old = lat.get(v);
     const nv = meet(old, x);

@@ -7,7 +7,7 @@ import type { AluBits, Cond, IrInstruction, IrTerminator, Operand, VReg } from "
 import { evalBswap } from "../ir-eval.js";
 import { defOf, termUsesOf, usesOf } from "./insn.js";
 import { knownBits, signedRange, unsignedRange, type Bits, UNKNOWN } from "./known-bits.js";
-import { recomputePreds, removeUnreachable, ssaDominators, type SsaFunction } from "./ssa.js";
+import { recomputePreds, removeUnreachable, type SsaFunction } from "./ssa.js";
 
 const M64 = (1n << 64n) - 1n;
 const mask = (bits: number): bigint => (bits >= 64 ? M64 : (1n << BigInt(bits)) - 1n);
@@ -53,14 +53,13 @@ export function decideByBits(cond: Cond, bits: AluBits, a: Bits, b: Bits): boole
 
 /** Runs the simplifications on `fn` in place; returns whether anything changed. */
 export function simplify(fn: SsaFunction): boolean {
-  const dom = ssaDominators(fn);
-  const known = knownBits(fn, dom.rpo);
+  const known = knownBits(fn);
   const def = new Map<VReg, IrInstruction>();
   for (const b of fn.blocks) for (const ins of b.insns) {
     const d = defOf(ins);
     if (d !== undefined) def.set(d, ins);
   }
-  const kb = (o: Operand): Bits => ("imm" in o ? { zero: ~BigInt.asUintN(64, o.imm) & M64, one: BigInt.asUintN(64, o.imm) } : known.get(o.reg) ?? UNKNOWN);
+  const kb = (o: Operand): Bits => ("imm" in o ? { zero: ~BigInt.asUintN(64, o.imm) & M64, one: BigInt.asUintN(64, o.imm) } : known.get(o.reg));
   const useCount = new Map<VReg, number>();
   const count = (v: VReg) => useCount.set(v, (useCount.get(v) ?? 0) + 1);
   for (const b of fn.blocks) {
@@ -92,7 +91,7 @@ export function simplify(fn: SsaFunction): boolean {
   const rewrite = (ins: IrInstruction): IrInstruction => {
     switch (ins.op) {
       case "ext": {
-        const s = known.get(ins.src) ?? UNKNOWN;
+        const s = known.get(ins.src);
         if (!ins.signed && fitsIn(s, ins.from)) return copy(ins, ins.dst, { reg: ins.src });
         if (ins.signed && fitsIn(s, ins.from - 1)) return copy(ins, ins.dst, { reg: ins.src });
         const sd = def.get(ins.src);
@@ -176,7 +175,7 @@ export function simplify(fn: SsaFunction): boolean {
       // Only when the swap then goes away: otherwise both values stay live for nothing.
       if (d && d.op === "bswap" && useCount.get(a) === 1) {
         const k = BigInt.asUintN(t.bits, b.imm);
-        const sk = known.get(d.src) ?? UNKNOWN;
+        const sk = known.get(d.src);
         const width = d.bits;
         if (width <= t.bits || t.bits === 32) {
           // The compared part of bswap(x) is bswap of x's low `width` bits (zero above `width`).

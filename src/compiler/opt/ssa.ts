@@ -43,10 +43,18 @@ export function blockMap(fn: SsaFunction): Map<BlockId, SsaBlock> {
   return new Map(fn.blocks.map((b) => [b.id, b]));
 }
 
-/** The dominator tree of an SSA function. */
+const domCache = new WeakMap<SsaFunction, { epoch: number; dom: Dominators }>();
+const epochs = new WeakMap<SsaFunction, number>();
+
+/** The dominator tree of an SSA function (cached until its control flow changes). */
 export function ssaDominators(fn: SsaFunction): Dominators {
+  const epoch = epochs.get(fn) ?? 0;
+  const c = domCache.get(fn);
+  if (c && c.epoch === epoch) return c.dom;
   const by = blockMap(fn);
-  return dominators({ entry: fn.blocks[0].id, succ: (id) => termSuccessors(by.get(id)!.term) });
+  const dom = dominators({ entry: fn.blocks[0].id, succ: (id) => termSuccessors(by.get(id)!.term) });
+  domCache.set(fn, { epoch, dom });
+  return dom;
 }
 
 /** A fresh block id for `fn`. */
@@ -56,8 +64,12 @@ export function newBlockId(blocks: readonly { id: BlockId }[]): BlockId {
   return m + 1;
 }
 
-/** Recomputes every block's predecessor list, keeping phi arguments aligned (by predecessor id). */
+/**
+ * Recomputes every block's predecessor list, keeping phi arguments aligned (by predecessor id). Every
+ * pass that changes the control flow calls this (it also invalidates cached dominators).
+ */
 export function recomputePreds(fn: SsaFunction): void {
+  epochs.set(fn, (epochs.get(fn) ?? 0) + 1);
   const preds = new Map<BlockId, BlockId[]>(fn.blocks.map((b) => [b.id, []]));
   for (const b of fn.blocks) for (const s of termSuccessors(b.term)) preds.get(s)?.push(b.id);
   for (const b of fn.blocks) {
@@ -131,13 +143,14 @@ export function toSsa(fn: IrFunction): SsaFunction {
   });
   const liveIn = blocks.map(() => new Uint32Array(W));
   const succIdx = blocks.map((b) => termSuccessors(b.terminator).filter((s) => live.has(s)).map((s) => idx.get(s)!));
+  const liveOut = new Uint32Array(W);
   for (let changed = true; changed;) {
     changed = false;
     for (let i = blocks.length - 1; i >= 0; i--) {
-      const out = new Uint32Array(W);
-      for (const s of succIdx[i]) for (let w = 0; w < W; w++) out[w] |= liveIn[s][w];
+      liveOut.fill(0);
+      for (const s of succIdx[i]) for (let w = 0; w < W; w++) liveOut[w] |= liveIn[s][w];
       for (let w = 0; w < W; w++) {
-        const v = (gen[i][w] | (out[w] & ~kill[i][w])) >>> 0;
+        const v = (gen[i][w] | (liveOut[w] & ~kill[i][w])) >>> 0;
         if (v !== liveIn[i][w]) {
           liveIn[i][w] = v;
           changed = true;
