@@ -164,7 +164,7 @@ describe("attach: tracepoint and raw tracepoint", privileged(bpffsProblem), () =
     );
     assert.throws(
       () => coll.program("raw_getpid").attach({ target: "tsbpf_no_such_raw_tp" }),
-      (e: unknown) => e instanceof SyscallError && e.code === "ENOENT" && /tsbpf_no_such_raw_tp/.test(e.message),
+      (e: unknown) => e instanceof TsbpfError && e.code === "TRACEPOINT_MISSING" && /tsbpf_no_such_raw_tp/.test(e.message) && (e.cause as SyscallError).code === "ENOENT",
     );
     assert.throws(() => attachTracepoint(coll.program("raw_getpid"), "syscalls/sys_enter_getpid"),
       (e: unknown) => e instanceof TsbpfError && e.code === "WRONG_PROGRAM_TYPE" && /RAW_TRACEPOINT program/.test(e.message));

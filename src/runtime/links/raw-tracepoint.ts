@@ -1,6 +1,6 @@
 // Raw tracepoint attachment (BPF_RAW_TRACEPOINT_OPEN), which returns a BPF link.
 
-import { TsbpfError } from "../../errors.js";
+import { SyscallError, TsbpfError } from "../../errors.js";
 import { rawTracepointOpen } from "../../sys/bpf.js";
 import type { Program } from "../program.js";
 import { Link } from "./link.js";
@@ -12,6 +12,14 @@ export function attachRawTracepoint(prog: Program, name: string, cookie?: bigint
   if (prog.spec.type !== "RAW_TRACEPOINT" && prog.spec.type !== "RAW_TRACEPOINT_WRITABLE") {
     throw new TsbpfError("WRONG_PROGRAM_TYPE", `attach program "${prog.name}" to raw tracepoint ${name}: it is a ${prog.spec.type} program (section "${prog.spec.sectionName}"), not RAW_TRACEPOINT`);
   }
-  const fd = withOp(`attach program "${prog.name}" to raw tracepoint ${name}`, () => rawTracepointOpen(name, prog.fd, cookie));
-  return new Link(fd, `raw tracepoint ${name}`);
+  const context = `attach program "${prog.name}" to raw tracepoint ${name}`;
+  try {
+    const fd = withOp(context, () => rawTracepointOpen(name, prog.fd, cookie));
+    return new Link(fd, `raw tracepoint ${name}`);
+  } catch (e) {
+    if (e instanceof SyscallError && e.code === "ENOENT") {
+      throw new TsbpfError("TRACEPOINT_MISSING", `${context}: the kernel has no raw tracepoint "${name}"`, { cause: e });
+    }
+    throw e;
+  }
 }
