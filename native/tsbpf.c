@@ -344,6 +344,24 @@ static napi_value js_dup(napi_env env, napi_callback_info info) {
   return make_i64(env, r);
 }
 
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434 /* the same number on every architecture */
+#endif
+
+/* pidfdOpen(pid, flags): number — a pidfd (close-on-exec by the kernel) for task storage maps. */
+static napi_value js_pidfd_open(napi_env env, napi_callback_info info) {
+  args_t a;
+  if (!get_args(env, info, &a, 2, "pidfd_open")) return NULL;
+  int32_t pid, flags;
+  if (!get_i32(env, a.argv[0], &pid, "pidfd_open") || !get_i32(env, a.argv[1], &flags, "pidfd_open")) return NULL;
+  long r = syscall(SYS_pidfd_open, pid, (unsigned int)flags);
+  if (r < 0) {
+    throw_errno(env, "pidfd_open", errno);
+    return NULL;
+  }
+  return make_i64(env, r);
+}
+
 /* ---------- mmap / munmap ---------- */
 
 typedef struct mapping {
@@ -473,22 +491,17 @@ typedef struct {
   bool closed;
   bool finalized;
   bool unref;
+  bool hooked;        /* poller_env_cleanup is registered */
 } poller_t;
 
-static void poller_free(poller_t *p) {
-  if (p->callback) napi_delete_reference(p->env, p->callback);
-  if (p->async) napi_async_destroy(p->env, p->async);
-  free(p);
-}
-
-static void poller_close_cb(uv_handle_t *h) {
-  poller_t *p = h->data;
-  p->closed = true;
-  if (p->finalized) {
-    poller_free(p);
-    return;
-  }
-  /* no more callbacks can come: drop the strong reference (if still active) and the callback */
+/*
+ * Lifetime. Everything that needs the napi env (the callback and self references, the async context)
+ * is released while the env is alive: by the close callback of a handle closed from JS, by the wrap's
+ * finalizer, or by the env cleanup hook at teardown. The uv close callback can run after the env is
+ * gone (node runs the loop once more while tearing down); when the wrapper was finalized it only frees
+ * memory.
+ */
+static void poller_release(poller_t *p) {
   if (p->active) {
     uint32_t count;
     napi_reference_unref(p->env, p->self, &count);
@@ -498,23 +511,54 @@ static void poller_close_cb(uv_handle_t *h) {
     napi_delete_reference(p->env, p->callback);
     p->callback = NULL;
   }
+  if (p->async) {
+    napi_async_destroy(p->env, p->async);
+    p->async = NULL;
+  }
+}
+
+static void poller_close_cb(uv_handle_t *h) {
+  poller_t *p = h->data;
+  p->closed = true;
+  if (p->finalized) {
+    free(p); /* the env may be gone: touch nothing of it */
+    return;
+  }
+  /* closed from JS (or by the cleanup hook) before finalization: the env is alive */
+  poller_release(p);
+}
+
+static void poller_close(poller_t *p) {
+  if (p->closing) return;
+  p->closing = true;
+  uv_poll_stop(&p->handle);
+  uv_close((uv_handle_t *)&p->handle, poller_close_cb);
+}
+
+/* Env teardown (runs before the finalizers of wrapped objects): close the handle, release napi state. */
+static void poller_env_cleanup(void *arg) {
+  poller_t *p = arg;
+  p->hooked = false;
+  poller_close(p);
+  poller_release(p);
 }
 
 static void poller_finalize(napi_env env, void *data, void *hint) {
-  (void)env;
   (void)hint;
   poller_t *p = data;
   p->finalized = true;
+  if (p->hooked) {
+    napi_remove_env_cleanup_hook(env, poller_env_cleanup, p);
+    p->hooked = false;
+  }
+  p->active = false; /* the object is going away: no count to drop on its reference */
+  poller_release(p);
   if (p->self) {
     napi_delete_reference(env, p->self);
     p->self = NULL;
   }
-  if (p->closed) {
-    poller_free(p);
-  } else if (!p->closing) {
-    p->closing = true;
-    uv_close((uv_handle_t *)&p->handle, poller_close_cb);
-  }
+  if (p->closed) free(p);
+  else poller_close(p);
 }
 
 static void poller_cb(uv_poll_t *h, int status, int events) {
@@ -602,8 +646,7 @@ static napi_value js_poll_close(napi_env env, napi_callback_info info) {
   if (p == NULL) return NULL;
   if (!p->closing) {
     poller_stop(env, p);
-    p->closing = true;
-    uv_close((uv_handle_t *)&p->handle, poller_close_cb);
+    poller_close(p);
   }
   return undefined(env);
 }
@@ -669,15 +712,20 @@ static napi_value js_poll(napi_env env, napi_callback_info info) {
       napi_wrap(env, self, p, poller_finalize, NULL, NULL) != napi_ok) {
     /* the uv handle is initialised: it must be closed through the loop */
     throw_napi_failure(env, "creating the poll handle");
+    poller_release(p);
     p->finalized = true;
-    p->closing = true;
-    uv_close((uv_handle_t *)&p->handle, poller_close_cb);
+    poller_close(p);
     return NULL;
   }
   if (napi_create_reference(env, self, 0, &p->self) != napi_ok) {
     throw_napi_failure(env, "napi_create_reference");
     return NULL; /* the wrap finalizer closes the handle */
   }
+  if (napi_add_env_cleanup_hook(env, poller_env_cleanup, p) != napi_ok) {
+    throw_napi_failure(env, "napi_add_env_cleanup_hook");
+    return NULL; /* the wrap finalizer closes the handle */
+  }
+  p->hooked = true;
   if (!poller_start(env, p, events)) return NULL;
   return self;
 }
@@ -929,6 +977,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"ioctl", NULL, js_ioctl, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dup", NULL, js_dup, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pidfdOpen", NULL, js_pidfd_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mmap", NULL, js_mmap, NULL, NULL, NULL, napi_enumerable, NULL},
       {"munmap", NULL, js_munmap, NULL, NULL, NULL, napi_enumerable, NULL},
       {"poll", NULL, js_poll, NULL, NULL, NULL, napi_enumerable, NULL},

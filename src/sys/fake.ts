@@ -136,6 +136,10 @@ export class FakeSys implements Sys {
     return this.run("dup", [fd], "dup", () => this.nextFd++) as number;
   }
 
+  pidfdOpen(pid: number, flags: number): number {
+    return this.run("pidfdOpen", [pid, flags], "pidfd_open", () => this.nextFd++) as number;
+  }
+
   mmap(fd: number, length: number, prot: number, flags: number, offset: number): ArrayBuffer {
     return this.run("mmap", [fd, length, prot, flags, offset], "mmap", () => new ArrayBuffer(length)) as ArrayBuffer;
   }

@@ -48,6 +48,8 @@ export interface NativeAddon {
   ioctl(fd: number, request: number, arg: number | bigint): number;
   close(fd: number): void;
   dup(fd: number): number;
+  /** pidfd_open(2): an fd referring to process `pid` (task storage maps are keyed by one). */
+  pidfdOpen(pid: number, flags: number): number;
   mmap(fd: number, length: number, prot: number, flags: number, offset: number): ArrayBuffer;
   munmap(buffer: ArrayBuffer): void;
   poll(fd: number, events: number, callback: (status: number, events: number) => void): PollHandle;
