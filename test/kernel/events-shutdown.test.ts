@@ -13,11 +13,12 @@ import { REPO_ROOT } from "../helpers/clang.js";
 import { privileged } from "../helpers/privileges.js";
 import { PACKET, loadEvents, openFds } from "./events-common.js";
 
-function runChild(mode: string): Promise<{ code: number | null; stdout: string; ms: number }> {
+function runChild(mode: string): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; ms: number }> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", join(REPO_ROOT, "test/kernel/events-exit-child.ts"), mode], { cwd: REPO_ROOT, timeout: 20_000 }, (err, stdout) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, ms: Date.now() - t0 });
+    execFile(process.execPath, ["--import", "tsx", join(REPO_ROOT, "test/kernel/events-exit-child.ts"), mode], { cwd: REPO_ROOT, timeout: 20_000 }, (err, stdout, stderr) => {
+      const e = err as { code?: number | null; signal?: string | null } | null;
+      resolve({ code: e ? (e.code ?? null) : 0, signal: e?.signal ?? null, stdout, stderr, ms: Date.now() - t0 });
     });
   });
 }
@@ -46,6 +47,17 @@ describe("event reader shutdown", privileged(), () => {
     assert.equal(r.code, 0);
     assert.equal(r.stdout.trim(), "done");
   });
+
+  for (const mode of ["teardown", "teardown-exit"]) {
+    test(`readers left open in several states at exit: node's teardown closes their poll handles cleanly (${mode})`, async () => {
+      for (let i = 0; i < 3; i++) {
+        const r = await runChild(mode);
+        assert.equal(r.signal, null, `child killed by ${r.signal}: ${r.stderr}`);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout.trim(), "done");
+      }
+    });
+  }
 
   test("no fds leak: 20 rounds of ring (two maps) and perf readers, used and closed", async () => {
     const before = openFds();

@@ -3,13 +3,15 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { closeSync, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
+import { MapError } from "../../src/errors.js";
 import { loadCollection, type Collection } from "../../src/runtime/collection.js";
 import {
   ArrayMap, BloomFilter, CgroupArray, CgroupStorage, LocalStorage, PerCpuCgroupStorage, setVariable, CpuMap, DevMap, HashMap, LpmTrie, MapOfMaps, PerCpuArrayMap, PerCpuHashMap,
-  ProgArray, QueueMap, SockMap, StackTraceMap, UserRingBufWriter, XskMap, createMap, parseCidr,
+  ProgArray, QueueMap, SockMap, StackTraceMap, TaskStorage, UserRingBufWriter, XskMap, createMap, openPidfd, parseCidr,
 } from "../../src/runtime/maps/index.js";
 import { progAttach, progDetach, progInfo } from "../../src/sys/bpf.js";
 import { ATTACH_FLAGS, ATTACH_TYPE, SOCKET } from "../../src/sys/constants.js";
@@ -267,6 +269,48 @@ describe("storage maps written by programs", privileged(), () => {
     } finally {
       closeSync(fd);
     }
+  });
+});
+
+describe("task storage from userspace", privileged(), () => {
+  test("task storage by pid: a value set from userspace is incremented by a tp_btf program; one the program creates reads back", async () => {
+    const { spec } = await compileAndRead("test/fixtures/c/maps/storage.bpf.c", { includes: [dirname(vmlinuxHeader())] });
+    setVariable(spec, "target_tgid", process.pid);
+    using coll = loadCollection(spec, { programs: ["on_enter"] });
+    const tasks = new TaskStorage(coll.map("tasks"), u64);
+    assert.equal(tasks.getPid(process.pid), undefined);
+    tasks.setPid(process.pid, 100n); // userspace → program
+    const link = coll.program("on_enter").attach();
+    try {
+      for (let i = 0; i < 10; i++) statSync("/");
+      assert.ok(tasks.getPid(process.pid)! >= 110n, `task storage is ${tasks.getPid(process.pid)}`);
+      assert.equal(tasks.deletePid(process.pid), true);
+      for (let i = 0; i < 5; i++) statSync("/"); // program → userspace: created at 0 and counted
+      const v = tasks.getPid(process.pid)!;
+      assert.ok(v >= 5n && v < 100n, `recreated task storage is ${v}`);
+    } finally {
+      link.close();
+    }
+    assert.equal(tasks.deletePid(process.pid), true);
+    assert.equal(tasks.deletePid(process.pid), false);
+    assert.equal(tasks.getPid(process.pid), undefined);
+    // pidfds work as keys too, and another process has its own element.
+    const child = spawn("sleep", ["10"], { stdio: "ignore" });
+    try {
+      using pidfd = openPidfd(child.pid!);
+      tasks.set(pidfd, 7n);
+      assert.equal(tasks.getPid(child.pid!), 7n);
+      assert.deepEqual(tasks.get(pidfd), 7n);
+    } finally {
+      child.kill();
+    }
+    await new Promise((r) => child.once("exit", r));
+    assert.throws(() => tasks.getPid(child.pid!), (e: unknown) => e instanceof Error && /lookup.*map "tasks"/.test(e.message) && /ESRCH/.test(e.message));
+    assert.throws(() => tasks.getPid(-1), (e: unknown) => e instanceof MapError && e.code === "BAD_KEY" && e.map === "tasks");
+    using fresh = createMap({ type: "task_storage", name: "fresh", value: u32 });
+    assert.ok(fresh instanceof TaskStorage);
+    fresh.setPid(process.pid, 5);
+    assert.equal(fresh.getPid(process.pid), 5);
   });
 });
 

@@ -5,14 +5,6 @@ import { TsbpfError } from "../../errors.js";
 import { POLL } from "../../sys/constants.js";
 import { pollStatusError, sys, type PollHandle } from "../../sys/seam.js";
 
-/** Readiness objects with open handles, closed when the process exits (see {@link Readiness.close}). */
-const live = new Set<Readiness>();
-let exitHook = false;
-
-function closeAllAtExit(): void {
-  for (const r of [...live]) r.close();
-}
-
 /**
  * Watches fds for readability through the libuv loop (no threads, no busy polling).
  *
@@ -72,13 +64,7 @@ export class Readiness {
   }
 
   #open(fd: number): PollHandle {
-    if (!exitHook) {
-      // A poll handle still open when node tears the environment down would be finalized after the
-      // environment is gone; closing them on "exit" (while it is still alive) avoids that.
-      exitHook = true;
-      process.once("exit", closeAllAtExit);
-    }
-    live.add(this);
+    // A handle left open at exit is closed by the addon's env cleanup hook (native/tsbpf.c).
     const h = sys().poll(fd, POLL.READABLE, this.#onReady);
     if (!this.#refd) h.unref();
     return h;
@@ -177,7 +163,6 @@ export class Readiness {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    live.delete(this);
     this.#listener = undefined;
     for (const h of this.#handles) h.close();
     this.#handles.length = 0;

@@ -22,7 +22,7 @@ import { ProgArray } from "./prog-array.js";
 import { QueueMap } from "./queue.js";
 import { SockMap } from "./sockmap.js";
 import { StackTraceMap } from "./stack-trace.js";
-import { CgroupStorage, LocalStorage, PerCpuCgroupStorage } from "./storage.js";
+import { CgroupStorage, LocalStorage, PerCpuCgroupStorage, TaskStorage } from "./storage.js";
 import { u32Codec } from "./codecs.js";
 
 /** Map kinds by their lowercase kernel names (`BPF_MAP_TYPE_LRU_HASH` → `"lru_hash"`). */
@@ -231,7 +231,8 @@ export function wrapMap(map: BpfMap, o: MapOptions): AnyTypedMap {
     case "hash_of_maps": return new MapOfMaps(map, o.key);
     case "cgroup_storage": return new CgroupStorage(map, o.value);
     case "percpu_cgroup_storage": return new PerCpuCgroupStorage(map, o.value);
-    case "sk_storage": case "task_storage": case "inode_storage": case "cgrp_storage": return new LocalStorage(map, o.value);
+    case "task_storage": return new TaskStorage(map, o.value);
+    case "sk_storage": case "inode_storage": case "cgrp_storage": return new LocalStorage(map, o.value);
     case "sockmap": case "reuseport_sockarray": return new SockMap(map);
     case "sockhash": return new SockMap(map, o.key);
     case "devmap": case "devmap_hash": return new DevMap(map);
@@ -255,6 +256,7 @@ export function createMap(o: ArrayOfMapsOptions): MapOfMaps<number, number>;
 export function createMap<K, KI>(o: HashOfMapsOptions<K, KI>): MapOfMaps<K, KI>;
 export function createMap<V, VI>(o: CgroupStorageOptions<V, VI>): CgroupStorage<V, VI>;
 export function createMap<V, VI>(o: PerCpuCgroupStorageOptions<V, VI>): PerCpuCgroupStorage<V, VI>;
+export function createMap<V, VI>(o: LocalStorageOptions<V, VI> & { readonly type: "task_storage" }): TaskStorage<V, VI>;
 export function createMap<V, VI>(o: LocalStorageOptions<V, VI>): LocalStorage<V, VI>;
 export function createMap(o: SockArrayOptions): SockMap<number, number>;
 export function createMap<K, KI>(o: SockHashOptions<K, KI>): SockMap<K, KI>;

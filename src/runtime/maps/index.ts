@@ -19,7 +19,7 @@ export { BloomFilter } from "./bloom.js";
 export { StackTraceMap } from "./stack-trace.js";
 export { ProgArray } from "./prog-array.js";
 export { MapOfMaps } from "./map-of-maps.js";
-export { CgroupStorage, PerCpuCgroupStorage, LocalStorage, type CgroupStorageKey } from "./storage.js";
+export { CgroupStorage, PerCpuCgroupStorage, LocalStorage, TaskStorage, openPidfd, type CgroupStorageKey } from "./storage.js";
 export { SockMap } from "./sockmap.js";
 export { DevMap, CpuMap, XskMap, type DevMapValue, type DevMapInput, type CpuMapValue, type CpuMapInput } from "./devmap.js";
 export { CgroupArray } from "./cgroup-array.js";
