@@ -531,17 +531,18 @@ export class BpfMap implements Disposable {
   }
 
   /**
-   * The map's memory mapped into this process (BPF_F_MMAPABLE arrays, incl. .data/.bss/.rodata):
-   * elements are round_up(valueSize, 8) bytes apart. Mapped read-write, or read-only when the map is
+   * The map's memory mapped into this process (BPF_F_MMAPABLE arrays, incl. .data/.bss/.rodata, and
+   * arenas: maxEntries pages): array elements are round_up(valueSize, 8) bytes apart. Mapped read-write, or read-only when the map is
    * frozen or read-only for userspace. Cached; unmapped by close().
    */
   mmap(): ArrayBuffer {
     if (this.#mmap && this.#mmap.byteLength > 0) return this.#mmap;
     const name = this.spec.name;
-    if (!(this.spec.flags & MAP_FLAGS.MMAPABLE) || this.spec.type !== "ARRAY")
-      throw new MapError("MAP_NOT_MMAPABLE", name, "mmap", `only ARRAY maps created with BPF_F_MMAPABLE can be mapped (this is ${this.spec.type}, flags 0x${this.spec.flags.toString(16)})`);
+    const arena = this.spec.type === "ARENA";
+    if (!arena && (!(this.spec.flags & MAP_FLAGS.MMAPABLE) || this.spec.type !== "ARRAY"))
+      throw new MapError("MAP_NOT_MMAPABLE", name, "mmap", `only ARRAY maps created with BPF_F_MMAPABLE and arenas can be mapped (this is ${this.spec.type}, flags 0x${this.spec.flags.toString(16)})`);
     const page = pageSize();
-    const bytes = Math.ceil((this.spec.maxEntries * Math.ceil(this.spec.valueSize / 8) * 8) / page) * page;
+    const bytes = arena ? this.spec.maxEntries * page : Math.ceil((this.spec.maxEntries * Math.ceil(this.spec.valueSize / 8) * 8) / page) * page;
     const s = sys();
     const fd = this.fd;
     this.#mmap = this.op("mmap", () => {

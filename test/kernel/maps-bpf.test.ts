@@ -10,12 +10,13 @@ import { dirname } from "node:path";
 import { MapError } from "../../src/errors.js";
 import { loadCollection, type Collection } from "../../src/runtime/collection.js";
 import {
-  ArrayMap, BloomFilter, CgroupArray, CgroupStorage, LocalStorage, PerCpuCgroupStorage, setVariable, CpuMap, DevMap, HashMap, LpmTrie, MapOfMaps, PerCpuArrayMap, PerCpuHashMap,
+  ArenaMap, ArrayMap, BloomFilter, CgroupArray, CgroupStorage, LocalStorage, PerCpuCgroupStorage, setVariable, CpuMap, DevMap, HashMap, LpmTrie, MapOfMaps, PerCpuArrayMap, PerCpuHashMap,
   ProgArray, QueueMap, SockMap, StackTraceMap, TaskStorage, UserRingBufWriter, XskMap, createMap, openPidfd, parseCidr,
 } from "../../src/runtime/maps/index.js";
-import { progAttach, progDetach, progInfo } from "../../src/sys/bpf.js";
-import { ATTACH_FLAGS, ATTACH_TYPE, SOCKET } from "../../src/sys/constants.js";
-import { possibleCpus } from "../../src/sys/system.js";
+import { AluOp, R0, R1, R2, R6, R7, Size, addrSpaceCast, alu64Imm, alu64Reg, encode, exit, ldMapFd, loadMem, mov64Imm, storeMem } from "../../src/asm/index.js";
+import { progAttach, progDetach, progInfo, progLoad, progTestRun } from "../../src/sys/bpf.js";
+import { ATTACH_FLAGS, ATTACH_TYPE, MAP, PROG_FLAGS, PROG_TYPE, PROT, SOCKET } from "../../src/sys/constants.js";
+import { pageSize, possibleCpus } from "../../src/sys/system.js";
 import { sys } from "../../src/sys/seam.js";
 import { bytes, struct, u32, u64, u8 } from "../../src/types/index.js";
 import { vmlinuxHeader } from "../helpers/clang.js";
@@ -86,11 +87,17 @@ describe("map kinds round-trip with a BPF program", privileged(), () => {
     [...stk.drain()];
     qIn.push(3);
     qIn.push(4);
+    stk.push(8);
+    stk.push(9);
     bloom.push(7n);
     kinds.program("rw").testRun({ data: PACKET });
     assert.deepEqual([...qOut.drain()], [30, 40]);
+    assert.equal(kinds.variable("stk_top").get(), 9); // userspace → program: the last push pops first
     assert.equal(stk.peek(), 6);
-    assert.deepEqual([...stk.drain()], [6, 5]);
+    assert.equal(stk.pop(), 6);
+    assert.equal(stk.pop(), 5);
+    assert.equal(stk.pop(), 8);
+    assert.deepEqual([...stk.drain()], []);
     assert.equal(kinds.variable("has7").get(), 1);
     assert.equal(kinds.variable("has8").get(), 0);
     assert.equal(bloom.has(9n), true);
@@ -123,23 +130,39 @@ describe("map kinds round-trip with a BPF program", privileged(), () => {
     assert.equal(outer.get(0), inner.map.info().id);
   });
 
-  test("devmap read by BPF, cpumap redirect, empty xskmap falls through", () => {
+  test("devmap and devmap hash read by BPF, cpumap redirect, empty xskmap falls through", () => {
     const devs = new DevMap(fds.map("devs"));
+    const devsH = new DevMap(fds.map("devs_h"));
     const cpus = new CpuMap(fds.map("cpus"));
     const xsks = new XskMap(fds.map("xsks"));
     assert.equal(fds.program("redirect").testRun({ data: PACKET }).retval, XDP.PASS);
     devs.set(0, { ifindex: 1 });
+    devsH.set(5, { ifindex: 1 });
     cpus.set(1, { queueSize: 128 });
     assert.equal(fds.program("redirect").testRun({ data: PACKET }).retval, XDP.REDIRECT);
     assert.equal(fds.variable("dev_ifindex").get(), 1);
+    assert.equal(fds.variable("devh_ifindex").get(), 1);
+    assert.deepEqual(devsH.get(5), { ifindex: 1, programId: 0 });
+    devsH.delete(5);
     assert.deepEqual(cpus.get(1), { queueSize: 128, programId: 0 });
     cpus.delete(1);
     xsks.delete(0);
     assert.equal(fds.program("xsk").testRun({ data: PACKET }).retval, XDP.DROP);
   });
 
-  test("sockmap: a socket set from userspace is seen by BPF", () => {
+  test("xskmap: an AF_XDP socket set from userspace is the program's redirect target", () => {
+    const xsks = new XskMap(fds.map("xsks"));
+    using xsk = openXskSocket(1); // copy mode on lo, queue 0
+    assert.equal(fds.program("xsk").testRun({ data: PACKET }).retval, XDP.DROP);
+    xsks.set(0, xsk.fd);
+    assert.equal(fds.program("xsk").testRun({ data: PACKET }).retval, XDP.REDIRECT);
+    assert.equal(xsks.delete(0), true);
+    assert.equal(fds.program("xsk").testRun({ data: PACKET }).retval, XDP.DROP);
+  });
+
+  test("sockmap and sockhash: sockets set from userspace are seen by BPF; sockets BPF stores read back", () => {
     const socks = new SockMap(fds.map("socks"));
+    const sockh = new SockMap(fds.map("sockh"), u32);
     const s = sys();
     const fd = s.socket(SOCKET.AF_INET, SOCKET.SOCK_DGRAM | SOCKET.SOCK_CLOEXEC, 0);
     try {
@@ -153,12 +176,23 @@ describe("map kinds round-trip with a BPF program", privileged(), () => {
       s.getsockname(fd, got);
       const port = new DataView(got.buffer).getUint16(2, false);
       socks.set(0, fd);
+      sockh.set(7, fd);
+      assert.equal(socks.get(1), undefined);
       fds.program("sock").testRun({ data: PACKET });
       assert.equal(fds.variable("sock_port").get(), port);
-      assert.equal(typeof socks.get(0), "bigint");
+      assert.equal(fds.variable("sockh_port").get(), port);
+      const cookie = socks.get(0);
+      assert.equal(typeof cookie, "bigint");
+      assert.equal(socks.get(1), cookie, "the program stored the socket at socks[1]");
+      assert.equal(sockh.get(42), cookie, "the program stored the socket at sockh[42]");
+      assert.deepEqual(new Set(sockh.keys()), new Set([7, 42]));
       socks.delete(0);
+      socks.delete(1);
+      sockh.delete(7);
+      sockh.delete(42);
       fds.program("sock").testRun({ data: PACKET });
       assert.equal(fds.variable("sock_port").get(), 0);
+      assert.equal(fds.variable("sockh_port").get(), 0);
     } finally {
       s.close(fd);
     }
@@ -245,6 +279,10 @@ describe("storage maps written by programs", privileged(), () => {
       const perCpu = pcpu.get(keys[0]!)!;
       assert.equal(perCpu.length, possibleCpus());
       assert.ok(perCpu.reduce((a, b) => a + b, 0n) >= 5n);
+      pcpu.set(keys[0]!, new Array(possibleCpus()).fill(500n)); // userspace → program, every CPU's slot
+      await sendUdp(2);
+      const after = pcpu.get(keys[0]!)!;
+      assert.ok(after.every((v) => v >= 500n) && after.reduce((a, b) => a + b, 0n) >= 500n * BigInt(possibleCpus()) + 2n, `per-CPU ${after}`);
     } finally {
       progDetach(attach);
       closeSync(cg);
@@ -269,6 +307,79 @@ describe("storage maps written by programs", privileged(), () => {
     } finally {
       closeSync(fd);
     }
+  });
+});
+
+describe("socket storage", privileged(), () => {
+  test("sk storage: a value set from userspace (socket fd) is incremented by a cgroup_skb program; one the program creates reads back", async () => {
+    const { spec } = await compileAndRead("test/fixtures/c/maps/storage.bpf.c", { includes: [dirname(vmlinuxHeader())] });
+    using coll = loadCollection(spec, { programs: ["sk_count"] });
+    const sks = new LocalStorage(coll.map("sks"), u64);
+    const cg = openSync(ownCgroup(), "r");
+    const prog = coll.program("sk_count");
+    const attach = { target: cg, attachBpfFd: prog.fd.value, attachType: ATTACH_TYPE.CGROUP_INET_EGRESS };
+    const rx = createSocket("udp4");
+    const preset = createSocket("udp4");
+    const fresh = createSocket("udp4");
+    await new Promise<void>((r) => rx.bind(0, "127.0.0.1", r));
+    await Promise.all([preset, fresh].map((s) => new Promise<void>((r) => s.bind(0, "127.0.0.1", r))));
+    let got = 0;
+    rx.on("message", () => void got++);
+    progAttach({ ...attach, attachFlags: ATTACH_FLAGS.ALLOW_MULTI });
+    try {
+      sks.set(udpFd(preset), 100n); // userspace → program
+      assert.equal(sks.get(udpFd(fresh)), undefined);
+      const send = (s: ReturnType<typeof createSocket>, n: number) =>
+        Promise.all(Array.from({ length: n }, () => new Promise<void>((r, j) => s.send("x", rx.address().port, "127.0.0.1", (e) => (e ? j(e) : r())))));
+      await send(preset, 3);
+      await send(fresh, 2);
+      while (got < 5) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(sks.get(udpFd(preset)), 103n);
+      assert.equal(sks.get(udpFd(fresh)), 2n); // program → userspace
+      assert.equal(sks.delete(udpFd(fresh)), true);
+      assert.equal(sks.get(udpFd(fresh)), undefined);
+    } finally {
+      progDetach(attach);
+      closeSync(cg);
+      for (const s of [rx, preset, fresh]) s.close();
+    }
+  });
+});
+
+describe("arena", privileged(), () => {
+  test("arena: values userspace writes through the mapping are read by a program, and what it writes reads back", () => {
+    using arena = createMap({ type: "arena", name: "arena", maxEntries: 4 });
+    assert.ok(arena instanceof ArenaMap);
+    assert.equal(arena.byteLength, 4 * pageSize());
+    const Pair = struct({ a: u32, b: u32 });
+    arena.set(u32, 0, 41);
+    arena.set(Pair, pageSize(), { a: 7, b: 9 }); // a second page, faulted in by this write
+    // A sleepable syscall program: r6 = arena pointer from the user address in ctx; it reads u32 at +0
+    // and +page and writes (first + 1) at +4 and (a + b) at +8.
+    const insns = [
+      ldMapFd(R2, arena.map.fd.value), // uses the arena, which lets the program cast to it
+      loadMem(Size.DW, R6, R1, 0),
+      addrSpaceCast(R6, R6, 0, 1),
+      loadMem(Size.W, R0, R6, 0),
+      alu64Imm(AluOp.ADD, R0, 1),
+      storeMem(Size.W, R6, R0, 4),
+      loadMem(Size.W, R0, R6, pageSize()),
+      loadMem(Size.W, R7, R6, pageSize() + 4),
+      alu64Reg(AluOp.ADD, R0, R7),
+      storeMem(Size.W, R6, R0, 8),
+      mov64Imm(R0, 0),
+      exit(),
+    ];
+    using prog = progLoad({ progType: PROG_TYPE.SYSCALL, progFlags: PROG_FLAGS.SLEEPABLE, insns: encode(insns), license: "GPL" });
+    const ctx = new Uint8Array(8);
+    new DataView(ctx.buffer).setBigUint64(0, arena.address, true);
+    assert.equal(progTestRun(prog, { ctxIn: ctx }).retval, 0);
+    assert.equal(arena.get(u32, 4), 42);
+    assert.equal(arena.get(u32, 8), 16);
+    assert.deepEqual(arena.view(Pair, pageSize()).a, 7);
+    assert.throws(() => arena.get(u64, 4 * pageSize() - 4), (e: unknown) => e instanceof MapError && e.code === "BAD_KEY" && e.map === "arena");
+    arena.close();
+    assert.throws(() => arena.get(u32, 0), (e: unknown) => e instanceof MapError && e.code === "MAP_CLOSED");
   });
 });
 
@@ -325,4 +436,51 @@ async function sendUdp(n: number): Promise<void> {
   await all;
   rx.close();
   tx.close();
+}
+
+/** The fd of a bound node UDP socket (node keeps it in an internal state object). */
+function udpFd(s: ReturnType<typeof createSocket>): number {
+  const state = Object.getOwnPropertySymbols(s).map((k) => (s as unknown as Record<symbol, { handle?: { fd?: number } }>)[k]).find((v) => v?.handle?.fd !== undefined);
+  const fd = state?.handle?.fd;
+  if (typeof fd !== "number" || fd < 0) throw new Error("cannot find the UDP socket's fd");
+  return fd;
+}
+
+/**
+ * A bound AF_XDP socket (copy mode) on `ifindex` queue 0, with a 16-frame umem and 16-slot rings — the
+ * least an XSKMAP accepts. Disposing closes the socket and unmaps the umem.
+ */
+function openXskSocket(ifindex: number): { fd: number } & Disposable {
+  const AF_XDP = 44, SOL_XDP = 283, XDP_RX_RING = 2, XDP_UMEM_REG = 4, XDP_UMEM_FILL_RING = 5, XDP_UMEM_COMPLETION_RING = 6, XDP_COPY = 2;
+  const s = sys();
+  const fd = s.socket(AF_XDP, SOCKET.SOCK_RAW | SOCKET.SOCK_CLOEXEC, 0);
+  const frames = 16, frame = 4096;
+  const umem = s.mmap(-1, frames * frame, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS, 0);
+  try {
+    const reg = new Uint8Array(24); // struct xdp_umem_reg up to headroom/flags
+    const rv = new DataView(reg.buffer);
+    rv.setBigUint64(0, s.addressOf(umem), true);
+    rv.setBigUint64(8, BigInt(frames * frame), true);
+    rv.setUint32(16, frame, true);
+    s.setsockopt(fd, SOL_XDP, XDP_UMEM_REG, reg);
+    const int = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
+    for (const opt of [XDP_UMEM_FILL_RING, XDP_UMEM_COMPLETION_RING, XDP_RX_RING]) s.setsockopt(fd, SOL_XDP, opt, int(16));
+    const sa = new Uint8Array(16); // struct sockaddr_xdp
+    const av = new DataView(sa.buffer);
+    av.setUint16(0, AF_XDP, true);
+    av.setUint16(2, XDP_COPY, true);
+    av.setUint32(4, ifindex, true);
+    s.bind(fd, sa);
+  } catch (e) {
+    s.close(fd);
+    s.munmap(umem);
+    throw e;
+  }
+  return {
+    fd,
+    [Symbol.dispose]() {
+      s.close(fd);
+      s.munmap(umem);
+    },
+  };
 }

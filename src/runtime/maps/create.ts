@@ -9,6 +9,7 @@ import type { Fd } from "../../sys/fd.js";
 import { possibleCpus } from "../../sys/system.js";
 import type { Layout } from "../../types/index.js";
 import { BpfMap, createMap as createFromSpec, type CreateMapOptions } from "../map.js";
+import { ArenaMap } from "./arena.js";
 import { ArrayMap } from "./array.js";
 import { BloomFilter } from "./bloom.js";
 import { loadMapBtf } from "./btf.js";
@@ -146,11 +147,19 @@ export interface CgroupArrayOptions extends CommonMapOptions {
   readonly type: "cgroup_array";
   readonly maxEntries: number;
 }
-/** Maps without a key/value API of their own: ring buffers (maxEntries = bytes, a power-of-2 multiple of the page size), perf event arrays, arenas. */
+/** Maps without a key/value API of their own: ring buffers (maxEntries = bytes, a power-of-2 multiple of the page size), perf event arrays. */
 export interface RawMapOptions extends CommonMapOptions {
-  readonly type: "ringbuf" | "user_ringbuf" | "perf_event_array" | "arena";
-  /** Ring size in bytes; perf event arrays default to the number of possible CPUs; arena: pages. */
+  readonly type: "ringbuf" | "user_ringbuf" | "perf_event_array";
+  /** Ring size in bytes; perf event arrays default to the number of possible CPUs. */
   readonly maxEntries?: number;
+}
+/** An arena (Linux 6.9+): `maxEntries` pages shared by programs and this process. */
+export interface ArenaOptions extends CommonMapOptions {
+  readonly type: "arena";
+  /** Pages. */
+  readonly maxEntries: number;
+  /** User address the arena must be mapped at (map_extra); default: wherever the first mmap lands. */
+  readonly address?: bigint;
 }
 export interface StructOpsOptions extends CommonMapOptions {
   readonly type: "struct_ops";
@@ -163,14 +172,14 @@ export type MapOptions =
   | BloomOptions<any, any> | StackTraceOptions | ProgArrayOptions | ArrayOfMapsOptions | HashOfMapsOptions<any, any>
   | CgroupStorageOptions<any, any> | PerCpuCgroupStorageOptions<any, any> | LocalStorageOptions<any, any>
   | SockArrayOptions | SockHashOptions<any, any> | DevMapOptions | CpuMapOptions | XskMapOptions
-  | CgroupArrayOptions | RawMapOptions | StructOpsOptions;
+  | CgroupArrayOptions | RawMapOptions | ArenaOptions | StructOpsOptions;
 
 /** Any class createMap returns. */
 export type AnyTypedMap =
   | HashMap<any, any, any, any> | PerCpuHashMap<any, any, any, any> | ArrayMap<any, any> | PerCpuArrayMap<any, any>
   | LpmTrie<any, any, any, any> | QueueMap<any, any> | BloomFilter<any, any> | StackTraceMap | ProgArray
   | MapOfMaps<any, any> | CgroupStorage<any, any> | PerCpuCgroupStorage<any, any> | LocalStorage<any, any>
-  | SockMap<any, any> | DevMap | CpuMap | XskMap | CgroupArray | BpfMap;
+  | SockMap<any, any> | DevMap | CpuMap | XskMap | CgroupArray | ArenaMap | BpfMap;
 
 const UPPER = (k: MapKind): MapTypeName => k.toUpperCase() as MapTypeName;
 const isKind = (t: unknown): t is MapKind => typeof t === "string" && t === t.toLowerCase() && Object.hasOwn(MAP_TYPE, t.toUpperCase()) && t !== "unspec";
@@ -208,7 +217,7 @@ export function specFromOptions(o: MapOptions): MapSpec {
       keySize = 4; maxEntries = 0; flags |= MAP_FLAGS.NO_PREALLOC; break;
     case "ringbuf": case "user_ringbuf": keySize = 0; valueSize = 0; break;
     case "perf_event_array": valueSize = 4; maxEntries = a.maxEntries ?? possibleCpus(); break;
-    case "arena": keySize = 0; valueSize = 0; flags |= MAP_FLAGS.MMAPABLE; break;
+    case "arena": keySize = 0; valueSize = 0; flags |= MAP_FLAGS.MMAPABLE; if (o.address !== undefined) mapExtra = o.address; break;
     case "struct_ops":
       throw new MapError("MAP_UNSUPPORTED", name, "create", "struct_ops maps need a kernel struct type and programs for its members; tsbpf does not create them yet (load them from an object with libbpf-style SEC(\".struct_ops\") once supported)");
   }
@@ -239,6 +248,7 @@ export function wrapMap(map: BpfMap, o: MapOptions): AnyTypedMap {
     case "cpumap": return new CpuMap(map);
     case "xskmap": return new XskMap(map);
     case "cgroup_array": return new CgroupArray(map);
+    case "arena": return new ArenaMap(map);
     default: return map;
   }
 }
@@ -264,6 +274,7 @@ export function createMap(o: DevMapOptions): DevMap;
 export function createMap(o: CpuMapOptions): CpuMap;
 export function createMap(o: XskMapOptions): XskMap;
 export function createMap(o: CgroupArrayOptions): CgroupArray;
+export function createMap(o: ArenaOptions): ArenaMap;
 export function createMap(o: RawMapOptions): BpfMap;
 export function createMap(o: StructOpsOptions): never;
 /** The spec-level form (used by the loader): create exactly what `spec` says. */

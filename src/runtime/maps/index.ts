@@ -7,10 +7,11 @@ export type {
   LpmTrieOptions, QueueOptions, BloomOptions, StackTraceOptions, ProgArrayOptions, ArrayOfMapsOptions,
   HashOfMapsOptions, InnerMapOptions, CgroupStorageOptions, PerCpuCgroupStorageOptions, LocalStorageOptions,
   SockArrayOptions, SockHashOptions, DevMapOptions, CpuMapOptions, XskMapOptions, CgroupArrayOptions,
-  RawMapOptions, StructOpsOptions,
+  RawMapOptions, ArenaOptions, StructOpsOptions,
 } from "./create.js";
 export { HashMap } from "./hash.js";
 export { ArrayMap } from "./array.js";
+export { ArenaMap } from "./arena.js";
 export { MmapArray } from "./mmap.js";
 export { PerCpuHashMap, PerCpuArrayMap } from "./percpu.js";
 export { LpmTrie, lpmKeyCodec, parseCidr, type LpmKey } from "./lpm-trie.js";
