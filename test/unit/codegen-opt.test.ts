@@ -392,3 +392,52 @@ function hasLoop(fn: IrFunction): boolean {
   };
   return visit(fn.blocks[0].id);
 }
+
+describe("optimizer: code shape", () => {
+  test("a 64-bit constant too wide for an immediate, used several times, is loaded once", () => {
+    const f = new FnBuilder("wide", 1);
+    const b = f.block();
+    let x = b.load(8, f.params[0], 0);
+    for (let i = 0; i < 4; i++) x = b.alu("mul", 64, b.alu("add", 64, x, 0x14057b7ef767814fn), 0x5851f42d4c957f2dn);
+    b.ret(x);
+    const fn = f.build();
+    const o = optimize(fn);
+    const wideImms = o.blocks.flatMap((bl) => bl.instructions).filter((i) => i.op === "alu" && "imm" in i.b && (i.b.imm > 0x7fffffffn || i.b.imm < -0x80000000n));
+    assert.equal(wideImms.length, 0, formatIr(o));
+    assert.equal(countOps(o, "mov"), 2, formatIr(o));
+    const ctx = u64s([123456789n]);
+    assert.equal(evalIr(o, { ctx: ctx.slice() }).value, evalIr(fn, { ctx: ctx.slice() }).value);
+  });
+
+  test("a select (diamond of copies) leaves SSA as copies before the branch and one skipped side", () => {
+    const f = new FnBuilder("sel", 2);
+    const [x, y] = f.params;
+    const b = f.block(), t = f.block(), e = f.block(), j = f.block();
+    const r = f.vreg();
+    b.br("gt", 32, x, y, t, e);
+    t.mov(x, r);
+    t.jmp(j);
+    e.mov(y, r);
+    e.jmp(j);
+    j.ret(j.alu("add", 64, r, 1n));
+    const fn = f.build();
+    const o = optimize(fn);
+    const entry = o.blocks[0];
+    assert.equal(entry.terminator.op, "br", formatIr(o));
+    assert.equal(entry.instructions.filter((i) => i.op === "mov").length, 1, formatIr(o));
+    for (const [a, c] of [[1n, 2n], [5n, 2n], [0xffffffffn, 1n], [7n, 7n]]) {
+      assert.equal(evalIr(o, { args: [a, c] }).value, evalIr(fn, { args: [a, c] }).value);
+    }
+  });
+
+  test("a load is not reused across a long stretch of code (it is read again instead of kept in a register)", () => {
+    const f = new FnBuilder("far", 1);
+    const b = f.block();
+    const first = b.load(4, f.params[0], 0);
+    let acc = b.mov(first);
+    for (let i = 0; i < 60; i++) acc = b.alu(i % 2 ? "xor" : "mul", 32, acc, BigInt(0x1234567 + i));
+    const again = b.load(4, f.params[0], 0);
+    b.ret(b.alu("add", 64, acc, again));
+    assert.equal(countOps(optimize(f.build()), "load"), 2);
+  });
+});

@@ -208,7 +208,12 @@ export function lower(fn: IrFunction, cpu: Cpu): MFunction {
     let a = val(aIn);
     let b = val(bIn);
     if ("imm" in a && "imm" in b) return movImm(d, evalAlu(op, bits, a.imm, b.imm));
-    if ("imm" in a && COMMUTATIVE.has(op)) [a, b] = [b, a];
+    // A constant too wide for an immediate that already lives in a vreg (shared by the optimizer) is used from there.
+    let bHome = "reg" in bIn ? N(bIn.reg) : undefined;
+    if ("imm" in a && COMMUTATIVE.has(op)) {
+      [a, b] = [b, a];
+      bHome = "reg" in aIn ? N(aIn.reg) : undefined;
+    }
     const signed = op === "sdiv" || op === "smod";
     if (signed && cpu === "v3") {
       if ("imm" in b && BigInt.asUintN(bits, b.imm) === 0n) return op === "sdiv" ? movImm(d, 0n) : copy(d, a, bits);
@@ -252,9 +257,12 @@ export function lower(fn: IrFunction, cpu: Cpu): MFunction {
         else movImm(d, a.imm);
         return alu2(ALU[op], bits, d, bits === 32 ? imm : imm, signed);
       }
-      const t = temp();
-      movImm(t, b.imm);
-      b = { reg: t };
+      if (bHome !== undefined) b = { reg: bHome };
+      else {
+        const t = temp();
+        movImm(t, b.imm);
+        b = { reg: t };
+      }
     }
     const br = (b as { reg: Node }).reg;
     if (br === d && !("reg" in a && a.reg === d)) {
@@ -484,14 +492,17 @@ export function lower(fn: IrFunction, cpu: Cpu): MFunction {
       } else if (t.then === t.else) {
         term = { kind: "jmp", target: t.then };
       } else {
+        let bHome = "reg" in t.b ? N(t.b.reg) : undefined;
         if ("imm" in a) {
           [a, b] = [b, a];
           cond = SWAPPED[cond];
+          bHome = N(t.a);
         }
         let bb: Node | bigint;
         if ("imm" in b) {
           const imm = t.bits === 32 ? BigInt.asIntN(32, b.imm) : BigInt.asIntN(64, b.imm);
           if (fitsImm32(imm)) bb = imm;
+          else if (bHome !== undefined) bb = bHome;
           else {
             bb = temp();
             movImm(bb, b.imm);

@@ -87,6 +87,32 @@ function forwardStack<T extends { insn: Instruction }>(body: T[]): number {
   return changed;
 }
 
+/**
+ * Whether the r10-based store at `i` is overwritten (the same bytes, by later r10-based stores of this
+ * block) before anything may read them: an overlapping stack load, a load or store through another
+ * register (it may point into the stack), or a call.
+ */
+function overwrittenBeforeRead<T extends { insn: Instruction }>(body: T[], i: number): boolean {
+  const a = body[i].insn;
+  const lo = a.offset, hi = a.offset + (a.accessBytes ?? 8);
+  for (let j = i + 1; j < body.length; j++) {
+    const n = body[j].insn;
+    if (n.isCall) return false;
+    if (n.class === Class.LDX) {
+      if (n.src !== 10) return false;
+      const nlo = n.offset, nhi = n.offset + (n.accessBytes ?? 8);
+      if (nlo < hi && nhi > lo) return false;
+      continue;
+    }
+    if (n.class === Class.ST || n.class === Class.STX) {
+      if (n.dst !== 10 || n.mode !== Mode.MEM) return false;
+      if (n.offset <= lo && n.offset + (n.accessBytes ?? 8) >= hi) return true;
+      continue;
+    }
+  }
+  return false;
+}
+
 /** Simplifies a block's straight-line instructions in place; returns how many were removed. */
 export function peephole<T extends { insn: Instruction }>(body: T[]): number {
   forwardStack(body);
@@ -112,13 +138,10 @@ export function peephole<T extends { insn: Instruction }>(body: T[]): number {
         continue;
       }
     }
-    if (isStackStore(a) && i + 1 < body.length) {
-      const n = body[i + 1].insn;
-      if (isStackStore(n) && n.offset === a.offset && n.size === a.size) {
-        body.splice(i--, 1);
-        removed++;
-        continue;
-      }
+    if (isStackStore(a) && overwrittenBeforeRead(body, i)) {
+      body.splice(i--, 1);
+      removed++;
+      continue;
     }
     for (const r of writes(a)) zext.delete(r);
     if (zeroExtends(a)) zext.add(a.dst);

@@ -1,9 +1,15 @@
 // Spill rewriting: nodes that got no register live in 8-byte aligned stack slots (reloaded before each
 // use, stored after each def), or are re-materialized at each use when defined by a constant/address.
 
-import { Size } from "../../asm/opcode.js";
-import { loadMem, storeMem } from "../../asm/load-store.js";
+import { AluOp, Class, Size, Source } from "../../asm/opcode.js";
+import { loadMem, storeImm, storeMem } from "../../asm/load-store.js";
+import type { Instruction } from "../../asm/instruction.js";
 import { FP, newNode, type FrameRef, type MFunction, type MInsn, type Node } from "./mir.js";
+
+/** `dst = imm` as a 64-bit move (`mov` with a sign-extended 32-bit immediate). */
+function isMovImm32(i: Instruction): boolean {
+  return i.opcode === (Class.ALU64 | AluOp.MOV | Source.K);
+}
 
 function cloneInsn(i: MInsn): MInsn {
   const c: MInsn = { ...i, insn: i.insn.clone(), defs: [...i.defs], uses: [...i.uses] };
@@ -81,6 +87,13 @@ export function spillGroups(fn: MFunction, groups: readonly (readonly Node[])[],
           out.push(store(s, slotOf.get(d)!, ins));
           continue;
         }
+      }
+      // A spilled value set from a 32-bit-representable constant is stored as an immediate (BPF_ST).
+      if (ins.remat && ins.defs.length === 1 && touched.length === 1 && slotOf.has(ins.defs[0]) && isMovImm32(ins.insn)) {
+        const m: MInsn = { insn: storeImm(Size.DW, 0, 0, ins.insn.constant), dst: FP, defs: [], uses: [], frame: slotOf.get(ins.defs[0])!, effect: true };
+        if (ins.loc) m.loc = ins.loc;
+        out.push(m);
+        continue;
       }
       const c = cloneInsn(ins);
       const after: MInsn[] = [];

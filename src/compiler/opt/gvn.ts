@@ -9,6 +9,12 @@ import type { KnownBits } from "./known-bits.js";
 import { memoryModel, memoryVersions, writeIds } from "./memory.js";
 
 const COMMUTATIVE = new Set(["add", "mul", "and", "or", "xor"]);
+/**
+ * A load is reused only this many instructions (in dominator-tree order) after the one it repeats:
+ * reading memory again costs one instruction, keeping the value in a register across a long stretch
+ * of code costs a register and often a spill and a reload.
+ */
+const LOAD_REUSE_DISTANCE = 40;
 
 function opKey(o: Operand, bits: 32 | 64 = 64): string {
   return "reg" in o ? `r${o.reg}` : `#${BigInt.asUintN(bits, o.imm)}`;
@@ -31,6 +37,8 @@ export function valueNumbering(fn: SsaFunction, opts: GvnOptions): boolean {
   const classIndex = new Map(mm.all.map((c, i) => [c, i]));
   const by = new Map(fn.blocks.map((b) => [b.id, b]));
   const table = new Map<string, VReg>();
+  const position = new Map<VReg, number>();
+  let clock = 0;
   let any = false;
 
   const pureKey = (ins: IrInstruction): string | undefined => {
@@ -61,7 +69,11 @@ export function valueNumbering(fn: SsaFunction, opts: GvnOptions): boolean {
 
   const visit = (id: BlockId) => {
     const b = by.get(id)!;
-    const added: string[] = [];
+    const undo: [string, VReg | undefined][] = [];
+    const put = (key: string, v: VReg) => {
+      undo.push([key, table.get(key)]);
+      table.set(key, v);
+    };
     const cur = versions.get(id)!.slice();
     b.insns = b.insns.map((ins) => {
       const d = defOf(ins);
@@ -71,27 +83,37 @@ export function valueNumbering(fn: SsaFunction, opts: GvnOptions): boolean {
         if (ins.op === "load" && !ins.core) key = memKey(ins.size, ins.signed === true, ins.base, ins.offset, cur);
       }
       let out = ins;
+      clock++;
       if (key !== undefined && d !== undefined) {
-        const hit = table.get(key);
-        if (hit !== undefined && hit !== d) {
+        let hit = table.get(key);
+        if (hit !== undefined && ins.op === "load" && clock - (position.get(hit) ?? clock) > LOAD_REUSE_DISTANCE) {
+          // Too far: this load becomes the one later loads (in this subtree) reuse.
+          put(key, d);
+          position.set(d, clock);
+          hit = undefined;
+        } else if (hit !== undefined && hit !== d) {
           any = true;
           out = { op: "mov", dst: d, src: { reg: hit }, ...(ins.loc ? { loc: ins.loc } : {}) };
         } else if (hit === undefined) {
-          table.set(key, d);
-          added.push(key);
+          put(key, d);
+          position.set(d, clock);
         }
       }
       const w = wids.get(ins);
       if (w !== undefined) for (const c of mm.writes(ins)) cur[classIndex.get(c)!] = w;
       if (ins.op === "store" && !ins.core && "reg" in ins.value && fits(ins.value.reg, ins.size)) {
         const fk = memKey(ins.size, false, ins.base, ins.offset, cur);
-        table.set(fk, ins.value.reg);
-        added.push(fk);
+        put(fk, ins.value.reg);
+        position.set(ins.value.reg, clock);
       }
       return out;
     });
     for (const c of dom.children.get(id) ?? []) visit(c);
-    for (const key of added) table.delete(key);
+    for (let i = undo.length - 1; i >= 0; i--) {
+      const [key, prev] = undo[i];
+      if (prev === undefined) table.delete(key);
+      else table.set(key, prev);
+    }
   };
   visit(fn.blocks[0].id);
   return any;

@@ -3,6 +3,7 @@
 
 import type { IrFunction } from "../ir.js";
 import { eliminateDead, propagateCopies } from "./cleanup.js";
+import { shareWideConstants } from "./constants.js";
 import { valueNumbering } from "./gvn.js";
 import { knownBits } from "./known-bits.js";
 import { sccp } from "./sccp.js";
@@ -51,7 +52,7 @@ export function optimize(fn: IrFunction, opts: OptimizeOptions = {}): IrFunction
     ir = simplifyCfg(unrollLoops(fromSsa(s), plans));
     if (plans.length === 0 && round >= 1) break;
   }
-  return ir;
+  return shareWideConstants(ir);
 }
 
 /** Rounds of SSA optimization; unrolling happens in all but the last two (which clean up after it). */

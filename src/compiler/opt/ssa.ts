@@ -288,6 +288,31 @@ export function fromSsa(fn: SsaFunction): IrFunction {
   const by = blockMap(fn);
   for (const b of fn.blocks) {
     if (b.phis.length === 0) continue;
+    // A select: both predecessors are blocks entered only from the same branch, one of them empty.
+    // The empty side's copies move before the branch (which then skips the other side: a triangle),
+    // when neither the branch nor the other side reads what they write.
+    if (b.preds.length === 2) {
+      const [p0, p1] = b.preds.map((p) => by.get(p)!);
+      const from = p0.preds.length === 1 && p1.preds.length === 1 && p0.preds[0] === p1.preds[0] ? by.get(p0.preds[0])! : undefined;
+      if (from && from.term.op === "br" && p0.id !== p1.id) {
+        const written = new Set(b.phis.map((phi) => phi.dst));
+        const reads = (k: number) => b.phis.some((phi) => "reg" in phi.args[k] && written.has(phi.args[k].reg) && phi.args[k].reg !== phi.dst);
+        const selfArg = (k: number) => b.phis.some((phi) => "reg" in phi.args[k] && phi.args[k].reg === phi.dst);
+        const bodyReads = (blk: SsaBlock) => blk.insns.some((ins) => usesOf(ins).some((v) => written.has(v)));
+        const termReads = termUsesOf(from.term).some((v) => written.has(v));
+        // Hoist side k (its copies run on both paths), keep side 1 - k (its copies overwrite every phi).
+        const canKeep = (keep: number) => !reads(keep) && !selfArg(keep) && !bodyReads(keep === 0 ? p0 : p1) && (keep === 0 ? p1 : p0).insns.length === 0;
+        const k = canKeep(1) ? 0 : canKeep(0) ? 1 : -1;
+        if (k >= 0 && !termReads) {
+          const copies = b.phis.map((phi) => ({ dst: phi.dst, src: phi.args[k] }));
+          from.insns.push(...sequentialize(copies, () => newVreg(fn), from.term.loc));
+          const keep = 1 - k;
+          by.get(b.preds[keep])!.insns.push(...sequentialize(b.phis.map((phi) => ({ dst: phi.dst, src: phi.args[keep] })), () => newVreg(fn), from.term.loc));
+          b.phis = [];
+          continue;
+        }
+      }
+    }
     b.preds.forEach((p, k) => {
       const pb = by.get(p)!;
       const copies = b.phis.map((phi) => ({ dst: phi.dst, src: phi.args[k] }));
