@@ -13,10 +13,14 @@ import { pollStatusError, sys, type PollHandle } from "../../sys/seam.js";
  * - `listen(fn)` calls `fn` on every readiness until `unlisten()`/`close()` and keeps the loop alive.
  * - Handles are stopped lazily: a readiness nobody asked for stops them (level-triggered epoll would
  *   otherwise call back on every loop turn while data waits for a slow consumer).
- * - libuv registers a started handle with epoll only on its next loop turn; a perf event's wake-up
- *   that comes before that registration is not reported. So after every start, once the loop has
- *   registered the handles (a setImmediate runs after the poll phase), `probe()` looks at the data
- *   itself and stands in for the wake-up that may have been missed.
+ * - libuv registers a started handle with epoll only in the poll phase of a later loop turn, and a
+ *   perf event's wake-up that comes before that registration is lost: its readiness is a one-shot flag
+ *   that epoll's check at registration consumes, and epoll then re-checks before reporting and finds
+ *   nothing. So after every start, once the loop has certainly registered the handles, `probe()` looks
+ *   at the data itself and stands in for the wake-up that may have been missed. "Certainly" is two
+ *   check phases later: a start made inside an I/O callback (the poll phase) is registered only in the
+ *   next turn's poll phase, after this turn's check phase; a probe there would run before the
+ *   registration and miss a sample written in between (measured: 20 of 20 such samples stranded).
  */
 export class Readiness {
   readonly #label: string;
@@ -96,8 +100,13 @@ export class Readiness {
     } else {
       for (const h of this.#handles) h.start(POLL.READABLE);
     }
-    setImmediate(this.#afterStart);
+    setImmediate(this.#afterTurn);
   }
+
+  /** The first check phase after a start: the handles are registered by the next poll phase at the latest. */
+  readonly #afterTurn = (): void => {
+    setImmediate(this.#afterStart);
+  };
 
   readonly #afterStart = (): void => {
     if (!this.#started || this.#closed) return;
