@@ -253,9 +253,12 @@ function mapMethod(L: Lowerer, c: ts.CallExpression, map: MapInfo, method: strin
         const k = memArg(L, arg(L, c, 0), map.key, "key");
         const by = c.arguments[1] ? L.operandOf(L.coerce(L.value(L.expr(c.arguments[1], vt), c.arguments[1]), vt, c.arguments[1]), c.arguments[1]) : imm(1);
         const p = call(L, H.map_lookup_elem, [mapFd(L, map), reg(k.addr)], U64);
-        const found = L.b.block(), missing = L.b.block(), done = L.b.block();
+        // Every entry of an array exists: a failed lookup is an index out of range, which the creating
+        // update (BPF_NOEXIST) would refuse as well, so arrays have no creating branch.
+        const array = cls === "ArrayMap" || cls === "PerCpuArrayMap";
+        const found = L.b.block(), missing = array ? undefined : L.b.block(), done = L.b.block();
         const pr = L.b.toReg(p.op);
-        L.b.terminate({ op: "br", cond: "ne", bits: 64, a: pr, b: imm(0), then: found, else: missing });
+        L.b.terminate({ op: "br", cond: "ne", bits: 64, a: pr, b: imm(0), then: found, else: missing ?? done });
         L.b.setBlock(found);
         if (vt.bits >= 32) {
           L.b.emit({ op: "atomic", rmw: "add", size: (vt.bits / 8) as 4 | 8, base: pr, offset: 0, value: L.b.toReg(by) });
@@ -265,14 +268,16 @@ function mapMethod(L: Lowerer, c: ts.CallExpression, map: MapInfo, method: strin
           L.write({ k: "mem", base: pr, offset: 0, ty: vt, what: "value" }, next, c);
         }
         L.b.jumpTo(done);
-        L.b.setBlock(missing);
-        const slot = L.b.slot(8, 8, "init");
-        const sa = L.b.reg();
-        L.b.emit({ op: "stackAddr", dst: sa, slot, offset: 0 });
-        L.b.emit({ op: "store", size: 8, base: sa, offset: 0, value: imm(0) });
-        L.write({ k: "mem", base: sa, offset: 0, ty: vt, what: "value" }, { ty: vt, op: by }, c);
-        L.b.emit({ op: "call", helper: H.map_update_elem, args: [mapFd(L, map), reg(k.addr), reg(sa), imm(1)] });
-        L.b.jumpTo(done);
+        if (missing !== undefined) {
+          L.b.setBlock(missing);
+          const slot = L.b.slot(8, 8, "init");
+          const sa = L.b.reg();
+          L.b.emit({ op: "stackAddr", dst: sa, slot, offset: 0 });
+          L.b.emit({ op: "store", size: 8, base: sa, offset: 0, value: imm(0) });
+          L.write({ k: "mem", base: sa, offset: 0, ty: vt, what: "value" }, { ty: vt, op: by }, c);
+          L.b.emit({ op: "call", helper: H.map_update_elem, args: [mapFd(L, map), reg(k.addr), reg(sa), imm(1)] });
+          L.b.jumpTo(done);
+        }
         L.b.setBlock(done);
         return { ty: VOID, op: imm(0) };
       }
