@@ -53,6 +53,8 @@ interface Base {
  * - `neg`: dst = -src at `bits` width.
  * - `ext`: dst = the low `from` bits of src, zero- or sign-extended to 64 bits (movsx on cpu v4, or shifts/and).
  * - `load`: dst = *(size *)(base + offset), zero-extended; `signed` sign-extends (ldsx, cpu v4).
+ *   `nonNull` promises the value is never 0 (a pointer the kernel always sets, such as a packet
+ *   program's `ctx->data`): the optimizer then drops null tests of it and of small offsets from it.
  *   `core` attaches a CO-RE relocation to this instruction (the offset is then the local-BTF offset).
  *   Codegen must keep `offset` in the instruction (never fold it into the base): context and packet
  *   accesses are only accepted by the verifier as `base + constant offset`.
@@ -78,7 +80,7 @@ export type IrInstruction = Base &
     | { readonly op: "alu"; readonly alu: AluOp; readonly bits: AluBits; readonly dst: VReg; readonly a: Operand; readonly b: Operand }
     | { readonly op: "neg"; readonly bits: AluBits; readonly dst: VReg; readonly src: VReg }
     | { readonly op: "ext"; readonly dst: VReg; readonly src: VReg; readonly from: 8 | 16 | 32; readonly signed: boolean }
-    | { readonly op: "load"; readonly size: AccessSize; readonly dst: VReg; readonly base: VReg; readonly offset: number; readonly signed?: boolean; readonly core?: CoreAccess }
+    | { readonly op: "load"; readonly size: AccessSize; readonly dst: VReg; readonly base: VReg; readonly offset: number; readonly signed?: boolean; readonly core?: CoreAccess; readonly nonNull?: boolean }
     | { readonly op: "store"; readonly size: AccessSize; readonly base: VReg; readonly offset: number; readonly value: Operand; readonly core?: CoreAccess }
     | { readonly op: "stackAddr"; readonly dst: VReg; readonly slot: number; readonly offset: number }
     | { readonly op: "mapFd"; readonly dst: VReg; readonly map: string }

@@ -441,3 +441,52 @@ describe("optimizer: code shape", () => {
     assert.equal(countOps(optimize(f.build()), "load"), 2);
   });
 });
+
+describe("optimizer: packet pointers", () => {
+  const packet = (nonNull: boolean) => {
+    const f = new FnBuilder("pkt", 1);
+    const b = f.block(), ok = f.block(), nul = f.block(), use = f.block(), bad = f.block();
+    const data = f.vreg();
+    b.instructions.push({ op: "load", size: 4, dst: data, base: f.params[0], offset: 0, ...(nonNull ? { nonNull: true } : {}) });
+    const end = b.load(4, f.params[0], 4);
+    const ihl = b.alu("lsh", 32, b.alu("and", 32, b.load(1, data, 0), 15n), 2n);
+    const l4 = b.alu("add", 64, data, b.alu("add", 32, ihl, 14n));
+    b.br("gt", 64, b.alu("add", 64, l4, 4n), end, bad, ok);
+    bad.ret(1n);
+    ok.br("eq", 64, l4, 0n, nul, use);
+    nul.ret(2n);
+    use.ret(use.load(2, l4, 2));
+    return f.build();
+  };
+
+  test("a null test of a nonNull packet start plus a small offset is dropped; without the promise it stays", () => {
+    const withPromise = optimize(packet(true));
+    const without = optimize(packet(false));
+    const brs = (fn: IrFunction) => fn.blocks.filter((b) => b.terminator.op === "br").length;
+    assert.equal(brs(withPromise), 1, formatIr(withPromise));
+    assert.equal(brs(without), 2, formatIr(without));
+  });
+
+  test("a variable header length plus a constant reassociates: the constant folds into the bound and the load offset", () => {
+    const o = optimize(packet(true));
+    const text = formatIr(o);
+    assert.ok(o.blocks.some((b) => b.instructions.some((i) => i.op === "load" && i.size === 2 && i.offset === 16)), text);
+    assert.ok(o.blocks.some((b) => b.instructions.some((i) => i.op === "alu" && i.alu === "add" && "imm" in i.b && i.b.imm === 18n)), text);
+    // Same results as the original on packets of every header length and size. The interpreter maps
+    // the first global section at 0x10000: the packet lives there, the context holds data/data_end.
+    const fn = packet(true);
+    for (const vihl of [0x40, 0x45, 0x4f, 0x41]) {
+      for (const len of [20, 40, 64, 80]) {
+        const mem = new Uint8Array(len).map((_, i) => (i * 37) & 0xff);
+        mem[0] = vihl;
+        const run = (g: IrFunction) => {
+          const ctx = new Uint8Array(8);
+          new DataView(ctx.buffer).setUint32(0, 0x10000, true);
+          new DataView(ctx.buffer).setUint32(4, 0x10000 + len, true);
+          return evalIr(g, { ctx, globals: { pkt: mem } }).value;
+        };
+        assert.equal(run(o), run(fn), `vihl ${vihl} len ${len}`);
+      }
+    }
+  });
+});

@@ -20,7 +20,7 @@ export function formatIrInstruction(i: IrInstruction): string {
     case "bswap": return `v${i.dst} = bswap${i.bits} v${i.src}`;
     case "ext": return `v${i.dst} = ${i.signed ? "sext" : "zext"}${i.from} v${i.src}`;
     case "load":
-      return `v${i.dst} = load.${i.signed ? "s" : "u"}${i.size * 8} ${mem(i.base, i.offset)}${i.core ? ` core(${i.core.kind} ${i.core.access})` : ""}`;
+      return `v${i.dst} = load.${i.signed ? "s" : "u"}${i.size * 8} ${mem(i.base, i.offset)}${i.core ? ` core(${i.core.kind} ${i.core.access})` : ""}${i.nonNull ? " nonnull" : ""}`;
     case "store": return `store.u${i.size * 8} ${mem(i.base, i.offset)}, ${op(i.value)}${i.core ? ` core(${i.core.kind} ${i.core.access})` : ""}`;
     case "stackAddr": return `v${i.dst} = &slot${i.slot}${i.offset ? ` + ${i.offset}` : ""}`;
     case "mapFd": return `v${i.dst} = map ${i.map}`;

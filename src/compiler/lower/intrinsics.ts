@@ -432,7 +432,7 @@ export function argumentValue(L: Lowerer, ctx: VReg, offset: number, ty: Ty, nod
 function packetLoad(L: Lowerer, ctx: VReg, kind: string, l: AnyLayout, ty: Ty, offConst: unknown, offArg: ts.Expression): Value {
   const [dataOff, endOff] = kind === "xdp" ? [0, 4] : [76, 80];
   const data = L.b.reg(), end = L.b.reg();
-  L.b.emit({ op: "load", size: 4, dst: data, base: ctx, offset: dataOff });
+  L.b.emit({ op: "load", size: 4, dst: data, base: ctx, offset: dataOff, nonNull: true });
   L.b.emit({ op: "load", size: 4, dst: end, base: ctx, offset: endOff });
   const p = L.b.reg();
   if (typeof offConst === "number") {

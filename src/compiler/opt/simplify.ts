@@ -7,7 +7,7 @@ import type { AluBits, Cond, IrInstruction, IrTerminator, Operand, VReg } from "
 import { evalBswap } from "../ir-eval.js";
 import { defOf, termUsesOf, usesOf } from "./insn.js";
 import { knownBits, signedRange, unsignedRange, type Bits, UNKNOWN } from "./known-bits.js";
-import { recomputePreds, removeUnreachable, type SsaFunction } from "./ssa.js";
+import { newVreg, recomputePreds, removeUnreachable, type SsaFunction } from "./ssa.js";
 
 const M64 = (1n << 64n) - 1n;
 const mask = (bits: number): bigint => (bits >= 64 ? M64 : (1n << BigInt(bits)) - 1n);
@@ -86,6 +86,27 @@ export function simplify(fn: SsaFunction): boolean {
     const r = lowSource(o.reg, bits);
     return r === o.reg ? o : { reg: r };
   };
+  // Values never 0: loads marked nonNull, small non-negative offsets from them, phis of such values.
+  const phiArgs = new Map<VReg, Operand[]>();
+  for (const b of fn.blocks) for (const p of b.phis) phiArgs.set(p.dst, p.args);
+  const nonZeroMemo = new Map<VReg, boolean>();
+  const small = (o: Operand): boolean => ("imm" in o ? BigInt.asUintN(64, o.imm) <= 0xffffn : unsignedRange(known.get(o.reg), 64).max <= 0xffffn);
+  const nonZero = (o: Operand): boolean => {
+    if ("imm" in o) return BigInt.asUintN(64, o.imm) !== 0n;
+    const v = o.reg;
+    const m = nonZeroMemo.get(v);
+    if (m !== undefined) return m;
+    nonZeroMemo.set(v, false); // a cycle through phis proves nothing
+    let r = (known.get(v).one & M64) !== 0n;
+    const d = def.get(v);
+    if (!r && d) {
+      if (d.op === "load") r = d.nonNull === true;
+      else if (d.op === "mov") r = nonZero(d.src);
+      else if (d.op === "alu" && d.alu === "add" && d.bits === 64) r = (nonZero(d.a) && small(d.b)) || (nonZero(d.b) && small(d.a));
+    } else if (!r && phiArgs.has(v)) r = phiArgs.get(v)!.every((a) => nonZero(a));
+    nonZeroMemo.set(v, r);
+    return r;
+  };
   const copy = (ins: IrInstruction, dst: VReg, src: Operand): IrInstruction => ({ op: "mov", dst, src, ...(ins.loc ? { loc: ins.loc } : {}) });
 
   const rewrite = (ins: IrInstruction): IrInstruction => {
@@ -160,6 +181,34 @@ export function simplify(fn: SsaFunction): boolean {
     }
   };
 
+  /**
+   * `x + (z + c)` with `z + c` used only here becomes `(x + z) + c`, so that the constant can fold into
+   * later offsets (a pointer plus a variable header length plus a field offset).
+   */
+  const reassociate = (ins: IrInstruction): IrInstruction[] | undefined => {
+    if (ins.op !== "alu" || ins.alu !== "add" || ins.bits !== 64 || !("reg" in ins.a) || !("reg" in ins.b)) return undefined;
+    for (const [x, y] of [[ins.a.reg, ins.b.reg], [ins.b.reg, ins.a.reg]]) {
+      const yd = def.get(y);
+      if (!yd || yd.op !== "alu" || yd.alu !== "add" || !("reg" in yd.a) || !("imm" in yd.b) || useCount.get(y) !== 1) continue;
+      // A 32-bit add is a 64-bit one when it cannot carry out of the low half.
+      if (yd.bits === 32) {
+        const z = known.get(yd.a.reg);
+        const c = BigInt.asUintN(32, yd.b.imm);
+        if (!fitsIn(z, 32) || unsignedRange(z, 32).max + c > 0xffffffffn) continue;
+      }
+      const c = yd.bits === 32 ? BigInt.asUintN(32, yd.b.imm) : BigInt.asIntN(64, yd.b.imm);
+      if (c < -0x80000000n || c > 0x7fffffffn) continue;
+      const t = newVreg(fn);
+      const loc = ins.loc ? { loc: ins.loc } : {};
+      useCount.set(y, 0);
+      return [
+        { op: "alu", alu: "add", bits: 64, dst: t, a: { reg: x }, b: yd.a, ...loc },
+        { op: "alu", alu: "add", bits: 64, dst: ins.dst, a: { reg: t }, b: { imm: c }, ...loc },
+      ];
+    }
+    return undefined;
+  };
+
   const rewriteTerm = (t: IrTerminator): IrTerminator => {
     if (t.op !== "br") return t;
     let a = t.a, b = t.b;
@@ -167,7 +216,10 @@ export function simplify(fn: SsaFunction): boolean {
       a = lowSource(a, 32);
       b = lowOperand(b, 32);
     }
-    const decided = decideByBits(t.cond, t.bits, kb({ reg: a }), kb(b));
+    let decided = decideByBits(t.cond, t.bits, kb({ reg: a }), kb(b));
+    if (decided === undefined && t.bits === 64 && (t.cond === "eq" || t.cond === "ne") && "imm" in b && BigInt.asUintN(64, b.imm) === 0n && nonZero({ reg: a })) {
+      decided = t.cond === "ne";
+    }
     if (decided !== undefined) return { op: "jmp", target: decided ? t.then : t.else, ...(t.loc ? { loc: t.loc } : {}) };
     // bswap(x) ==/!= K  ->  x ==/!= bswap(K), when the comparison sees exactly the swapped bytes.
     if ((t.cond === "eq" || t.cond === "ne") && "imm" in b) {
@@ -195,15 +247,24 @@ export function simplify(fn: SsaFunction): boolean {
   };
 
   for (const b of fn.blocks) {
-    b.insns = b.insns.map((ins) => {
+    const out: IrInstruction[] = [];
+    for (const ins of b.insns) {
       const r = rewrite(ins);
       if (r !== ins) {
         any = true;
         const d = defOf(r);
         if (d !== undefined) def.set(d, r);
       }
-      return r;
-    });
+      const split = reassociate(r);
+      if (split) {
+        any = true;
+        for (const x of split) {
+          def.set(defOf(x)!, x);
+          out.push(x);
+        }
+      } else out.push(r);
+    }
+    b.insns = out;
     const t = rewriteTerm(b.term);
     if (t !== b.term) {
       any = true;
