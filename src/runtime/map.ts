@@ -246,53 +246,62 @@ export class BpfMap implements Disposable {
   /** The value bytes for `key` (a copy), or undefined when there is no such key. */
   getRaw(key: Uint8Array | null): Uint8Array | undefined {
     this.#checkKey("lookup", key);
-    return this.op("lookup", () => {
-      const e = this.elem();
-      if (key) e.key.set(key);
-      return e.lookup() ? e.value.slice() : undefined;
-    });
+    const e = this.#elemFor("lookup");
+    if (key) e.key.set(key);
+    return this.#call("lookup", e, e.lookup) ? e.value.slice() : undefined;
   }
 
   /** Whether `key` exists. */
   hasRaw(key: Uint8Array): boolean {
     this.#checkKey("lookup", key);
-    return this.op("lookup", () => {
-      const e = this.elem();
-      e.key.set(key);
-      return e.lookup();
-    });
+    const e = this.#elemFor("lookup");
+    e.key.set(key);
+    return this.#call("lookup", e, e.lookup);
   }
 
   /** Write `value` at `key` (flags: UpdateFlags; null key for queues, stacks and bloom filters). */
   setRaw(key: Uint8Array | null, value: Uint8Array, flags = 0): void {
     this.#checkKey("update", key);
     this.#checkValue("update", value);
-    this.op("update", () => {
-      const e = this.elem();
-      if (key) e.key.set(key);
-      e.value.set(value);
+    const e = this.#elemFor("update");
+    if (key) e.key.set(key);
+    e.value.set(value);
+    try {
       e.update(flags);
-    });
+    } catch (err) {
+      throw mapFailure(err, this.spec.name, "update");
+    }
   }
 
   /** Delete `key`; returns false when it did not exist. */
   deleteRaw(key: Uint8Array): boolean {
     this.#checkKey("delete", key);
-    return this.op("delete", () => {
-      const e = this.elem();
-      e.key.set(key);
-      return e.delete();
-    });
+    const e = this.#elemFor("delete");
+    e.key.set(key);
+    return this.#call("delete", e, e.delete);
   }
 
   /** Look up and delete `key` in one step (null key: pop a queue or stack); undefined when absent or empty. */
   lookupAndDeleteRaw(key: Uint8Array | null): Uint8Array | undefined {
     this.#checkKey("lookup and delete", key);
-    return this.op("lookup and delete", () => {
-      const e = this.elem();
-      if (key) e.key.set(key);
-      return e.lookupAndDelete() ? e.value.slice() : undefined;
-    });
+    const e = this.#elemFor("lookup and delete");
+    if (key) e.key.set(key);
+    return this.#call("lookup and delete", e, e.lookupAndDelete) ? e.value.slice() : undefined;
+  }
+
+  /** The element calls, or MAP_CLOSED naming `op`. */
+  #elemFor(op: string): ElemCalls {
+    if (this.fd.closed) throw new MapError("MAP_CLOSED", this.spec.name, op, "the map was closed");
+    return (this.#elem ??= new ElemCalls(this.fd.value, this.keyBufferSize, this.valueBufferSize));
+  }
+
+  /** `call` on `e` as operation `op` (a kernel refusal becomes a MapSyscallError naming the map). */
+  #call(op: string, e: ElemCalls, call: (this: ElemCalls) => boolean): boolean {
+    try {
+      return call.call(e);
+    } catch (err) {
+      throw mapFailure(err, this.spec.name, op);
+    }
   }
 
   /** A fresh key-by-key cursor over this map (its own buffers; see KeyCursor). */
