@@ -490,3 +490,33 @@ describe("optimizer: packet pointers", () => {
     }
   });
 });
+
+describe("optimizer: algebraic identities", () => {
+  test("x+0, 0+x, x*1, x|0, x&~0, x<<0 are copies; a constant operand of a commutative op goes right", () => {
+    const f = new FnBuilder("id", 1);
+    const b = f.block();
+    const x = b.load(8, f.params[0], 0);
+    let v = b.alu("add", 64, 0n, x);
+    v = b.alu("mul", 64, v, 1n);
+    v = b.alu("or", 64, 0n, v);
+    v = b.alu("and", 64, v, -1n);
+    v = b.alu("lsh", 64, v, 0n);
+    const w = b.alu("add", 64, 5n, v);
+    b.ret(w);
+    const o = optimize(f.build());
+    assert.equal(countOps(o, "alu"), 1, formatIr(o));
+    const add = o.blocks[0].instructions.find((i) => i.op === "alu")!;
+    assert.ok(add.op === "alu" && "reg" in add.a && "imm" in add.b, formatIr(o));
+  });
+
+  test("a 32-bit identity on a value that may have upper bits keeps the truncation", () => {
+    const f = new FnBuilder("id32", 1);
+    const b = f.block();
+    const x = b.load(8, f.params[0], 0);
+    b.ret(b.alu("add", 32, x, 0n));
+    const fn = f.build();
+    const o = optimize(fn);
+    const ctx = u64s([0x1234567890n]);
+    assert.equal(evalIr(o, { ctx: ctx.slice() }).value, 0x34567890n);
+  });
+});

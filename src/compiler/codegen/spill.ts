@@ -6,6 +6,9 @@ import { loadMem, storeImm, storeMem } from "../../asm/load-store.js";
 import type { Instruction } from "../../asm/instruction.js";
 import { FP, newNode, type FrameRef, type MFunction, type MInsn, type Node } from "./mir.js";
 
+/** Instructions after a def or reload during which a spilled value is read from its temporary. */
+const REUSE_WINDOW = 3;
+
 /** `dst = imm` as a 64-bit move (`mov` with a sign-extended 32-bit immediate). */
 function isMovImm32(i: Instruction): boolean {
   return i.opcode === (Class.ALU64 | AluOp.MOV | Source.K);
@@ -59,7 +62,13 @@ export function spillGroups(fn: MFunction, groups: readonly (readonly Node[])[],
 
   for (const b of fn.blocks) {
     const out: MInsn[] = [];
+    // A spilled value just written or reloaded in this block stays in its temporary for the next few
+    // instructions: a use there reads the temporary instead of reloading (short, call-free windows).
+    const recent = new Map<number, { t: Node; at: number }>();
+    let k = 0;
     for (const ins of b.insns) {
+      k++;
+      if (ins.insn.isCall) recent.clear();
       if (isRematDef.has(ins)) continue;
       const touched = [...new Set([...ins.uses, ...ins.defs].filter((x) => groupOf.has(x)))];
       if (touched.length === 0) {
@@ -85,6 +94,7 @@ export function spillGroups(fn: MFunction, groups: readonly (readonly Node[])[],
         }
         if (gd !== undefined && gs === undefined && slotOf.has(d)) {
           out.push(store(s, slotOf.get(d)!, ins));
+          recent.delete(gd);
           continue;
         }
       }
@@ -93,6 +103,7 @@ export function spillGroups(fn: MFunction, groups: readonly (readonly Node[])[],
         const m: MInsn = { insn: storeImm(Size.DW, 0, 0, ins.insn.constant), dst: FP, defs: [], uses: [], frame: slotOf.get(ins.defs[0])!, effect: true };
         if (ins.loc) m.loc = ins.loc;
         out.push(m);
+        recent.delete(groupOf.get(ins.defs[0])!);
         continue;
       }
       const c = cloneInsn(ins);
@@ -102,6 +113,9 @@ export function spillGroups(fn: MFunction, groups: readonly (readonly Node[])[],
         fn.noSpill.add(t);
         const used = ins.uses.includes(x);
         const defined = ins.defs.includes(x);
+        let tt = t;
+        const g = groupOf.get(x)!;
+        const near = slotOf.has(x) ? recent.get(g) : undefined;
         if (used) {
           const r = rematOf.get(x);
           if (r) {
@@ -110,16 +124,24 @@ export function spillGroups(fn: MFunction, groups: readonly (readonly Node[])[],
             rc.defs = [t];
             if (ins.loc) rc.loc = ins.loc;
             out.push(rc);
-          } else out.push(reload(t, slotOf.get(x)!, ins));
+          } else if (near && k - near.at <= REUSE_WINDOW && !ins.insn.isCall) {
+            tt = near.t;
+          } else {
+            out.push(reload(t, slotOf.get(x)!, ins));
+            recent.set(g, { t, at: k });
+          }
         }
         if (defined) {
           const slot = slotOf.get(x);
-          if (slot) after.push(store(t, slot, ins));
+          if (slot) {
+            after.push(store(tt, slot, ins));
+            if (!ins.insn.isCall) recent.set(g, { t: tt, at: k });
+          }
         }
-        if (c.dst === x) c.dst = t;
-        if (c.src === x) c.src = t;
-        c.uses = c.uses.map((u) => (u === x ? t : u));
-        c.defs = c.defs.map((u) => (u === x ? t : u));
+        if (c.dst === x) c.dst = tt;
+        if (c.src === x) c.src = tt;
+        c.uses = c.uses.map((u) => (u === x ? tt : u));
+        c.defs = c.defs.map((u) => (u === x ? tt : u));
       }
       out.push(c, ...after);
     }

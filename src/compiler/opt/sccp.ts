@@ -106,6 +106,7 @@ export function sccp(fn: SsaFunction): boolean {
 
   // Rewrite.
   let any = false;
+  let cfgChanged = false;
   const constOf = (v: VReg): bigint | undefined => {
     const x = lat.get(v);
     return typeof x === "bigint" ? x : undefined;
@@ -137,13 +138,13 @@ export function sccp(fn: SsaFunction): boolean {
       const live = termSuccessors(t).filter((s) => execEdges.has(edge(b.id, s)));
       if (live.length === 1) {
         b.term = { op: "jmp", target: live[0], ...(t.loc ? { loc: t.loc } : {}) };
-        any = true;
+        any = cfgChanged = true;
         continue;
       }
       if (live.length === 0) {
         // Unreached branch (its operands never became defined): keep the else edge only.
         b.term = retarget(t, t.then, t.else);
-        any = true;
+        any = cfgChanged = true;
         continue;
       }
     }
@@ -155,6 +156,6 @@ export function sccp(fn: SsaFunction): boolean {
     }
   }
   if (removeUnreachable(fn)) any = true;
-  else recomputePreds(fn);
+  else if (cfgChanged) recomputePreds(fn);
   return any;
 }

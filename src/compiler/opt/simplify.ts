@@ -10,6 +10,7 @@ import { knownBits, signedRange, unsignedRange, type Bits, UNKNOWN } from "./kno
 import { newVreg, recomputePreds, removeUnreachable, type SsaFunction } from "./ssa.js";
 
 const M64 = (1n << 64n) - 1n;
+const COMMUTATIVE = new Set(["add", "mul", "and", "or", "xor"]);
 const mask = (bits: number): bigint => (bits >= 64 ? M64 : (1n << BigInt(bits)) - 1n);
 
 /** Whether bits `from`..63 of a value are known zero. */
@@ -68,6 +69,7 @@ export function simplify(fn: SsaFunction): boolean {
     for (const u of termUsesOf(b.term)) count(u);
   }
   let any = false;
+  let cfgChanged = false;
 
   /** The vreg whose low `bits` bits equal those of `v`, skipping extensions and masks that keep them. */
   const lowSource = (v: VReg, bits: number): VReg => {
@@ -129,7 +131,17 @@ export function simplify(fn: SsaFunction): boolean {
           a = lowOperand(a, 32);
           b = lowOperand(b, 32);
         }
+        // Constants go right in commutative operations.
+        if ("imm" in a && "reg" in b && COMMUTATIVE.has(ins.alu)) [a, b] = [b, a];
         const bImm = "imm" in b ? BigInt.asUintN(bits, b.imm) : undefined;
+        // Identities: x+0, x-0, x|0, x^0, shifts by 0, x*1, x&~0 (a copy when the width does not truncate).
+        if (bImm !== undefined && "reg" in a && (bits === 64 || fitsIn(kb(a), 32))) {
+          const identity =
+            (bImm === 0n && (ins.alu === "add" || ins.alu === "sub" || ins.alu === "or" || ins.alu === "xor" || ins.alu === "lsh" || ins.alu === "rsh" || ins.alu === "arsh")) ||
+            (bImm === 1n && (ins.alu === "mul" || ins.alu === "div" || ins.alu === "sdiv")) ||
+            (bImm === mask(bits) && ins.alu === "and");
+          if (identity) return copy(ins, ins.dst, a);
+        }
         if (ins.alu === "and" && bImm !== undefined && "reg" in a) {
           const ka = kb(a);
           // Bits cleared by the mask are already zero: the and is a copy (at 64 bits, or of a 32-bit-clean value).
@@ -268,10 +280,11 @@ export function simplify(fn: SsaFunction): boolean {
     const t = rewriteTerm(b.term);
     if (t !== b.term) {
       any = true;
+      if (t.op !== b.term.op) cfgChanged = true;
       b.term = t;
     }
   }
   // Branches turned into jumps may leave blocks unreachable.
-  if (any && !removeUnreachable(fn)) recomputePreds(fn);
+  if (cfgChanged && !removeUnreachable(fn)) recomputePreds(fn);
   return any;
 }
