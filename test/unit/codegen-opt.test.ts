@@ -520,3 +520,41 @@ describe("optimizer: algebraic identities", () => {
     assert.equal(evalIr(o, { ctx: ctx.slice() }).value, 0x34567890n);
   });
 });
+
+describe("optimizer: dead stack stores", () => {
+  const build = (readBetween: boolean, coverPadding: boolean) => {
+    const f = new FnBuilder("dse", 1);
+    const b = f.block();
+    const key = f.slot(16, 8, "key");
+    const k = b.stackAddr(key);
+    b.store(8, k, 0, 0n);
+    b.store(8, k, 8, 0n);
+    if (readBetween) b.call(1, [b.mapFd("m"), k]);
+    b.store(4, k, 0, b.load(4, f.params[0], 0));
+    b.store(4, k, 4, b.load(4, f.params[0], 4));
+    b.store(2, k, 8, b.load(2, f.params[0], 8));
+    if (coverPadding) {
+      b.store(2, k, 10, 0n);
+      b.store(4, k, 12, 0n);
+    }
+    const r = b.call(1, [b.mapFd("m"), k])!;
+    b.ret(r);
+    return f.build();
+  };
+  const stores = (fn: IrFunction) => fn.blocks.flatMap((b) => b.instructions).filter((i) => i.op === "store").map((i) => (i as { offset: number; size: number }).offset + "/" + (i as { size: number }).size);
+
+  test("a zero-fill whose bytes are all assigned before the key is read goes; one that also zeroes padding stays", () => {
+    assert.deepEqual(stores(optimize(build(false, false))), ["8/8", "0/4", "4/4", "8/2"]);
+    assert.deepEqual(stores(optimize(build(false, true))), ["0/4", "4/4", "8/2", "10/2", "12/4"]);
+  });
+
+  test("a store read by a helper in between stays; stores right before a return go", () => {
+    assert.deepEqual(stores(optimize(build(true, true))), ["0/8", "8/8", "0/4", "4/4", "8/2", "10/2", "12/4"]);
+    const f = new FnBuilder("tail", 1);
+    const b = f.block();
+    const s = f.slot(8, 8, "tmp");
+    b.store(8, b.stackAddr(s), 0, f.params[0]);
+    b.ret(1n);
+    assert.deepEqual(stores(optimize(f.build())), []);
+  });
+});

@@ -4,6 +4,7 @@
 import type { IrFunction } from "../ir.js";
 import { eliminateDead, propagateCopies } from "./cleanup.js";
 import { shareWideConstants } from "./constants.js";
+import { eliminateDeadStores } from "./dse.js";
 import { valueNumbering } from "./gvn.js";
 import { knownBits } from "./known-bits.js";
 import { sccp } from "./sccp.js";
@@ -32,6 +33,7 @@ function ssaRound(s: SsaFunction, contextParam: boolean): void {
     const known = knownBits(s);
     changed = valueNumbering(s, { contextParam, known }) || changed;
     changed = propagateCopies(s) || changed;
+    changed = eliminateDeadStores(s, contextParam) || changed;
     changed = eliminateDead(s) || changed;
     if (!changed) break;
   }

@@ -56,8 +56,12 @@ export interface MemoryModel {
   classesOf(base: VReg): readonly MemClass[];
   /** Classes an instruction may write (empty for loads and pure instructions). */
   writes(ins: IrInstruction): readonly MemClass[];
+  /** Classes an instruction may read (loads, atomics, calls through their pointer arguments). */
+  reads(ins: IrInstruction): readonly MemClass[];
   /** Every class that exists in the function. */
   readonly all: readonly MemClass[];
+  /** The stack slot and byte offset an address points to, when it is a non-escaping slot plus constants. */
+  slotOffset(base: VReg): { slot: number; offset: number } | undefined;
 }
 
 const OTHER = "other";
@@ -157,7 +161,33 @@ export function memoryModel(fn: SsaFunction, contextParam: boolean): MemoryModel
     }
     return w;
   };
-  return { all: [...all], classesOf, writes };
+  const reads = (ins: IrInstruction): readonly MemClass[] => {
+    switch (ins.op) {
+      case "load": case "atomic": return classesOf(ins.base);
+      case "call": {
+        const e = HELPER_EFFECTS.get(ins.helper);
+        return e === undefined ? [...all] : argClasses(ins.args);
+      }
+      case "callFn": case "callKfunc": return [...all];
+      default: return NONE;
+    }
+  };
+  const slotOffset = (base: VReg): { slot: number; offset: number } | undefined => {
+    let off = 0;
+    let v = base;
+    for (let i = 0; i < 64; i++) {
+      const d = def.get(v);
+      if (!d) return undefined;
+      if (d.op === "stackAddr") return escaped.has(`slot:${d.slot}`) ? undefined : { slot: d.slot, offset: d.offset + off };
+      if (d.op === "alu" && d.alu === "add" && d.bits === 64 && "reg" in d.a && "imm" in d.b) {
+        off += Number(BigInt.asIntN(64, d.b.imm));
+        v = d.a.reg;
+      } else if (d.op === "mov" && "reg" in d.src) v = d.src.reg;
+      else return undefined;
+    }
+    return undefined;
+  };
+  return { all: [...all], classesOf, writes, reads, slotOffset };
 
   function computeWrites(ins: IrInstruction): readonly MemClass[] {
     {
