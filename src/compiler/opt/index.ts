@@ -51,8 +51,10 @@ export function optimize(fn: IrFunction, opts: OptimizeOptions = {}): IrFunction
     ssaRound(s, contextParam);
     const plans = opts.unroll === false || round >= MAX_ROUNDS - 2 ? [] : withinGrowth(s, planUnrolling(s));
     // Unrolling finds the loops by the SSA block ids, before jump threading reshapes them.
-    ir = simplifyCfg(unrollLoops(fromSsa(s), plans));
-    if (plans.length === 0 && round >= 1) break;
+    const stats = { decided: 0 };
+    ir = simplifyCfg(unrollLoops(fromSsa(s), plans), stats);
+    // Another round only when something new can be propagated: copied loop bodies or threaded branches.
+    if (plans.length === 0 && (round >= 1 || stats.decided === 0)) break;
   }
   return shareWideConstants(ir);
 }

@@ -22,7 +22,7 @@ function operandAtEnd(b: IrBlock, o: Operand): bigint | undefined {
 }
 
 /** Where a jump from `p` into `target` really goes: through empty jump blocks and decided branches. */
-function threadTarget(p: IrBlock, target: BlockId, by: Map<BlockId, IrBlock>, entry: BlockId): BlockId {
+function threadTarget(p: IrBlock, target: BlockId, by: Map<BlockId, IrBlock>, entry: BlockId, stats: CfgStats): BlockId {
   const seen = new Set<BlockId>();
   let cur = target;
   for (;;) {
@@ -40,6 +40,7 @@ function threadTarget(p: IrBlock, target: BlockId, by: Map<BlockId, IrBlock>, en
       const c = operandAtEnd(p, t.b);
       if (a === undefined || c === undefined) return cur;
       cur = evalCond(t.cond, t.bits, a, c) ? t.then : t.else;
+      stats.decided++;
       continue;
     }
     return cur;
@@ -50,7 +51,13 @@ function threadTarget(p: IrBlock, target: BlockId, by: Map<BlockId, IrBlock>, en
  * Simplifies the control flow of `fn` (a new function; `fn` is not modified). Jump threading only
  * looks at the constant a predecessor leaves in the branch's register, so it is valid without SSA.
  */
-export function simplifyCfg(fn: IrFunction): IrFunction {
+/** What {@link simplifyCfg} did. */
+export interface CfgStats {
+  /** Branches a jump was threaded through because the predecessor decided them. */
+  decided: number;
+}
+
+export function simplifyCfg(fn: IrFunction, stats: CfgStats = { decided: 0 }): IrFunction {
   let blocks: IrBlock[] = fn.blocks.map((b) => ({ id: b.id, instructions: [...b.instructions], terminator: b.terminator }));
   const entry = blocks[0].id;
   for (let changed = true; changed;) {
@@ -60,7 +67,7 @@ export function simplifyCfg(fn: IrFunction): IrFunction {
     for (const b of blocks) {
       const t = b.terminator;
       if (t.op === "jmp") {
-        const nt = threadTarget(b, t.target, by, entry);
+        const nt = threadTarget(b, t.target, by, entry, stats);
         if (nt !== t.target) {
           b.terminator = { ...t, target: nt };
           changed = true;
