@@ -2,6 +2,7 @@
 // a two-slot ld_imm64 at every use; used more than once, it is loaded once into a vreg placed where it
 // dominates every use (the register allocator re-materializes it if it cannot keep it in a register).
 
+import type { SourceLocation } from "../../asm/instruction.js";
 import type { BlockId, IrFunction, IrInstruction, IrTerminator, Operand, VReg } from "../ir.js";
 import { dominators, termSuccessors } from "./cfg.js";
 
@@ -17,15 +18,18 @@ function wide(o: Operand): bigint | undefined {
 /** Returns `fn` with every wide constant used at least twice (64-bit ALU operand, 64-bit compare) in one vreg. */
 export function shareWideConstants(fn: IrFunction): IrFunction {
   const uses = new Map<bigint, BlockId[]>();
-  const note = (v: bigint | undefined, b: BlockId) => {
-    if (v !== undefined) (uses.get(v) ?? uses.set(v, []).get(v)!).push(b);
+  const firstLoc = new Map<bigint, SourceLocation>();
+  const note = (v: bigint | undefined, b: BlockId, loc: SourceLocation | undefined) => {
+    if (v === undefined) return;
+    (uses.get(v) ?? uses.set(v, []).get(v)!).push(b);
+    if (loc && !firstLoc.has(v)) firstLoc.set(v, loc);
   };
   for (const b of fn.blocks) {
     for (const ins of b.instructions) {
-      if (ins.op === "alu" && ins.bits === 64) note(wide(ins.b), b.id);
+      if (ins.op === "alu" && ins.bits === 64) note(wide(ins.b), b.id, ins.loc);
     }
     const t = b.terminator;
-    if (t.op === "br" && t.bits === 64) note(wide(t.b), b.id);
+    if (t.op === "br" && t.bits === 64) note(wide(t.b), b.id, t.loc);
   }
   const shared = [...uses].filter(([, bs]) => bs.length >= 2);
   if (shared.length === 0) return fn;
@@ -48,7 +52,8 @@ export function shareWideConstants(fn: IrFunction): IrFunction {
     const at = bs.reduce(ncd);
     const r = next++;
     regOf.set(v, r);
-    (head.get(at) ?? head.set(at, []).get(at)!).push({ op: "mov", dst: r, src: { imm: v } });
+    const loc = firstLoc.get(v);
+    (head.get(at) ?? head.set(at, []).get(at)!).push({ op: "mov", dst: r, src: { imm: v }, ...(loc ? { loc } : {}) });
   }
   const sub = (o: Operand): Operand => {
     const w = wide(o);

@@ -199,7 +199,7 @@ export function toSsa(fn: IrFunction): SsaFunction {
     if (s.length) return s[s.length - 1];
     if (undef === undefined) {
       undef = newVreg(out);
-      entryInsns.push({ op: "mov", dst: undef, src: { imm: 0n } });
+      entryInsns.push({ op: "mov", dst: undef, src: { imm: 0n }, ...(fn.loc ? { loc: fn.loc } : {}) });
     }
     return undef;
   };
