@@ -1,5 +1,6 @@
 // Benchmark: tsbpf's TypeScript compiler against clang -O2 on equivalent program pairs (xlated
 // instructions, verifier-processed instructions, run time per packet) and warm compile time of ~200 lines.
+// Method and latest numbers: bench/README.md, "The compiler rows".
 
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -15,7 +16,9 @@ import { clangFlags, clangPath } from "../test/helpers/clang.js";
 import { compileTs, cTwinPath, PROGRAM_PAIRS, TS_FIXTURES, type ProgramPair } from "../test/helpers/compile-ts.js";
 import type { BenchRow } from "./load.js";
 
-const REPEAT = 100_000;
+const REPEAT = 50_000;
+/** Alternating C/TypeScript rounds per program; the run-time row is the median round (spikes on a shared machine). */
+const ROUNDS = 7;
 const COMPILE_TARGET_MS = 500;
 
 function clangObject(pair: ProgramPair): Uint8Array {
@@ -31,12 +34,30 @@ function clangObject(pair: ProgramPair): Uint8Array {
 
 interface Figures { xlated: number; verified: number; nsPerPacket: number }
 
-function measure(coll: Collection, pair: ProgramPair, packets: readonly Uint8Array[]): Figures {
+/** Mean ns per run over the packets (BPF_PROG_TEST_RUN, REPEAT runs each). */
+function runRound(coll: Collection, pair: ProgramPair, packets: readonly Uint8Array[]): number {
   const prog = coll.program(pair.program);
-  const info = progInfo(prog.fd);
   let total = 0;
   for (const data of packets) total += prog.testRun({ data, repeat: REPEAT }).duration;
-  return { xlated: info.xlatedProgLen / 8, verified: info.verifiedInsns, nsPerPacket: total / packets.length };
+  return total / packets.length;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+/** Both sides' figures; run time rounds alternate between them so that machine noise hits both. */
+function measure(c: Collection, t: Collection, pair: ProgramPair, packets: readonly Uint8Array[]): [Figures, Figures] {
+  const ns: [number[], number[]] = [[], []];
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 ? [1, 0] : [0, 1];
+    for (const side of order) ns[side].push(runRound(side ? t : c, pair, packets));
+  }
+  return [c, t].map((coll, side) => {
+    const info = progInfo(coll.program(pair.program).fd);
+    return { xlated: info.xlatedProgLen / 8, verified: info.verifiedInsns, nsPerPacket: median(ns[side]) };
+  }) as [Figures, Figures];
 }
 
 /** Rows for every program pair plus the warm compile time. */
@@ -47,7 +68,7 @@ export function benchCompiler(): BenchRow[] {
     const c = loadCollection(readCollectionSpec(clangObject(pair)));
     const t = loadCollection(readCollectionSpec(compileTs(join(TS_FIXTURES, `${pair.file}.bpf.ts`), undefined, { cpu: pair.cpu })));
     try {
-      const fc = measure(c, pair, packets), ft = measure(t, pair, packets);
+      const [fc, ft] = measure(c, t, pair, packets);
       const referenceName = `clang -O2 ${pair.file}.bpf.c`;
       const row = (what: string, unit: string, ts: number, ref: number): void => {
         rows.push({ name: `${pair.name} ${what}`, unit, tsbpf: ts, reference: ref, ratio: ts / ref, referenceName });

@@ -558,3 +558,28 @@ describe("optimizer: dead stack stores", () => {
     assert.deepEqual(stores(optimize(f.build())), []);
   });
 });
+
+describe("optimizer: division", () => {
+  test("a % b after a / b reuses the quotient (one division), with eBPF's zero and overflow rules", () => {
+    for (const [div, mod] of [["div", "mod"], ["sdiv", "smod"]] as const) {
+      for (const bits of [32, 64] as const) {
+        const f = new FnBuilder("dm", 1);
+        const b = f.block();
+        const x = b.load(8, f.params[0], 0);
+        const y = b.load(8, f.params[0], 8);
+        const q = b.alu(div, bits, x, y);
+        const r = b.alu(mod, bits, x, y);
+        b.ret(b.alu("xor", 64, b.alu("lsh", 64, q, 1n), r));
+        const fn = f.build();
+        const o = optimize(fn);
+        const divs = o.blocks.flatMap((bl) => bl.instructions).filter((i) => i.op === "alu" && (i.alu === "div" || i.alu === "sdiv" || i.alu === "mod" || i.alu === "smod"));
+        assert.equal(divs.length, 1, formatIr(o));
+        const M = (1n << BigInt(bits)) - 1n, MIN = 1n << BigInt(bits - 1);
+        for (const [a, c] of [[7n, 2n], [7n, 0n], [0n, 0n], [MIN, M], [M, 3n], [M - 6n, 2n], [100n, M - 6n], [0x1234567890abcdefn, 0x1234n]]) {
+          const ctx = u64s([a, c]);
+          assert.equal(evalIr(o, { ctx: ctx.slice() }).value, evalIr(fn, { ctx: ctx.slice() }).value, `${div}${bits} ${a} ${c}`);
+        }
+      }
+    }
+  });
+});

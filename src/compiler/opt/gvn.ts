@@ -3,7 +3,7 @@
 // load right after a store to the same place takes the stored value.
 
 import type { BlockId, IrInstruction, Operand, VReg } from "../ir.js";
-import { ssaDominators, type SsaFunction } from "./ssa.js";
+import { newVreg, ssaDominators, type SsaFunction } from "./ssa.js";
 import { defOf } from "./insn.js";
 import type { KnownBits } from "./known-bits.js";
 import { memoryModel, memoryVersions, writeIds } from "./memory.js";
@@ -75,8 +75,23 @@ export function valueNumbering(fn: SsaFunction, opts: GvnOptions): boolean {
       table.set(key, v);
     };
     const cur = versions.get(id)!.slice();
-    b.insns = b.insns.map((ins) => {
+    b.insns = b.insns.flatMap((ins): IrInstruction | IrInstruction[] => {
       const d = defOf(ins);
+      // a % b next to an available a / b: a - (a / b) * b (eBPF divides twice otherwise; a division
+      // costs far more than a multiply, and cpu v3 spells signed ones as long sequences).
+      if (ins.op === "alu" && (ins.alu === "mod" || ins.alu === "smod")) {
+        const q = table.get(`alu ${ins.alu === "mod" ? "div" : "sdiv"}${ins.bits} ${opKey(ins.a, ins.bits)} ${opKey(ins.b, ins.bits)}`);
+        if (q !== undefined) {
+          any = true;
+          const t = newVreg(fn);
+          const loc = ins.loc ? { loc: ins.loc } : {};
+          clock += 2;
+          return [
+            { op: "alu", alu: "mul", bits: ins.bits, dst: t, a: { reg: q }, b: ins.b, ...loc },
+            { op: "alu", alu: "sub", bits: ins.bits, dst: ins.dst, a: ins.a, b: { reg: t }, ...loc },
+          ];
+        }
+      }
       let key: string | undefined;
       if (d !== undefined) {
         key = pureKey(ins);
