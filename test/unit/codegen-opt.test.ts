@@ -583,3 +583,30 @@ describe("optimizer: division", () => {
     }
   });
 });
+
+describe("optimizer: only verifier-visible facts remove checks", () => {
+  test("a bound on a byte-swapped value (a packet offset from ntohs) stays: older verifiers know nothing of it", () => {
+    const f = new FnBuilder("swapbound", 1);
+    const b = f.block(), big = f.block(), ok = f.block();
+    const len = b.ext(b.bswap(b.load(2, f.params[0], 0), 16), 32, false);
+    b.br("gt", 64, len, 0xffffn, big, ok);
+    big.ret(0n);
+    ok.ret(len);
+    const o = optimize(f.build());
+    assert.ok(o.blocks.some((bl) => bl.terminator.op === "br"), formatIr(o));
+  });
+
+  test("a bound after a division by a constant stays; one after a mask goes", () => {
+    const mk = (op: "div" | "and") => {
+      const f = new FnBuilder("bound", 1);
+      const b = f.block(), big = f.block(), ok = f.block();
+      const v = b.alu(op, 64, b.load(1, f.params[0], 0), op === "div" ? 3n : 0x3fn);
+      b.br("gt", 64, v, 0xffn, big, ok);
+      big.ret(0n);
+      ok.ret(v);
+      return optimize(f.build());
+    };
+    assert.ok(mk("div").blocks.some((bl) => bl.terminator.op === "br"));
+    assert.ok(!mk("and").blocks.some((bl) => bl.terminator.op === "br"));
+  });
+});

@@ -1,5 +1,8 @@
 // Known-bits analysis over SSA: for every vreg, the bits known to be 0 and known to be 1 in its 64-bit
 // value (loads zero-extend, 32-bit ALU results clear the upper half, masks, shifts, carries of adds).
+// Only facts the kernel verifier also derives are used (Linux 5.1 onwards): checks removed on their
+// strength would otherwise be missing where the verifier needs a bound (a packet offset, a size).
+// So byte swaps, divisions, shifts by a register and helper results count as unknown.
 
 import type { IrInstruction, Operand, VReg } from "../ir.js";
 import { defOf } from "./insn.js";
@@ -61,13 +64,6 @@ function trailingZeros(k: Bits): number {
   return n;
 }
 
-/** Number of high bits (of 64) known zero. */
-function leadingZeros(k: Bits): number {
-  let n = 0;
-  while (n < 64 && (k.zero >> BigInt(63 - n)) & 1n) n++;
-  return n;
-}
-
 function addBits(a: Bits, b: Bits, bits: number, carryZero: boolean, carryOne: boolean): Bits {
   const m = mask(bits);
   const possibleSumZero = (~a.zero & m) + (~b.zero & m) + (carryZero ? 0n : 1n);
@@ -93,10 +89,7 @@ export function aluBits(op: string, bits: 32 | 64, a: Bits, b: Bits, bConst: big
     case "add": return addBits(ta, tb, bits, true, false);
     case "sub": return addBits(ta, { zero: tb.one, one: tb.zero | (~mask(bits) & M64) }, bits, false, true);
     case "lsh": case "rsh": case "arsh": {
-      if (bConst === undefined) {
-        if (op === "rsh") return trunc({ zero: ~(M64 >> BigInt(leadingZeros(ta))) & M64, one: 0n }, bits);
-        return trunc(UNKNOWN, bits);
-      }
+      if (bConst === undefined) return trunc(UNKNOWN, bits);
       const s = bConst & (w - 1n);
       const m = mask(bits);
       if (op === "lsh") return trunc({ zero: ((ta.zero << s) | ((1n << s) - 1n)) & m, one: (ta.one << s) & m }, bits);
@@ -113,27 +106,12 @@ export function aluBits(op: string, bits: 32 | 64, a: Bits, b: Bits, bConst: big
       let zero = mask(tz);
       const maxA = ~ta.zero & mask(bits), maxB = ~tb.zero & mask(bits);
       const prod = maxA * maxB;
-      if (prod <= mask(bits)) zero |= ~mask(prod.toString(2).length) & mask(bits);
+      // (The verifier bounds a product only when both factors are below 2^32.)
+      if (maxA <= 0xffffffffn && maxB <= 0xffffffffn && prod <= mask(bits)) zero |= ~mask(prod.toString(2).length) & mask(bits);
       return trunc({ zero, one: 0n }, bits);
-    }
-    case "div": return trunc({ zero: ~(M64 >> BigInt(leadingZeros(ta))) & M64, one: 0n }, bits);
-    case "mod": {
-      // x % y <= x, and x % y < y when y != 0 (x when y == 0).
-      const lz = leadingZeros(ta);
-      return trunc({ zero: ~(M64 >> BigInt(lz)) & M64, one: 0n }, bits);
     }
     default: return trunc(UNKNOWN, bits);
   }
-}
-
-function bswapBits(k: Bits, bits: 16 | 32 | 64): Bits {
-  let zero = 0n, one = 0n;
-  for (let i = 0; i < bits / 8; i++) {
-    const j = bits / 8 - 1 - i;
-    zero |= ((k.zero >> BigInt(8 * i)) & 0xffn) << BigInt(8 * j);
-    one |= ((k.one >> BigInt(8 * i)) & 0xffn) << BigInt(8 * j);
-  }
-  return trunc({ zero, one }, bits);
 }
 
 /** Known bits of an instruction's result given its operands' known bits. */
@@ -151,13 +129,10 @@ export function insnBits(ins: IrInstruction, of: (o: Operand) => Bits): Bits {
       if (s.one & sign) return { zero: low.zero & ~high, one: low.one | high };
       return { zero: low.zero & ~high, one: low.one };
     }
-    case "bswap": return bswapBits(of({ reg: ins.src }), ins.bits);
+    case "bswap": return UNKNOWN; // older verifiers know nothing of a swapped value
     case "neg": return trunc(UNKNOWN, ins.bits);
     case "load": return ins.signed && ins.size < 8 ? UNKNOWN : trunc(UNKNOWN, ins.size * 8);
-    case "call":
-      // bpf_get_prandom_u32, bpf_get_smp_processor_id return 32-bit values.
-      return ins.helper === 7 || ins.helper === 8 ? trunc(UNKNOWN, 32) : UNKNOWN;
-    case "atomic": return ins.fetch !== undefined ? trunc(UNKNOWN, ins.size * 8) : UNKNOWN;
+    case "call": case "atomic": return UNKNOWN;
     default: return UNKNOWN;
   }
 }
