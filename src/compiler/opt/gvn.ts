@@ -15,6 +15,12 @@ const COMMUTATIVE = new Set(["add", "mul", "and", "or", "xor"]);
  * of code costs a register and often a spill and a reload.
  */
 const LOAD_REUSE_DISTANCE = 40;
+/**
+ * A call counts as this many instructions of distance: a value kept across calls needs one of the four
+ * callee-saved registers, and a register holding a compared constant splits the verifier's paths where
+ * a value read again would not.
+ */
+const CALL_DISTANCE = 20;
 
 function opKey(o: Operand, bits: 32 | 64 = 64): string {
   return "reg" in o ? `r${o.reg}` : `#${BigInt.asUintN(bits, o.imm)}`;
@@ -98,7 +104,8 @@ export function valueNumbering(fn: SsaFunction, opts: GvnOptions): boolean {
         if (ins.op === "load" && !ins.core) key = memKey(ins.size, ins.signed === true, ins.base, ins.offset, cur);
       }
       let out = ins;
-      clock++;
+      // A call counts extra: a value kept across it needs one of the four callee-saved registers.
+      clock += ins.op === "call" || ins.op === "callFn" || ins.op === "callKfunc" ? CALL_DISTANCE : 1;
       if (key !== undefined && d !== undefined) {
         let hit = table.get(key);
         if (hit !== undefined && ins.op === "load" && clock - (position.get(hit) ?? clock) > LOAD_REUSE_DISTANCE) {
