@@ -26,15 +26,15 @@ export interface OptimizeOptions {
 
 function ssaRound(s: SsaFunction, contextParam: boolean): void {
   for (let i = 0; i < 8; i++) {
+    // Copy propagation and dead code elimination tidy up after the others; only these find new work.
     let changed = sccp(s);
-    changed = propagateCopies(s) || changed;
-    changed = simplify(s) || changed;
-    changed = propagateCopies(s) || changed;
-    const known = knownBits(s);
-    changed = valueNumbering(s, { contextParam, known }) || changed;
-    changed = propagateCopies(s) || changed;
-    changed = eliminateDeadStores(s, contextParam) || changed;
-    changed = eliminateDead(s) || changed;
+    if (propagateCopies(s)) changed = true;
+    if (simplify(s)) changed = true;
+    propagateCopies(s);
+    if (valueNumbering(s, { contextParam, known: knownBits(s) })) changed = true;
+    propagateCopies(s);
+    if (eliminateDeadStores(s, contextParam)) changed = true;
+    eliminateDead(s);
     if (!changed) break;
   }
 }
