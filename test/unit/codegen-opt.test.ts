@@ -610,3 +610,28 @@ describe("optimizer: only verifier-visible facts remove checks", () => {
     assert.ok(!mk("and").blocks.some((bl) => bl.terminator.op === "br"));
   });
 });
+
+describe("optimizer: memory through loop-carried pointers", () => {
+  test("a store through a pointer stepping over a stack array (phi of addresses) is seen by later loads", () => {
+    const f = new FnBuilder("walk", 1);
+    const b = f.block(), head = f.block(), body = f.block(), exit = f.block();
+    const arr = f.slot(32, 8, "arr");
+    const base = b.stackAddr(arr);
+    for (let k = 0; k < 4; k++) b.store(8, base, 8 * k, 1n);
+    const first = b.load(8, base, 0);
+    const p = b.mov(base);
+    const i = b.mov(0n);
+    b.jmp(head);
+    head.br("lt", 64, i, f.params[0], body, exit);
+    body.store(8, p, 0, body.alu("add", 64, i, 7n));
+    body.alu("add", 64, p, 8n, p);
+    body.alu("add", 64, i, 1n, i);
+    body.jmp(head);
+    exit.ret(exit.alu("add", 64, exit.alu("mul", 64, first, 1000n), exit.load(8, base, 0)));
+    const fn = f.build();
+    for (const unroll of [true, false]) {
+      const o = optimize(fn, { unroll });
+      for (const n of [0n, 1n, 3n]) assert.equal(evalIr(o, { args: [n] }).value, evalIr(fn, { args: [n] }).value, `n=${n} unroll=${unroll}\n${formatIr(o)}`);
+    }
+  });
+});

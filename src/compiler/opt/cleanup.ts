@@ -1,8 +1,8 @@
 // SSA clean-ups: copy propagation (register copies and constants), trivial phi removal, and dead code
 // elimination of pure instructions and phis whose values are never used.
 
-import type { Operand, VReg } from "../ir.js";
-import { defOf, hasEffect, mapTermUses, mapUses, sameOperand, termUsesOf, usesOf } from "./insn.js";
+import type { IrInstruction, Operand, VReg } from "../ir.js";
+import { defOf, forEachUse, hasEffect, mapTermUses, mapUses, sameOperand, termUsesOf } from "./insn.js";
 import type { SsaFunction } from "./ssa.js";
 
 /**
@@ -98,7 +98,7 @@ export function propagateCopies(fn: SsaFunction): boolean {
 
 /** Removes pure instructions and phis whose results are never used; returns whether anything was removed. */
 export function eliminateDead(fn: SsaFunction): boolean {
-  const defSite = new Map<VReg, { uses: VReg[] }>();
+  const defSite = new Map<VReg, IrInstruction | Operand[]>();
   const live = new Set<VReg>();
   const work: VReg[] = [];
   const mark = (v: VReg) => {
@@ -108,17 +108,20 @@ export function eliminateDead(fn: SsaFunction): boolean {
     }
   };
   for (const b of fn.blocks) {
-    for (const phi of b.phis) defSite.set(phi.dst, { uses: phi.args.flatMap((a) => ("reg" in a ? [a.reg] : [])) });
+    for (const phi of b.phis) defSite.set(phi.dst, phi.args);
     for (const ins of b.insns) {
       const d = defOf(ins);
-      if (hasEffect(ins)) for (const u of usesOf(ins)) mark(u);
-      else if (d !== undefined) defSite.set(d, { uses: usesOf(ins) });
+      if (hasEffect(ins)) forEachUse(ins, mark);
+      else if (d !== undefined) defSite.set(d, ins);
     }
     for (const u of termUsesOf(b.term)) mark(u);
   }
   while (work.length) {
-    const v = work.pop()!;
-    for (const u of defSite.get(v)?.uses ?? []) mark(u);
+    const d = defSite.get(work.pop()!);
+    if (d === undefined) continue;
+    if (Array.isArray(d)) {
+      for (const a of d) if ("reg" in a) mark(a.reg);
+    } else forEachUse(d, mark);
   }
   let any = false;
   for (const b of fn.blocks) {

@@ -15,16 +15,32 @@ export function defOf(ins: IrInstruction): VReg | undefined {
 
 /** Vregs an instruction reads (with repetition). */
 export function usesOf(ins: IrInstruction): VReg[] {
-  const r = (o: Operand): VReg[] => ("reg" in o ? [o.reg] : []);
+  const out: VReg[] = [];
+  forEachUse(ins, (v) => out.push(v));
+  return out;
+}
+
+/** Calls `f` for every vreg an instruction reads (with repetition), without allocating. */
+export function forEachUse(ins: IrInstruction, f: (v: VReg) => void): void {
   switch (ins.op) {
-    case "mov": return r(ins.src);
-    case "alu": return [...r(ins.a), ...r(ins.b)];
-    case "neg": case "ext": case "bswap": return [ins.src];
-    case "load": return [ins.base];
-    case "store": return [ins.base, ...r(ins.value)];
-    case "call": case "callFn": case "callKfunc": return ins.args.flatMap(r);
-    case "atomic": return [ins.base, ins.value];
-    default: return [];
+    case "mov":
+      if ("reg" in ins.src) f(ins.src.reg);
+      return;
+    case "alu":
+      if ("reg" in ins.a) f(ins.a.reg);
+      if ("reg" in ins.b) f(ins.b.reg);
+      return;
+    case "neg": case "ext": case "bswap": f(ins.src); return;
+    case "load": f(ins.base); return;
+    case "store":
+      f(ins.base);
+      if ("reg" in ins.value) f(ins.value.reg);
+      return;
+    case "call": case "callFn": case "callKfunc":
+      for (const a of ins.args) if ("reg" in a) f(a.reg);
+      return;
+    case "atomic": f(ins.base); f(ins.value); return;
+    default: return;
   }
 }
 

@@ -65,6 +65,7 @@ export interface MemoryModel {
 }
 
 const OTHER = "other";
+const EMPTY: ReadonlySet<string> = new Set();
 const CTX = "ctx";
 const PKT = "pkt";
 
@@ -83,37 +84,48 @@ export function memoryModel(fn: SsaFunction, contextParam: boolean): MemoryModel
     }
   }
   const ctx = contextParam && fn.params.length > 0 ? fn.params[0] : undefined;
-  // Roots of a value: "slot:N", "ctx" or "other"; a value built from others (phi, arithmetic) has all of theirs.
-  const memo = new Map<VReg, Set<string>>();
-  const roots = (v: VReg): Set<string> => {
-    const known = memo.get(v);
-    if (known) return known;
-    const out = new Set<string>();
-    memo.set(v, out); // cycles through phis terminate with what is known so far
-    const addFrom = (o: Operand) => {
-      if ("reg" in o) for (const r of roots(o.reg)) out.add(r);
-    };
-    if (v === ctx) out.add(CTX);
-    else if (phiArgs.has(v)) for (const a of phiArgs.get(v)!) addFrom(a);
-    else {
-      const d = def.get(v);
-      if (!d) out.add(OTHER);
-      else if (d.op === "stackAddr") out.add(`slot:${d.slot}`);
-      else if (d.op === "load" && roots(d.base).has(CTX)) out.add(PKT);
-      else if (d.op === "mov") {
-        addFrom(d.src);
-        if ("imm" in d.src) out.add(OTHER);
-      } else if (d.op === "alu" && (d.alu === "add" || d.alu === "sub") && d.bits === 64 && ("imm" in d.a || "imm" in d.b)) {
-        addFrom(d.a);
-        addFrom(d.b);
-      } else if (d.op === "alu") {
-        addFrom(d.a);
-        addFrom(d.b);
-        out.add(OTHER);
-      } else out.add(OTHER);
+  // Roots of a value: "slot:N", "ctx", "pkt" or "other". Copies, phis and 64-bit add/sub carry their
+  // operands' roots (the only arithmetic the verifier allows on pointers); everything else is "other".
+  // Solved as a fixed point over all definitions (phis may form cycles); sets only grow.
+  const ONLY_OTHER: ReadonlySet<string> = new Set([OTHER]);
+  const rootsOf = new Map<VReg, Set<string>>();
+  const get = (o: Operand): ReadonlySet<string> => ("reg" in o ? rootsOf.get(o.reg) ?? EMPTY : ONLY_OTHER);
+  const order: [VReg, IrInstruction | Operand[]][] = [];
+  for (const b of fn.blocks) {
+    for (const p of b.phis) order.push([p.dst, p.args]);
+    for (const ins of b.insns) {
+      const d = defOf(ins);
+      if (d !== undefined) order.push([d, ins]);
     }
-    return out;
+  }
+  if (ctx !== undefined) rootsOf.set(ctx, new Set([CTX]));
+  for (const p of fn.params) if (p !== ctx) rootsOf.set(p, new Set([OTHER]));
+  const grow = (v: VReg, from: ReadonlySet<string>): boolean => {
+    let set = rootsOf.get(v);
+    if (!set) rootsOf.set(v, (set = new Set()));
+    const before = set.size;
+    for (const r of from) set.add(r);
+    return set.size !== before;
   };
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const [v, d] of order) {
+      if (Array.isArray(d)) {
+        for (const a of d) if ("reg" in a && grow(v, get(a))) changed = true;
+        if (!rootsOf.has(v)) rootsOf.set(v, new Set());
+        continue;
+      }
+      let add: ReadonlySet<string>;
+      if (d.op === "stackAddr") add = new Set([`slot:${d.slot}`]);
+      else if (d.op === "load") add = get({ reg: d.base }).has(CTX) ? new Set([PKT]) : ONLY_OTHER;
+      else if (d.op === "mov") add = get(d.src);
+      else if (d.op === "alu" && (d.alu === "add" || d.alu === "sub") && d.bits === 64) {
+        add = new Set([...("reg" in d.a ? get(d.a) : []), ...("reg" in d.b ? get(d.b) : [])]);
+      } else add = ONLY_OTHER;
+      if (grow(v, add)) changed = true;
+    }
+  }
+  const roots = (v: VReg): ReadonlySet<string> => rootsOf.get(v) ?? ONLY_OTHER;
   // Escapes: an address stored to memory, returned, or passed to a subprogram or kfunc.
   const escaped = new Set<string>();
   const escape = (o: Operand) => {

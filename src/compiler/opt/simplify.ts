@@ -5,7 +5,7 @@
 
 import type { AluBits, Cond, IrInstruction, IrTerminator, Operand, VReg } from "../ir.js";
 import { evalBswap } from "../ir-eval.js";
-import { defOf, termUsesOf, usesOf } from "./insn.js";
+import { defOf, forEachUse, termUsesOf } from "./insn.js";
 import { knownBits, signedRange, unsignedRange, type Bits, UNKNOWN } from "./known-bits.js";
 import { newVreg, recomputePreds, removeUnreachable, type SsaFunction } from "./ssa.js";
 
@@ -62,10 +62,12 @@ export function simplify(fn: SsaFunction): boolean {
   }
   const kb = (o: Operand): Bits => ("imm" in o ? { zero: ~BigInt.asUintN(64, o.imm) & M64, one: BigInt.asUintN(64, o.imm) } : known.get(o.reg));
   const useCount = new Map<VReg, number>();
-  const count = (v: VReg) => useCount.set(v, (useCount.get(v) ?? 0) + 1);
+  const count = (v: VReg) => {
+    useCount.set(v, (useCount.get(v) ?? 0) + 1);
+  };
   for (const b of fn.blocks) {
     for (const p of b.phis) for (const a of p.args) if ("reg" in a) count(a.reg);
-    for (const ins of b.insns) for (const u of usesOf(ins)) count(u);
+    for (const ins of b.insns) forEachUse(ins, count);
     for (const u of termUsesOf(b.term)) count(u);
   }
   let any = false;

@@ -4,7 +4,7 @@
 import type { SourceLocation } from "../../asm/instruction.js";
 import type { BlockId, IrBlock, IrFunction, IrInstruction, IrTerminator, Operand, StackSlot, VReg } from "../ir.js";
 import { dominanceFrontiers, dominators, retarget, termSuccessors, type Dominators } from "./cfg.js";
-import { defOf, mapDef, mapTermUses, mapUses, termUsesOf, usesOf } from "./insn.js";
+import { defOf, forEachUse, mapDef, mapTermUses, mapUses, termUsesOf, usesOf } from "./insn.js";
 
 /** `dst = φ(args)`: `args[i]` is the value arriving from the block's `preds[i]`. */
 export interface Phi {
@@ -135,7 +135,7 @@ export function toSsa(fn: IrFunction): SsaFunction {
   blocks.forEach((b, i) => {
     const see = (v: VReg) => { if (!has(kill[i], v)) add(gen[i], v); };
     for (const ins of b.instructions) {
-      for (const u of usesOf(ins)) see(u);
+      forEachUse(ins, see);
       const d = defOf(ins);
       if (d !== undefined) add(kill[i], d);
     }
@@ -203,6 +203,7 @@ export function toSsa(fn: IrFunction): SsaFunction {
     }
     return undef;
   };
+  const useCur = (v: VReg): Operand => ({ reg: cur(v) });
   for (const p of fn.params) {
     const nv = newVreg(out);
     stacks[p].push(nv);
@@ -220,12 +221,12 @@ export function toSsa(fn: IrFunction): SsaFunction {
     };
     phiVars.get(id)!.forEach((v, i) => { sb.phis[i].dst = define(v); });
     for (const ins of b.instructions) {
-      let r = mapUses(ins, (v) => ({ reg: cur(v) }));
+      let r = mapUses(ins, useCur);
       const d = defOf(ins);
       if (d !== undefined) r = mapDef(r, define(d));
       sb.insns.push(r);
     }
-    sb.term = mapTermUses(b.terminator, (v) => ({ reg: cur(v) }));
+    sb.term = mapTermUses(b.terminator, useCur);
     for (const s of termSuccessors(b.terminator)) {
       const succ = ssaBlocks.get(s)!;
       const k = succ.preds.indexOf(id);
