@@ -292,6 +292,19 @@ describe("codegen: branches and layout", () => {
   });
 });
 
+describe("codegen: context stores", () => {
+  test("an immediate stored into the context goes through a register (no BPF_ST into ctx: refused by Linux 6.1)", () => {
+    const f = new FnBuilder("f", 1);
+    const b = f.block();
+    b.store(4, f.params[0], 72, 0x10001n);
+    b.ret(0n);
+    for (const optimize of [true, false]) {
+      const out = generate(f.build(), { optimize }).instructions.map((i) => i.toString().replace(/^\([0-9a-f]{2}\) /, ""));
+      assert.ok(out.some((l) => /^\*\(u32 \*\)\(r1 \+72\) = r\d$/.test(l)), out.join("\n"));
+    }
+  });
+});
+
 describe("codegen: errors", () => {
   test("a frame over 512 bytes is STACK_TOO_LARGE naming the function", () => {
     const f = new FnBuilder("bigframe", 0);

@@ -137,6 +137,16 @@ export function lower(fn: IrFunction, cpu: Cpu): MFunction {
     const d = facts.def[v];
     return d && (d.op === "mapFd" || d.op === "mapValue" || d.op === "funcAddr" || d.op === "stackAddr") ? d : undefined;
   };
+  /** Whether a vreg is parameter 0 (the program context) or a copy of it. */
+  const isContext = (v: VReg): boolean => {
+    for (let i = 0; i < 16; i++) {
+      if (fn.params.length > 0 && v === fn.params[0]) return true;
+      const d = facts.def[v];
+      if (!d || d.op !== "mov" || !("reg" in d.src)) return false;
+      v = d.src.reg;
+    }
+    return false;
+  };
   const val = (o: Operand): Val => {
     if ("imm" in o) return { imm: o.imm };
     const c = constOf(o.reg);
@@ -390,7 +400,9 @@ export function lower(fn: IrFunction, cpu: Cpu): MFunction {
         let v: Val = "imm" in ins.value ? { imm: ins.value.imm } : b.frame ? val(ins.value) : { reg: N(ins.value.reg) };
         if ("imm" in v) {
           const imm = ins.size === 8 ? BigInt.asIntN(64, v.imm) : BigInt.asIntN(32, v.imm);
-          if (fitsImm32(imm)) {
+          // An immediate written to the context (parameter 0) goes through a register: older verifiers
+          // (Linux 6.1 among them) refuse BPF_ST into the context.
+          if (fitsImm32(imm) && !isContext(ins.base)) {
             const mi: MInsn = { insn: storeImm(SIZE[ins.size], 0, b.offset, imm), dst: b.node, defs: [], uses: b.node === FP ? [] : [b.node], effect: true };
             if (b.frame) mi.frame = b.frame;
             if (ins.core) mi.core = ins.core;
