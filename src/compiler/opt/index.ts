@@ -26,7 +26,7 @@ export interface OptimizeOptions {
 
 function ssaRound(s: SsaFunction, contextParam: boolean): void {
   for (let i = 0; i < 8; i++) {
-    // Copy propagation and dead code elimination tidy up after the others; only these find new work.
+    // Iterate while a transforming pass found work; copy propagation and DCE only tidy up after them.
     let changed = sccp(s);
     if (propagateCopies(s)) changed = true;
     if (simplify(s)) changed = true;

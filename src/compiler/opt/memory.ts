@@ -3,7 +3,7 @@
 // classes, and each store, atomic or call writes a known set of classes (helpers from a fixed table).
 
 import type { BlockId, IrInstruction, Operand, VReg } from "../ir.js";
-import { defOf, usesOf } from "./insn.js";
+import { defOf } from "./insn.js";
 import type { SsaFunction } from "./ssa.js";
 
 /**
@@ -75,9 +75,7 @@ const PKT = "pkt";
  */
 export function memoryModel(fn: SsaFunction, contextParam: boolean): MemoryModel {
   const def = new Map<VReg, IrInstruction>();
-  const phiArgs = new Map<VReg, Operand[]>();
   for (const b of fn.blocks) {
-    for (const p of b.phis) phiArgs.set(p.dst, p.args);
     for (const ins of b.insns) {
       const d = defOf(ins);
       if (d !== undefined) def.set(d, ins);
@@ -298,6 +296,3 @@ export function writeIds(fn: SsaFunction, mm: MemoryModel, rpo: readonly BlockId
   }
   return ids;
 }
-
-/** Vregs an instruction reads (re-export for passes that only need the memory module). */
-export { usesOf };
