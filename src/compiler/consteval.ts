@@ -5,9 +5,7 @@ import ts from "typescript";
 import * as layouts from "../types/index.js";
 import { DiagnosticCode, Diagnosed } from "./diagnostics.js";
 import { isLibraryFile } from "./host.js";
-
-/** First-line marker of generated kernel declarations (src/gen). */
-const BTF_MARKER = "// @tsbpf-btf";
+import { BTF_MARKER } from "../gen/typescript.js";
 
 /** Reports a diagnostic and aborts the current construct. */
 export type Report = (node: ts.Node, code: string, message: string) => never;

@@ -3,6 +3,7 @@
 
 import type { Btf } from "../btf/btf.js";
 import { BtfError } from "../errors.js";
+import { commonPrefix, signature } from "./tracepoints.js";
 
 /** One parameter of a kernel function: its name (`arg<N>` when BTF has none) and BTF type id. */
 export interface FunctionParam { readonly name: string; readonly type: number }
@@ -59,18 +60,6 @@ function protoOf(btf: Btf, id: number): number | undefined {
   return undefined;
 }
 
-/** Parameter type ids of a func_proto after `skip`, as a key. */
-function signature(btf: Btf, protoId: number, skip: number): string | undefined {
-  const t = btf.type(protoId);
-  return t.kind === "func_proto" ? t.params.slice(skip).map((p) => p.type).join(",") : undefined;
-}
-
-function commonPrefix(a: string, b: string): number {
-  let i = 0;
-  while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  return i;
-}
-
 /**
  * Parameter names of tracepoint events: `btf_trace_<event>` prototypes are unnamed, the probe functions
  * (`__bpf_trace_<class>`) name them. The event's own probe wins, then its known class's, then the probe
@@ -87,7 +76,7 @@ class ProbeNames {
       const name = btf.nameOf(id);
       if (!name.startsWith(PROBE_PREFIX)) continue;
       const p = protoOf(btf, id);
-      const sig = p === undefined ? undefined : signature(btf, p, 1);
+      const sig = p === undefined ? undefined : signature(btf, p);
       if (p === undefined || sig === undefined || this.#byName.has(name)) continue;
       const cls = name.slice(PROBE_PREFIX.length);
       this.#byName.set(cls, p);
@@ -98,9 +87,9 @@ class ProbeNames {
   }
   /** Names for the parameters of `event` whose (unnamed) prototype is `protoId`. */
   names(event: string, protoId: number, cls: string | undefined): readonly string[] | undefined {
-    const sig = signature(this.#btf, protoId, 1);
+    const sig = signature(this.#btf, protoId);
     if (sig === undefined) return undefined;
-    const matches = (c: string | undefined): c is string => c !== undefined && this.#byName.has(c) && signature(this.#btf, this.#byName.get(c)!, 1) === sig;
+    const matches = (c: string | undefined): c is string => c !== undefined && this.#byName.has(c) && signature(this.#btf, this.#byName.get(c)!) === sig;
     let pick: string | undefined = matches(event) ? event : matches(cls) ? cls : undefined;
     if (pick === undefined) {
       const same = (this.#bySignature.get(sig) ?? []).slice().sort((a, b) => commonPrefix(b, event) - commonPrefix(a, event) || (a < b ? -1 : a > b ? 1 : 0));

@@ -94,14 +94,14 @@ function cmp(a: string, b: string): number {
 }
 
 /** The prototype's parameter type ids after the leading `void *__data`, as a key; undefined if not a proto. */
-function signature(btf: Btf, protoId: number): string | undefined {
+export function signature(btf: Btf, protoId: number): string | undefined {
   const t = btf.type(btf.skipQualifiers(protoId));
   if (t.kind !== "func_proto" || t.params.length === 0) return undefined;
   return t.params.slice(1).map((p) => p.type).join(",");
 }
 
 /** Length of the common prefix of two strings. */
-function commonPrefix(a: string, b: string): number {
+export function commonPrefix(a: string, b: string): number {
   let i = 0;
   while (i < a.length && i < b.length && a[i] === b[i]) i++;
   return i;

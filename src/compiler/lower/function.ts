@@ -17,7 +17,7 @@ import {
 } from "../types.js";
 import type { ModuleContext } from "./context.js";
 import { argumentValue, lowerCall } from "./intrinsics.js";
-import { KernelTypes } from "./kernel.js";
+import { KernelTypes, type KernelMember } from "./kernel.js";
 import { imm, reg, type Local, type Place, type Value } from "./values.js";
 
 interface InlineFrame {
@@ -767,12 +767,7 @@ export class Lowerer {
         return { k: "mem", base, offset: f[0], ty: U32, what: `ctx.${name}`, readonly: !f[2] };
       }
       case "tracepoint": {
-        const kt = KernelTypes.kernelName(this.checker.getTypeAtLocation(e.expression));
-        if (!kt) this.report(e, D.KernelType, `the context type of this tracepoint is unknown; is it in the kernel declarations (tsbpf gen --tracepoints)?`);
-        const id = this.m.kernel.find(kt.name, kt.btfKind);
-        if (id === undefined) this.report(e, D.KernelType, `${kt.name} is not in the kernel BTF`);
-        const mem = this.m.kernel.member(id, name);
-        if (!mem || mem.bitfield) this.report(e.name, D.KernelType, `${kt.name} has no readable member "${name}"`);
+        const { kt, id, mem } = this.#tracepointMember(e, name);
         let ty: Ty;
         if (mem.kind.k === "int") ty = mem.kind.ty;
         else if (mem.kind.k === "ptr") ty = mem.kind.target ? { k: "kptr", ...mem.kind.target } : U64;
@@ -791,6 +786,17 @@ export class Lowerer {
       default:
         return this.report(e, D.TypeMismatch, `this context has no field "${name}"; use ctx.arg(n)`);
     }
+  }
+
+  /** Member `name` of the tracepoint record struct that `e.expression` (the context) is typed as. */
+  #tracepointMember(e: ts.PropertyAccessExpression, name: string): { kt: { name: string }; id: number; mem: KernelMember } {
+    const kt = KernelTypes.kernelName(this.checker.getTypeAtLocation(e.expression));
+    if (!kt) this.report(e, D.KernelType, `the context type of this tracepoint is unknown; is it in the kernel declarations (tsbpf gen --tracepoints)?`);
+    const id = this.m.kernel.find(kt.name, kt.btfKind);
+    if (id === undefined) this.report(e, D.KernelType, `${kt.name} is not in the kernel BTF`);
+    const mem = this.m.kernel.member(id, name);
+    if (!mem || mem.bitfield) this.report(e.name, D.KernelType, `${kt.name} has no readable member "${name}"`);
+    return { kt, id, mem };
   }
 
   /** `ctx.args.<name>`: the argument's slot, typed by the declaration of the kernel function's arguments. */
@@ -836,11 +842,9 @@ export class Lowerer {
     const sym = ts.isIdentifier(inner) ? this.m.consts.resolveSymbol(inner) : undefined;
     const local = sym && this.#lookup(sym);
     if (local?.k !== "reg" || local.ty.k !== "ctx") return undefined;
-    const kt = KernelTypes.kernelName(this.checker.getTypeAtLocation(inner));
-    const id = kt && this.m.kernel.find(kt.name, kt.btfKind);
     const name = e.expression.name.text;
-    const mem = id === undefined ? undefined : this.m.kernel.member(id, name);
-    if (id === undefined || !mem || mem.kind.k !== "array") return undefined;
+    const { id, mem } = this.#tracepointMember(e.expression, name);
+    if (mem.kind.k !== "array") return undefined;
     const elem = mem.kind.elem ?? U8;
     const count = mem.kind.count ?? mem.size;
     const esize = elem.bits / 8;
@@ -855,14 +859,7 @@ export class Lowerer {
     const slot = this.b.slot(Math.ceil(mem.size / 8) * 8, 8, name);
     const copy = this.b.reg();
     this.b.emit({ op: "stackAddr", dst: copy, slot, offset: 0 });
-    for (let off = 0; off < mem.size;) {
-      const rest = mem.size - off;
-      const size = (rest >= 8 && (mem.offset + off) % 8 === 0 ? 8 : rest >= 4 && (mem.offset + off) % 4 === 0 ? 4 : rest >= 2 && (mem.offset + off) % 2 === 0 ? 2 : 1) as 1 | 2 | 4 | 8;
-      const t = this.b.reg();
-      this.b.emit({ op: "load", size, dst: t, base: local.reg, offset: mem.offset + off });
-      this.b.emit({ op: "store", size, base: copy, offset: off, value: reg(t) });
-      off += size;
-    }
+    this.copy(copy, local.reg, mem.size, mem.offset);
     const layout = arrayLayoutOf(elem, count);
     return this.#index(e, { ty: { k: "mem", layout }, op: reg(copy) }, idx);
   }
@@ -987,16 +984,17 @@ export class Lowerer {
     this.b.emit({ op: "store", size, base: p.base, offset: p.offset, value, ...(p.core ? { core: p.core } : {}) });
   }
 
-  /** Copies `size` bytes from `src` to `dst` (both addresses of direct memory). */
-  copy(dst: VReg, src: VReg, size: number): void {
-    let off = 0;
-    for (const w of [8, 4, 2, 1] as const) {
-      while (size - off >= w) {
-        const t = this.b.reg();
-        this.b.emit({ op: "load", size: w, dst: t, base: src, offset: off });
-        this.b.emit({ op: "store", size: w, base: dst, offset: off, value: reg(t) });
-        off += w;
-      }
+  /**
+   * Copies `size` bytes from `src + srcOffset` to `dst` (both addresses of direct memory), in the widest
+   * loads aligned at the source (a context must be read at constant, aligned offsets from its pointer).
+   */
+  copy(dst: VReg, src: VReg, size: number, srcOffset = 0): void {
+    for (let off = 0; off < size;) {
+      const w = ([8, 4, 2, 1] as const).find((n) => size - off >= n && (srcOffset + off) % n === 0)!;
+      const t = this.b.reg();
+      this.b.emit({ op: "load", size: w, dst: t, base: src, offset: srcOffset + off });
+      this.b.emit({ op: "store", size: w, base: dst, offset: off, value: reg(t) });
+      off += w;
     }
   }
 

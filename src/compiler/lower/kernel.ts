@@ -3,11 +3,12 @@
 
 import ts from "typescript";
 import type { Btf } from "../../btf/btf.js";
+import { BTF_MARKER } from "../../gen/typescript.js";
 import type { CMember, CoreAccess, CoreKind, CType } from "../module.js";
 import type { IntTy } from "../types.js";
 
-/** Marker on the first line of generated kernel declarations. */
-export const BTF_MARKER = "// @tsbpf-btf";
+/** Marker on the first line of generated kernel declarations (the generator writes it). */
+export { BTF_MARKER };
 
 /** What a kernel member is, for code generation. */
 export type KernelMemberKind =

@@ -14,7 +14,7 @@ import { PROGRAM_KINDS, type ProgramKind } from "../programs.js";
 import { BOOL, cTypeOf, intByName, U32, U64, wrap, type Ty } from "../types.js";
 import type { GlobalVar, MapInfo, ModuleContext } from "./context.js";
 import { isLayout, Lowerer, tyOfLayout } from "./function.js";
-import { KernelTypes } from "./kernel.js";
+import { BTF_MARKER, KernelTypes } from "./kernel.js";
 
 /** One lowered program. */
 export interface LoweredProgram {
@@ -86,7 +86,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
       // A name can be both a value and a type (`const Ev = struct(...)`, `type Ev = Infer<typeof Ev>`): use the type's declaration.
       const decl = sym?.declarations?.find((d) => ts.isTypeAliasDeclaration(d) || ts.isInterfaceDeclaration(d)) ?? sym?.declarations?.[0];
       if (sym && decl) {
-        if (isLibraryFile(decl.getSourceFile().fileName) && !decl.getSourceFile().text.startsWith("// @tsbpf-btf")) {
+        if (isLibraryFile(decl.getSourceFile().fileName) && !decl.getSourceFile().text.startsWith(BTF_MARKER)) {
           const name = sym.getName();
           const int = intByName(name);
           if (int) return int;
