@@ -112,6 +112,21 @@ export function intRange(t: IntTy): { min: bigint; max: bigint } {
   return t.signed ? { min: -(1n << (b - 1n)), max: (1n << (b - 1n)) - 1n } : { min: 0n, max: (1n << b) - 1n };
 }
 
+/** Whether the integer `v` is a value of type `t`. */
+export function fits(v: bigint, t: IntTy): boolean {
+  const r = intRange(t);
+  return v >= r.min && v <= r.max;
+}
+
+/**
+ * The type of an integer constant that has no typed operand to take its type from: the first of
+ * `i32`, `u32` (numbers) or `i64`, `u64` (bigints) that holds it, or undefined when none does.
+ */
+export function literalType(v: bigint, big: boolean): IntTy | undefined {
+  const candidates = big ? [I64, U64] : [I32, U32];
+  return candidates.find((t) => fits(v, t));
+}
+
 /** Wraps `v` into `t`'s range (two's complement). */
 export function wrap(v: bigint, t: IntTy): bigint {
   return t.signed ? BigInt.asIntN(t.bits, v) : BigInt.asUintN(t.bits, v);

@@ -95,7 +95,9 @@ export type CmpOp = "<" | "<=" | ">" | ">=" | "===" | "!==";
 /** Result type and value of `a op b` (a of type ta, b of type tb), per the reference semantics. */
 export function binop(op: BinOp, a: bigint, ta: IntType, b: bigint, tb: IntType): { type: IntType; value: bigint } {
   const shift = op === "<<" || op === ">>" || op === ">>>";
-  const t = shift ? promote(ta) : arithType(ta, tb);
+  // A shift has the promoted left operand's type; `>>>` is logical with an unsigned result.
+  const pt = promote(ta);
+  const t = !shift ? arithType(ta, tb) : op === ">>>" ? INT_TYPES.find((u) => u.bits === pt.bits && !u.signed)! : pt;
   const x = wrap(a, t);
   const y = shift ? b : wrap(b, t);
   const bits = BigInt(t.bits);

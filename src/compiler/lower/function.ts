@@ -12,7 +12,7 @@ import type { AluOp, BlockId, Cond, Operand, VReg } from "../ir.js";
 import type { ProgramKind } from "../programs.js";
 import { PERF_EVENT_DATA, SK_BUFF, XDP_MD } from "../programs.js";
 import {
-  arithmeticType, BIGLIT, BOOL, I32, I64, intRange, LIT, promote, scalarOfLayout, showTy, U8, U32, U64, VOID, wrap,
+  arithmeticType, BIGLIT, BOOL, fits, I32, I64, intRange, LIT, literalType, promote, scalarOfLayout, showTy, U8, U32, U64, VOID, wrap,
   type IntTy, type Ty,
 } from "../types.js";
 import type { ModuleContext } from "./context.js";
@@ -238,8 +238,15 @@ export class Lowerer {
       this.#declare(sym, { k: "reg", reg: r, ty: declared, mutable: true, name: d.name.text });
       return;
     }
-    const v = this.expr(d.initializer, declared);
+    let v = this.expr(d.initializer, declared);
     if (v.ty.k === "void" || v.ty.k === "never") this.report(d.initializer, D.TypeMismatch, "this expression has no value");
+    if (v.ty.k === "ref" && !declared && !ts.isCallExpression(skipParens(d.initializer))) {
+      // Only the variable a lookup initialises is the live reference; `const a = v` copies the scalar.
+      if (this.#mayBeNull(d.initializer)) {
+        this.report(d.initializer, D.TypeMismatch, `"${d.name.text}" would alias a map reference that may still be null; check it for null first, then copy its value`);
+      }
+      v = this.value(v, d.initializer);
+    }
     if (isConst && (v.ty.k === "lit" || v.ty.k === "layout" || v.ty.k === "str" || v.ty.k === "map") && !declared) {
       this.#declare(sym, { k: "const", value: v });
       return;
@@ -361,6 +368,13 @@ export class Lowerer {
     };
     visit(s.statement);
     if (assigned) fail("the loop variable is assigned in the body");
+  }
+
+  /** Whether TypeScript's type of `e` at this point still includes null. */
+  #mayBeNull(e: ts.Expression): boolean {
+    const t = this.checker.getTypeAtLocation(e);
+    const parts = t.isUnion() ? t.types : [t];
+    return parts.some((p) => (p.flags & (ts.TypeFlags.Null | ts.TypeFlags.Undefined)) !== 0);
   }
 
   #isArrayLength(e: ts.Expression): boolean {
@@ -501,8 +515,8 @@ export class Lowerer {
     else if (a.ty.k === "lit" && bv.ty.k === "lit") {
       const x = (a.op as { imm: bigint }).imm, y = (bv.op as { imm: bigint }).imm;
       return this.b.jumpTo(foldCompare(op, x, y) ? t : f);
-    } else if (a.ty.k === "lit") ty = promote(this.intOf(bv, node));
-    else if (bv.ty.k === "lit") ty = promote(this.intOf(a, node));
+    } else if (a.ty.k === "lit") ty = this.#literalPartner(a, promote(this.intOf(bv, node)), node);
+    else if (bv.ty.k === "lit") ty = this.#literalPartner(bv, promote(this.intOf(a, node)), node);
     else ty = arithmeticType(this.intOf(a, node), this.intOf(bv, node));
     bits = ty.bits === 64 ? 64 : 32;
     cond = condFor(op, ty.signed, node, this);
@@ -633,8 +647,7 @@ export class Lowerer {
       if (local.k === "failed") throw new Diagnosed();
       this.#checkConsumed(sym, id);
       if (local.k === "const") return local.value;
-      if (local.ty.k === "ref") return { ty: local.ty, op: reg(local.reg) };
-      return { ty: local.ty, op: reg(local.reg) };
+      return this.#snapshot(local);
     }
     const decl = sym.valueDeclaration ?? sym.declarations?.[0];
     if (decl) {
@@ -662,10 +675,7 @@ export class Lowerer {
       const local = sym && this.#lookup(sym);
       if (local?.k === "failed") throw new Diagnosed();
       if (sym && local) this.#checkConsumed(sym, e);
-      if (local?.k === "reg") {
-        if (local.ty.k === "ref") return { k: "mem", base: local.reg, offset: 0, ty: local.ty.to, what: local.name };
-        return { k: "local", local };
-      }
+      if (local?.k === "reg") return { k: "local", local };
       const decl = sym?.valueDeclaration;
       const g = decl && this.m.globalOf(decl);
       if (g) return this.globalPlace(g);
@@ -909,9 +919,22 @@ export class Lowerer {
     return { k: "mem", base: addr, offset: 0, ty: elemTy, what: "element" };
   }
 
+  /**
+   * The value of a register local as of now. Evaluation is strictly left to right, so an operand read
+   * before a later side effect in the same expression (`a + a++`, `b + (b = 5)`, `f += f++`) must keep
+   * the value it had: a mutable local is read into a new register (the optimizer removes the copy when
+   * nothing changes the variable in between).
+   */
+  #snapshot(local: Extract<Local, { k: "reg" }>): Value {
+    if (!local.mutable) return { ty: local.ty, op: reg(local.reg) };
+    const r = this.b.reg();
+    this.b.mov(r, reg(local.reg));
+    return { ty: local.ty, op: reg(r) };
+  }
+
   /** Reads a place as a value (scalars are loaded; aggregates evaluate to their address). */
   read(p: Place, node: ts.Node): Value {
-    if (p.k === "local") return { ty: p.local.ty, op: reg(p.local.reg) };
+    if (p.k === "local") return this.#snapshot(p.local);
     if (p.k === "value") return p.value;
     if (p.k === "kmem") return this.#kernelRead(p);
     const ty = p.ty;
@@ -959,6 +982,9 @@ export class Lowerer {
     if (p.k === "kmem" || p.k === "value" || (p.k === "mem" && p.readonly)) this.report(node, D.TypeMismatch, `${p.what} is read-only`);
     if (p.k === "local") {
       if (!p.local.mutable) this.report(node, D.TypeMismatch, `"${p.local.name}" is a constant`);
+      if (p.local.ty.k === "ref" && v.ty.k !== "ref" && v.ty.k !== "null") {
+        this.report(node, D.TypeMismatch, `"${p.local.name}" is a live reference into a map value, so it only takes another lookup's result or null; change the map with update(key, value) or increment(key), or compute in a copy (let n = ${p.local.name})`);
+      }
       const c = this.coerce(v, p.local.ty, node);
       this.b.mov(p.local.reg, this.operandOf(c, node));
       return;
@@ -970,7 +996,7 @@ export class Lowerer {
       const dst = this.b.reg();
       if (p.offset) this.b.emit({ op: "alu", alu: "add", bits: 64, dst, a: reg(p.base), b: imm(p.offset) });
       else this.b.mov(dst, reg(p.base));
-      this.copy(dst, this.b.toReg(src.op), ty.layout.size);
+      this.copy(dst, this.b.toReg(src.op), ty.layout.size, 0, ty.layout.align);
       return;
     }
     const c = this.coerce(v, ty, node, true);
@@ -986,11 +1012,13 @@ export class Lowerer {
 
   /**
    * Copies `size` bytes from `src + srcOffset` to `dst` (both addresses of direct memory), in the widest
-   * loads aligned at the source (a context must be read at constant, aligned offsets from its pointer).
+   * accesses aligned at both ends: neither address is known to be aligned beyond `align` (the value's
+   * layout alignment: a 4-aligned struct may sit at offset 4 of a stack slot, where an 8-byte access is
+   * refused), and a context must be read at constant, aligned offsets from its pointer.
    */
-  copy(dst: VReg, src: VReg, size: number, srcOffset = 0): void {
+  copy(dst: VReg, src: VReg, size: number, srcOffset = 0, align = 8): void {
     for (let off = 0; off < size;) {
-      const w = ([8, 4, 2, 1] as const).find((n) => size - off >= n && (srcOffset + off) % n === 0)!;
+      const w = ([8, 4, 2, 1] as const).find((n) => n <= align && size - off >= n && (srcOffset + off) % n === 0 && off % n === 0)!;
       const t = this.b.reg();
       this.b.emit({ op: "load", size: w, dst: t, base: src, offset: srcOffset + off });
       this.b.emit({ op: "store", size: w, base: dst, offset: off, value: reg(t) });
@@ -1055,11 +1083,9 @@ export class Lowerer {
         const x = (v.op as { imm: bigint }).imm;
         const r = intRange(to);
         if (x < r.min || x > r.max) {
-          // Allow the two's-complement spelling of unsigned values (e.g. -1 for u32) only for signed/unsigned mirrors.
-          const alt = to.signed ? intRange({ ...to, signed: false }) : intRange({ ...to, signed: true });
-          if (x < alt.min || x > alt.max) this.report(node, D.ConstantRange, `${x} does not fit in ${showTy(to)} (${r.min}..${r.max})`);
+          this.report(node, D.ConstantRange, `${showConstant(x)} does not fit in ${showTy(to)} (${r.min}..${r.max}); use a constant in range, or convert explicitly: ${showTy(to)}(${x}) wraps it`);
         }
-        return { ty: to, op: imm(wrap(x, to)) };
+        return { ty: to, op: imm(x) };
       }
       if (v.ty.k === "bool") return { ty: to, op: v.op };
       if (v.ty.k !== "int") this.report(node, D.TypeMismatch, `expected ${showTy(to)}, got ${showTy(v.ty)}`);
@@ -1141,9 +1167,16 @@ export class Lowerer {
     }
     const shift = op === "lsh" || op === "rsh" || op === "arsh" || op === "shr";
     let ty: IntTy;
-    if (shift) ty = a.ty.k === "lit" ? (a.ty.big ? I64 : I32) : promote(this.intOf(a, node));
-    else if (a.ty.k === "lit") ty = promote(this.intOf(b, node));
-    else if (b.ty.k === "lit") ty = promote(this.intOf(a, node));
+    if (shift) {
+      // A shift has the type of its (promoted) left operand; `>>>` is logical and its result unsigned.
+      ty = a.ty.k === "lit" ? this.ownType(a, node) : promote(this.intOf(a, node));
+      if (op === "shr") ty = { ...ty, signed: false };
+      if (b.ty.k === "lit") {
+        const n = (b.op as { imm: bigint }).imm;
+        if (n < 0n || n >= BigInt(ty.bits)) this.report(node, D.ConstantRange, `shift count ${n} is out of range for ${showTy(ty)} (0..${ty.bits - 1})`);
+      } else this.intOf(b, node);
+    } else if (a.ty.k === "lit") ty = this.#literalPartner(a, promote(this.intOf(b, node)), node);
+    else if (b.ty.k === "lit") ty = this.#literalPartner(b, promote(this.intOf(a, node)), node);
     else ty = arithmeticType(this.intOf(a, node), this.intOf(b, node));
     const bits = ty.bits === 64 ? 64 : 32;
     let alu: AluOp;
@@ -1160,6 +1193,30 @@ export class Lowerer {
     const dst = this.b.reg();
     this.b.emit({ op: "alu", alu, bits, dst, a: ao, b: bo });
     return { ty, op: reg(dst) };
+  }
+
+  /**
+   * The type a constant takes next to an operand of (promoted) type `ty`: `ty` itself, and the constant
+   * must be one of its values — C would silently convert `0x80000000` to a negative i32 or `-1` to a
+   * huge u32 there, and TypeScript compares the mathematical values: both readings can't hold, so the
+   * program must say which it means.
+   */
+  #literalPartner(lit: Value, ty: IntTy, node: ts.Node): IntTy {
+    const v = (lit.op as { imm: bigint }).imm;
+    if (!fits(v, ty)) {
+      const r = intRange(ty);
+      this.report(node, D.ConstantRange, `the constant ${showConstant(v)} is not a value of ${showTy(ty)}, the type of this operation (${r.min}..${r.max}); convert the other operand first (e.g. ${ty.bits === 64 ? "u64(x) or i64(x)" : ty.signed ? "u32(x) or i64(BigInt(x))" : "i32(x) or BigInt(x)"}) or use a constant in range`);
+    }
+    return ty;
+  }
+
+  /** The type of a constant with no typed operand beside it: the first of i32, u32 (i64, u64) holding it. */
+  ownType(lit: Value, node: ts.Node): IntTy {
+    const v = (lit.op as { imm: bigint }).imm;
+    const big = lit.ty.k === "lit" && lit.ty.big;
+    const t = literalType(v, big);
+    if (!t) this.report(node, D.ConstantRange, `the constant ${showConstant(v)} does not fit in ${big ? "64" : "32"} bits${big ? "" : "; write it as a bigint (with n) and compute in u64/i64"}`);
+    return t;
   }
 
   #prefix(e: ts.PrefixUnaryExpression, expected: Ty | undefined, discard: boolean): Value {
@@ -1217,10 +1274,7 @@ export class Lowerer {
     this.b.setBlock(f);
     let bv = this.value(this.expr(e.whenFalse, expected ?? (a.ty.k === "lit" ? undefined : a.ty)), e.whenFalse);
     const fEnd = this.b.current;
-    let ty: Ty = a.ty.k === "lit" ? bv.ty : a.ty;
-    if (ty.k === "lit" && expected) ty = expected;
-    if (ty.k === "lit") ty = ty.big ? I64 : I32;
-    if (ty.k === "int" && a.ty.k === "int" && bv.ty.k === "int") ty = arithmeticType(a.ty, bv.ty);
+    const ty = this.#conditionalType(e, a, bv, expected);
     this.b.setBlock(tEnd);
     a = this.coerce(a, ty, e.whenTrue);
     this.b.mov(r, this.operandOf(a, e.whenTrue));
@@ -1231,6 +1285,28 @@ export class Lowerer {
     this.b.jumpTo(join);
     this.b.setBlock(join);
     return { ty, op: reg(r) };
+  }
+
+  /**
+   * The type of `c ? a : b`: the usual arithmetic conversion of both branches for integers (a constant
+   * branch takes the other branch's promoted type and must be one of its values); two constant
+   * branches take the expected type when both fit it, else the first of i32, u32 (i64, u64) holding both.
+   */
+  #conditionalType(e: ts.ConditionalExpression, a: Value, b: Value, expected: Ty | undefined): Ty {
+    const num = (t: Ty): boolean => t.k === "int" || t.k === "lit";
+    if (num(a.ty) && num(b.ty)) {
+      if (a.ty.k === "int" && b.ty.k === "int") return arithmeticType(a.ty, b.ty);
+      if (a.ty.k === "int") return this.#literalPartner(b, promote(a.ty), e.whenFalse);
+      if (b.ty.k === "int") return this.#literalPartner(a, promote(b.ty), e.whenTrue);
+      const x = (a.op as { imm: bigint }).imm, y = (b.op as { imm: bigint }).imm;
+      if (expected?.k === "int" && fits(x, expected) && fits(y, expected)) return expected;
+      const big = (a.ty.k === "lit" && a.ty.big) || (b.ty.k === "lit" && b.ty.big);
+      const t = [big ? I64 : I32, big ? U64 : U32].find((c) => fits(x, c) && fits(y, c));
+      if (!t) this.report(e, D.ConstantRange, `no ${big ? "64" : "32"}-bit integer type holds both ${showConstant(x)} and ${showConstant(y)}`);
+      return t;
+    }
+    if (a.ty.k === "lit") return b.ty;
+    return a.ty;
   }
 
   #coalesce(e: ts.BinaryExpression, expected: Ty | undefined): Value {
@@ -1258,8 +1334,18 @@ export class Lowerer {
   /** `{ a: 1, b: x }` as a new zeroed stack object of the expected struct type. */
   objectLiteral(e: ts.ObjectLiteralExpression, expected: Ty | undefined): Value {
     if (!expected || expected.k !== "mem") this.report(e, D.UnsupportedType, "an object literal needs a known struct type here (annotate the variable with the struct's type)");
+    const addr = this.zeroed(expected.layout);
+    this.#fillObject(e, expected, addr, 0);
+    return { ty: expected, op: reg(addr) };
+  }
+
+  /**
+   * Writes the fields of struct literal `e` into zeroed memory at `base + offset`. Nested struct and
+   * array literals are built in place (no temporary of their own: four 104-byte structs of nested
+   * literals take 416 bytes of stack, not twice that).
+   */
+  #fillObject(e: ts.ObjectLiteralExpression, expected: Extract<Ty, { k: "mem" }>, base: VReg, offset: number): void {
     const layout = expected.layout;
-    const addr = this.zeroed(layout);
     for (const prop of e.properties) {
       let name: string;
       let init: ts.Expression;
@@ -1272,25 +1358,50 @@ export class Lowerer {
       } else this.report(prop, D.UnsupportedSyntax, "only `name: value` properties are supported in struct literals");
       const f = fieldOf(layout, name);
       if (!f) this.report(prop, D.TypeMismatch, `${showTy(expected)} has no field "${name}"`);
-      const place: Place = { k: "mem", base: addr, offset: f.offset, ty: tyOfLayout(f.layout), what: name };
+      const place: Place = { k: "mem", base, offset: offset + f.offset, ty: tyOfLayout(f.layout), what: name };
+      if (this.#fillInPlace(init, place)) continue;
       const shorthand = ts.isShorthandPropertyAssignment(prop) ? this.checker.getShorthandAssignmentValueSymbol(prop) : undefined;
       const v = shorthand ? this.#identifier(prop.name as ts.Identifier, shorthand) : this.expr(init, place.ty);
       if (place.ty.k === "mem" && v.ty.k === "lit" && (v.op as { imm: bigint }).imm === 0n) continue;
       this.write(place, v, init);
     }
-    return { ty: expected, op: reg(addr) };
+  }
+
+  /** Builds a struct or array literal `init` directly in `place` (zeroed memory); false when it is not one. */
+  #fillInPlace(init: ts.Expression, place: Extract<Place, { k: "mem" }>): boolean {
+    const lit = skipParens(init);
+    if (place.ty.k !== "mem") return false;
+    if (ts.isObjectLiteralExpression(lit) && !arrayInfo(place.ty.layout)) {
+      this.at(lit);
+      this.#fillObject(lit, place.ty, place.base, place.offset);
+      return true;
+    }
+    if (ts.isArrayLiteralExpression(lit) && arrayInfo(place.ty.layout)) {
+      this.at(lit);
+      this.#fillArray(lit, place.ty, place.base, place.offset);
+      return true;
+    }
+    return false;
   }
 
   #arrayLiteral(e: ts.ArrayLiteralExpression, expected: Ty | undefined): Value {
     const info = expected?.k === "mem" ? arrayInfo(expected.layout) : undefined;
     if (!info || !expected || expected.k !== "mem") return this.report(e, D.UnsupportedType, "an array literal needs a known fixed-size array type here");
-    if (e.elements.length > info.length) this.report(e, D.ConstantRange, `${e.elements.length} elements do not fit in an array of ${info.length}`);
     const addr = this.zeroed(expected.layout);
+    this.#fillArray(e, expected, addr, 0);
+    return { ty: expected, op: reg(addr) };
+  }
+
+  /** Writes the elements of array literal `e` into zeroed memory at `base + offset` (nested literals in place). */
+  #fillArray(e: ts.ArrayLiteralExpression, expected: Extract<Ty, { k: "mem" }>, base: VReg, offset: number): void {
+    const info = arrayInfo(expected.layout)!;
+    if (e.elements.length > info.length) this.report(e, D.ConstantRange, `${e.elements.length} elements do not fit in an array of ${info.length}`);
     const et = tyOfLayout(info.element);
     e.elements.forEach((el, i) => {
-      this.write({ k: "mem", base: addr, offset: i * info.element.size, ty: et, what: `[${i}]` }, this.expr(el, et), el);
+      if (ts.isSpreadElement(el) || ts.isOmittedExpression(el)) this.report(el, D.UnsupportedSyntax, "spread and holes are not supported in array literals");
+      const place: Extract<Place, { k: "mem" }> = { k: "mem", base, offset: offset + i * info.element.size, ty: et, what: `[${i}]` };
+      if (!this.#fillInPlace(el, place)) this.write(place, this.expr(el, et), el);
     });
-    return { ty: expected, op: reg(addr) };
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -1415,6 +1526,12 @@ function foldArith(op: ArithOp, x: bigint, y: bigint, big: boolean): bigint {
     case "rsh": case "arsh": return x >> y;
     case "shr": return big ? x >> y : BigInt(Number(BigInt.asIntN(32, x)) >>> Number(y));
   }
+}
+
+/** A constant for messages: decimal, with the hexadecimal spelling for large magnitudes. */
+function showConstant(v: bigint): string {
+  const m = v < 0n ? -v : v;
+  return m >= 0x10000n ? `${v} (${v < 0n ? "-" : ""}0x${m.toString(16)})` : `${v}`;
 }
 
 function skipParens(e: ts.Expression): ts.Expression {
