@@ -60,6 +60,27 @@ export class VerifierError extends TsbpfError {
   }
 }
 
+/**
+ * The kernel refused a program (or object) before verifying it: no verifier log, an errno such as
+ * EPERM, EINVAL or EOPNOTSUPP. Nothing was verified, so nothing in the program is at fault; the message
+ * says what may be the cause (a missing capability, kernel lockdown, an LSM policy, a program or attach
+ * type this kernel lacks, ftrace for trampolines). `code` is `KERNEL_REFUSED`.
+ */
+export class KernelRefusedError extends TsbpfError {
+  /** The errno the kernel returned. */
+  readonly errno: number;
+  /** Its name (`EPERM`, `EINVAL`...). */
+  readonly errnoCode: string;
+  /** The system call operation (`BPF_PROG_LOAD`, `BPF_MAP_CREATE`...). */
+  readonly operation: string;
+  constructor(message: string, e: SyscallError) {
+    super("KERNEL_REFUSED", message, { cause: e });
+    this.errno = e.errno;
+    this.errnoCode = e.code;
+    this.operation = e.operation;
+  }
+}
+
 /** An instruction stream that cannot be decoded or encoded. */
 export class AsmError extends TsbpfError {}
 

@@ -4,7 +4,7 @@
 import { encode } from "../asm/encode.js";
 import type { Btf } from "../btf/btf.js";
 import { kernelBtf } from "../btf/kernel.js";
-import { MissingFeatureError, SyscallError, TsbpfError, VerifierError } from "../errors.js";
+import { KernelRefusedError, MissingFeatureError, SyscallError, TsbpfError, VerifierError } from "../errors.js";
 import type { ProgramSpec } from "../object/spec.js";
 import { progLoad, progTestRun, objPin, objGet } from "../sys/bpf.js";
 import { ATTACH_TYPE, PROG_FLAGS, PROG_TYPE } from "../sys/constants.js";
@@ -94,8 +94,10 @@ export function loadProgram(spec: ProgramSpec, ctx: LoadProgramContext): Program
       if (e.code === "ENOSPC" && size < MAX_LOG) { size *= 4; continue; }
       const end = log.indexOf(0);
       const text = new TextDecoder().decode(end === -1 ? log : log.subarray(0, end));
-      // No log, or an interrupted load (EAGAIN): not a verdict of the verifier.
-      if (!text || e.code === "EAGAIN") throw text ? e : first;
+      // An interrupted load (EAGAIN) is not a verdict of the verifier; no log means nothing was verified.
+      if (e.code === "EAGAIN") throw e;
+      // (Some kernels refuse first and still print the statistics line: "processed 0 insns ...".)
+      if (!text.split("\n").some((l) => l.trim() && !/^processed \d+ insns/.test(l))) throw refusedBeforeVerification(context, spec, e);
       const insn = failingInstruction(text);
       const line = insn !== undefined ? sourceLineFor(prepared.lines, insn) : undefined;
       const at = line ? ` at ${formatSourceLine(line)}` : insn !== undefined ? ` at instruction ${insn}` : "";
@@ -103,6 +105,32 @@ export function loadProgram(spec: ProgramSpec, ctx: LoadProgramContext): Program
     }
   }
 }
+
+/** Why the kernel may refuse a program of `spec`'s kind without verifying it, by errno. */
+function refusedBeforeVerification(context: string, spec: ProgramSpec, e: SyscallError): KernelRefusedError {
+  const kind = `${spec.type.toLowerCase()} program${spec.sectionName ? ` (SEC("${spec.sectionName}"))` : ""}`;
+  let why: string;
+  switch (e.code) {
+    case "EPERM":
+    case "EACCES":
+      why = TRAMPOLINES.has(spec.type) && /^(fentry|fexit|fmod_ret|lsm)/.test(spec.sectionName ?? "")
+        ? "fentry/fexit/LSM programs attach through BPF trampolines, which need ftrace (CONFIG_FUNCTION_TRACER, and ftrace not locked down); also check CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN) and LSM policy"
+        : "the process may lack a capability (CAP_BPF, plus CAP_PERFMON for tracing or CAP_NET_ADMIN for networking programs, or CAP_SYS_ADMIN), or kernel lockdown or an LSM policy forbids this kind of program here";
+      break;
+    case "EINVAL":
+      why = "this kernel may not know this program type, attach type or a flag it was loaded with (an older kernel, or a feature compiled out)";
+      break;
+    case "EOPNOTSUPP":
+    case "ENOTSUPP":
+      why = "this kernel build does not support this kind of program";
+      break;
+    default:
+      why = "no verifier log was produced, so the verifier never ran";
+  }
+  return new KernelRefusedError(`${context}: the kernel refused this ${kind} before verification (${e.code}, no verifier log): ${why}`, e);
+}
+
+const TRAMPOLINES = new Set(["TRACING", "LSM", "EXT"]);
 
 /** Input and output of {@link Program.testRun} (BPF_PROG_TEST_RUN). */
 export interface TestRunOptions {

@@ -9,7 +9,7 @@ import { createSocket, type Socket } from "node:dgram";
 import { createServer, type Server } from "node:net";
 import { dirname, join } from "node:path";
 import { TsbpfError } from "../../src/errors.js";
-import { loadCollection, type Collection } from "../../src/runtime/collection.js";
+import { ProgramSet, unlessKernelRefuses } from "../helpers/program-set.js";
 import { attachIter, type IterAttachOptions, type IterLink } from "../../src/runtime/links/iter.js";
 import { socketFd } from "../../src/runtime/links/targets.js";
 import { progInfo } from "../../src/sys/bpf.js";
@@ -26,7 +26,7 @@ function u64(n: number | bigint): Uint8Array {
 }
 
 describe("attach: iterator kinds", privileged(), () => {
-  let coll: Collection;
+  let coll: ProgramSet;
   let udp: Socket;
   let unixServer: Server;
   let cg: TestCgroup;
@@ -34,7 +34,7 @@ describe("attach: iterator kinds", privileged(), () => {
 
   before(async () => {
     const { spec } = await compileAndRead("test/fixtures/c/hooks/iters.bpf.c", { includes: [dirname(vmlinuxHeader())] });
-    coll = loadCollection(spec);
+    coll = new ProgramSet(spec);
     udp = createSocket("udp4");
     await new Promise<void>((r) => udp.bind(0, "127.0.0.1", r));
     rmSync(unixPath, { force: true });
@@ -132,7 +132,9 @@ describe("attach: iterator kinds", privileged(), () => {
     await pass("it_kmem_cache", {}, (lines) => assert.ok(lines.includes("task_struct")));
   });
 
-  test("sockmap and sk storage iterators walk the map they are given", async () => {
+  test("sockmap and sk storage iterators walk the map they are given", async (t) => {
+    if (!unlessKernelRefuses(t, "map-element iterators (iter/sockmap)", () => coll.program("it_sockmap"))) return;
+    if (!unlessKernelRefuses(t, "map-element iterators (iter/bpf_sk_storage_map)", () => coll.program("it_sk_storage"))) return;
     const socks = coll.map("iter_socks");
     const storage = coll.map("iter_storage");
     const fd = socketFd(udp);

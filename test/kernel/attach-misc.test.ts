@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import { dirname } from "node:path";
 import { TsbpfError } from "../../src/errors.js";
-import { loadCollection, type Collection } from "../../src/runtime/collection.js";
+import { ProgramSet, unlessKernelRefuses } from "../helpers/program-set.js";
 import { attachLwt } from "../../src/runtime/links/lwt.js";
 import { attachNetfilter } from "../../src/runtime/links/netfilter.js";
 import { attachPerfEvent, PerfEventLinks } from "../../src/runtime/links/sampling.js";
@@ -23,13 +23,13 @@ function busy(ms: number): void {
 }
 
 describe("attach: perf_event, netfilter, syscall, lwt", privileged(netnsProblem), () => {
-  let coll: Collection;
+  let coll: ProgramSet;
   let veth: VethPair;
   const hits = (k: number) => counterAt(coll.map("hits"), k) ?? 0;
 
   before(async () => {
     const { spec } = await compileAndRead("test/fixtures/c/hooks/misc.bpf.c", { includes: [dirname(vmlinuxHeader())] });
-    coll = loadCollection(spec);
+    coll = new ProgramSet(spec);
     for (let k = 0; k < 8; k++) coll.map("hits").setRaw(u32(k), new Uint8Array(8));
     veth = await createVethPair("lw", 45);
   });
