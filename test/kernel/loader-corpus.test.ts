@@ -4,7 +4,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { SyscallError, TsbpfError, VerifierError } from "../../src/errors.js";
+import { KernelRefusedError, SyscallError, TsbpfError, VerifierError } from "../../src/errors.js";
 import { load } from "../../src/index.js";
 import type { CollectionSpec, ProgramSpec } from "../../src/object/spec.js";
 import { loadCollection, type Collection } from "../../src/runtime/collection.js";
@@ -204,9 +204,12 @@ describe("loader: corpus objects in the kernel", privileged(), () => {
           (e: unknown) => {
             assert.ok(e instanceof TsbpfError, `typed error, got ${String(e)}`);
             if (fragment === "EPERM") {
-              assert.ok(e instanceof SyscallError, `SyscallError, got ${e.constructor.name}: ${e.message}`);
-              assert.equal(e.code, "EPERM");
+              // Refused before verification: not a verifier verdict, and the message says why (ftrace).
+              assert.ok(e instanceof KernelRefusedError, `KernelRefusedError, got ${e.constructor.name}: ${e.message}`);
+              assert.equal(e.code, "KERNEL_REFUSED");
+              assert.equal(e.errnoCode, "EPERM");
               assert.equal(e.operation, "BPF_PROG_LOAD");
+              assert.match(e.message, /before verification \(EPERM.*trampolines, which need ftrace/);
             } else {
               assert.ok(e instanceof VerifierError, `VerifierError, got ${e.constructor.name}: ${e.message}`);
               assert.ok(e.log.includes(fragment), `log mentions "${fragment}"`);
