@@ -1,6 +1,8 @@
 // Loads a CollectionSpec into the kernel: BTF, maps (pinned reuse, global data, frozen .rodata),
 // programs (with verifier logs on failure) and declared prog-array / map-in-map contents.
 
+import { sanitizeBtf, type BtfFeature } from "../btf/sanitize.js";
+import { kernelSupportsBtf } from "./btf-features.js";
 import { join } from "node:path";
 import type { Btf } from "../btf/btf.js";
 import { kernelBtf } from "../btf/kernel.js";
@@ -27,6 +29,11 @@ export interface CollectionOptions {
   readonly pinPath?: string;
   /** Use these already-created maps instead of creating maps of the same name (sharing between objects). */
   readonly replaceMaps?: Readonly<Record<string, BpfMap>>;
+  /**
+   * Which BTF features the target kernel's BTF loader accepts (default: probed once per process);
+   * types using the others are rewritten before loading (see src/btf/sanitize.ts).
+   */
+  readonly btfFeatures?: (feature: BtfFeature) => boolean;
   /** Target BTF for CO-RE relocations instead of the running kernel's (tests, cross-kernel checks). */
   readonly coreTargets?: CoreTargets;
   /** Verifier log level used when a program is rejected (1 = default, 2 = every instruction). */
@@ -183,7 +190,9 @@ export function loadCollection(spec: CollectionSpec, opts: CollectionOptions = {
   try {
     let btfFd: Fd | undefined;
     if (spec.btf) {
-      btfFd = btfLoad(spec.btf.bytes, { context: `load BTF of object "${spec.name}"` });
+      // Kinds this kernel's BTF loader lacks (FLOAT, DECL_TAG, TYPE_TAG, ENUM64...) are rewritten in place.
+      const sanitized = sanitizeBtf(spec.btf, opts.btfFeatures ?? kernelSupportsBtf).bytes;
+      btfFd = btfLoad(sanitized ?? spec.btf.bytes, { context: `load BTF of object "${spec.name}"` });
       owned.push(btfFd);
     }
     for (const m of spec.maps.values()) {
