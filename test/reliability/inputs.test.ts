@@ -145,6 +145,12 @@ describe("tsbpf gen vmlinux --btf on bad input", () => {
   test("a FIFO is refused", () => {
     assertUserError(tsbpf("gen", "vmlinux", "--btf", fifo, "--types", "task_struct"), /^(FILE|BTF)_/, /events\.fifo is a FIFO/);
   });
+  test("a --tracefs whose event format is a FIFO is not read", () => {
+    const tracefs = join(dir, "tracefs");
+    mkdirSync(join(tracefs, "events", "sched", "sched_switch"), { recursive: true });
+    assert.equal(spawnSync("mkfifo", [join(tracefs, "events", "sched", "sched_switch", "format")]).status, 0, "mkfifo");
+    assertUserError(tsbpf("gen", "vmlinux", "--tracepoints", "--tracefs", tracefs), "BTF_GEN_BAD_OPTION", /no tracepoint event formats under/);
+  });
 });
 
 /** Runs load(path) in a child (bounded); returns what it threw. */
