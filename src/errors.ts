@@ -12,6 +12,20 @@ export class TsbpfError extends Error {
   }
 }
 
+/**
+ * A file named by the user that tsbpf cannot use: `FILE_NOT_FOUND`, `FILE_NOT_REGULAR` (a directory,
+ * device, FIFO or socket), `FILE_TOO_LARGE` (over the size cap for its kind), `FILE_UNREADABLE`,
+ * `FILE_WRONG_KIND` (e.g. C source given to `tsbpf build`) or `FILE_UNWRITABLE` (an output path).
+ * `path` is the file as given.
+ */
+export class FileError extends TsbpfError {
+  readonly path: string;
+  constructor(code: string, path: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.path = path;
+  }
+}
+
 /** A malformed, truncated or unsupported ELF file. */
 export class ElfError extends TsbpfError {}
 

@@ -1,11 +1,12 @@
 // Public entry point of tsbpf: load eBPF objects, then use their maps, programs and links.
 // Lower layers (asm, elf, btf, object, sys) are exported for tools that need them.
 
-import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { objectNameFromPath, readCollectionSpec } from "./object/reader.js";
 import type { CollectionSpec } from "./object/spec.js";
 import { Collection, loadCollection, type CollectionOptions } from "./runtime/collection.js";
+import type { FileError } from "./errors.js";
+import { readUserFile, USER_FILE_LIMITS } from "./sys/user-file.js";
 
 export * from "./errors.js";
 export { objectNameFromPath, readCollectionSpec } from "./object/reader.js";
@@ -80,6 +81,11 @@ export interface LoadOptions extends CollectionOptions {
  * Load an eBPF object into the kernel: a TypeScript kernel program (`*.bpf.ts`, compiled and cached
  * by content), or an ELF object (a path, file URL or bytes) built by tsbpf or clang.
  *
+ * A path must name a regular file of at most 256 MiB (an object) or 16 MiB (a source and each module it
+ * imports); anything else (missing, a directory, device, FIFO or socket, too large) throws a
+ * {@link FileError} naming the path (`FILE_NOT_FOUND`, `FILE_NOT_REGULAR`, `FILE_TOO_LARGE`, ...).
+ * A source that does not compile throws a CompileError (`COMPILE_FAILED`) listing every diagnostic.
+ *
  * @example
  * import { load } from "tsbpf";
  * await using obj = await load(new URL("./execsnoop.bpf.ts", import.meta.url));
@@ -97,7 +103,7 @@ export async function load(source: string | URL | Uint8Array, opts: LoadOptions 
       const { compileCached } = await import("./compiler/cache.js");
       bytes = compileCached(path, opts.cpu ? { cpu: opts.cpu } : {});
     } else {
-      bytes = await readFile(path);
+      bytes = readUserFile(path, "ELF object", USER_FILE_LIMITS.object);
     }
     name ??= objectNameFromPath(path);
   }

@@ -1,9 +1,10 @@
 // Kernel BTF: vmlinux from /sys/kernel/btf/vmlinux and module BTF (split on top of vmlinux), parsed lazily and cached.
 // The CO-RE engine uses kernelBtfWithModules() to search candidate types in the running kernel.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { BtfError } from "../errors.js";
+import { BtfError, FileError } from "../errors.js";
+import { readUserFile, USER_FILE_LIMITS } from "../sys/user-file.js";
 import { Btf } from "./btf.js";
 
 /** Directory where the kernel exposes BTF (vmlinux plus one file per module). */
@@ -15,14 +16,15 @@ const cache = new Map<string, Btf>();
 
 function readBtfFile(path: string, what: string): Uint8Array {
   try {
-    return readFileSync(path);
+    // A BTF path may be anything the user typed (`--btf /dev/zero`): only regular files, capped in size.
+    return readUserFile(path, what, USER_FILE_LIMITS.btf);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") {
+    if (!(e instanceof FileError)) throw e;
+    if (e.code === "FILE_NOT_FOUND") {
       const hint = path === VMLINUX_BTF_PATH ? " (CONFIG_DEBUG_INFO_BTF)" : "";
       throw new BtfError("BTF_KERNEL_NOT_FOUND", `${what} not found at ${path}${hint}`, { cause: e });
     }
-    throw new BtfError("BTF_KERNEL_READ", `read ${what} from ${path}: ${(e as Error).message}`, { cause: e });
+    throw new BtfError("BTF_KERNEL_READ", e.message, { cause: e });
   }
 }
 

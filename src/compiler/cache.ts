@@ -2,7 +2,8 @@
 // every source file it was built from, the compiler and the options are unchanged.
 
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { readUserFile, USER_FILE_LIMITS } from "../sys/user-file.js";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { CompileError } from "./diagnostics.js";
@@ -59,9 +60,11 @@ export function compileCached(entry: string, opts: Pick<CompileOptions, "cpu"> =
   const options = JSON.stringify({ cpu: opts.cpu ?? "v3" });
   const compiler = compilerFingerprint();
   try {
-    const m = JSON.parse(readFileSync(manifestPath, "utf8")) as Manifest;
-    if (m.compiler === compiler && m.options === options && Object.entries(m.files).every(([f, h]) => existsSync(f) && sha(readFileSync(f)) === h)) {
-      return new Uint8Array(readFileSync(objectPath));
+    const m = JSON.parse(readUserFile(manifestPath, "cache manifest", USER_FILE_LIMITS.source).toString("utf8")) as Manifest;
+    // The sources are user files (any of them may since have become a FIFO or a huge file): read
+    // safely, and a refusal is a cache miss that the compile below reports properly.
+    if (m.compiler === compiler && m.options === options && Object.entries(m.files).every(([f, h]) => sha(readUserFile(f, "source file", USER_FILE_LIMITS.source)) === h)) {
+      return new Uint8Array(readUserFile(objectPath, "cached object", USER_FILE_LIMITS.object));
     }
   } catch {
     // No usable cache entry.

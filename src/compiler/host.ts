@@ -2,10 +2,12 @@
 // and `tsbpf/types` mapped to this package's sources. Parsed files are cached across compilations.
 
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
+import { FileError } from "../errors.js";
+import { readUserFile, USER_FILE_LIMITS } from "../sys/user-file.js";
 
 /** This package's root (the directory holding package.json and src/). */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -64,11 +66,35 @@ export type SourceOverrides = ReadonlyMap<string, string>;
 export function createProgram(entry: string, overrides?: SourceOverrides): ts.Program {
   const options = compilerOptions();
   const host = ts.createCompilerHost(options, true);
-  const readText = (name: string): string | undefined => overrides?.get(name) ?? (existsSync(name) ? readFileSync(name, "utf8") : undefined);
-  host.readFile = (name) => readText(name);
+  // Sources and their imports are user files: a FIFO, device or huge file is refused, not read.
+  const readText = (name: string): string | undefined => {
+    const text = overrides?.get(name);
+    if (text !== undefined) return text;
+    try {
+      return readUserFile(name, "source file", USER_FILE_LIMITS.source).toString("utf8");
+    } catch (e) {
+      if (e instanceof FileError && e.code === "FILE_NOT_FOUND") return undefined;
+      throw e;
+    }
+  };
+  host.readFile = (name) => {
+    try {
+      return readText(name);
+    } catch {
+      return undefined;
+    }
+  };
   host.fileExists = (name) => overrides?.has(name) === true || existsSync(name);
-  host.getSourceFile = (name, languageVersion) => {
-    const text = readText(name);
+  host.getSourceFile = (name, languageVersion, onError) => {
+    let text: string | undefined;
+    try {
+      text = readText(name);
+    } catch (e) {
+      // TypeScript turns this into a "Cannot read file" diagnostic at the import.
+      if (!(e instanceof FileError)) throw e;
+      onError?.(e.message);
+      return undefined;
+    }
     if (text === undefined) return undefined;
     const hash = hashText(text);
     const cached = fileCache.get(name);

@@ -2,13 +2,13 @@
 // CO-RE relocations), with coded diagnostics for everything the kernel language does not support.
 
 import { basename, resolve } from "node:path";
-import type ts from "typescript";
 import type { Btf } from "../btf/btf.js";
 import { kernelBtf } from "../btf/kernel.js";
 import { generate, type Cpu } from "./codegen/index.js";
 import { CompileError, DiagnosticCode, fromTypeScript, type Diagnostic } from "./diagnostics.js";
 import { writeObject } from "./emit/index.js";
 import { createProgram, isLibraryFile, type SourceOverrides } from "./host.js";
+import { checkUserFile, USER_FILE_LIMITS } from "../sys/user-file.js";
 import type { IrFunction } from "./ir.js";
 import { lowerModule } from "./lower/module.js";
 import type { CompiledFunction, CompiledModule } from "./module.js";
@@ -40,7 +40,11 @@ export interface CompileResult {
 
 /**
  * Compiles a kernel program. Never throws for problems in the source: they are returned as
- * diagnostics (use {@link compileOrThrow} to get a CompileError instead).
+ * diagnostics (use {@link compileOrThrow} to get a CompileError instead). A syntax error is reported
+ * alone, as tsc does: type checking and lowering a file that did not parse only add noise.
+ *
+ * @throws FileError when `entry` is missing, not a regular file or over 16 MiB (`FILE_NOT_FOUND`,
+ * `FILE_NOT_REGULAR`, `FILE_TOO_LARGE`); an unreadable import is a diagnostic at the import.
  *
  * @example
  * const { object, diagnostics } = compile("execsnoop.bpf.ts");
@@ -48,16 +52,17 @@ export interface CompileResult {
  */
 export function compile(entry: string, opts: CompileOptions = {}): CompileResult {
   const path = resolve(entry);
+  if (!opts.sources?.has(path)) checkUserFile(entry, "kernel program source", USER_FILE_LIMITS.source);
   const program = createProgram(path, opts.sources);
   const sf = program.getSourceFile(path);
   if (!sf) {
     return { object: undefined, module: undefined, ir: [], diagnostics: [{ code: DiagnosticCode.Import, message: `cannot read ${entry}`, file: entry, line: 0, column: 0, start: 0, length: 0, text: "" }] };
   }
   const diagnostics: Diagnostic[] = [];
-  for (const f of program.getSourceFiles()) {
-    if (f.isDeclarationFile || isLibraryFile(f.fileName)) continue;
-    for (const d of [...program.getSyntacticDiagnostics(f), ...program.getSemanticDiagnostics(f)]) diagnostics.push(fromTypeScript(d as ts.Diagnostic));
-  }
+  const userFiles = program.getSourceFiles().filter((f) => !f.isDeclarationFile && !isLibraryFile(f.fileName));
+  for (const f of userFiles) for (const d of program.getSyntacticDiagnostics(f)) diagnostics.push(fromTypeScript(d));
+  if (diagnostics.length) return { object: undefined, module: undefined, ir: [], diagnostics: sortDiagnostics(diagnostics) };
+  for (const f of userFiles) for (const d of program.getSemanticDiagnostics(f)) diagnostics.push(fromTypeScript(d));
   for (const d of program.getOptionsDiagnostics()) diagnostics.push(fromTypeScript(d));
   const btf = typeof opts.btf === "function" ? opts.btf : opts.btf ? () => opts.btf as Btf : () => kernelBtf();
   let lowered;

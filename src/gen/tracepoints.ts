@@ -1,8 +1,9 @@
 // Tracepoint contexts from kernel BTF: which `trace_event_raw_<class>` struct is the context of each
 // tracepoint event, matched through the raw-tracepoint prototypes and, when given, tracefs format files.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { readUserFile } from "../sys/user-file.js";
 import type { Btf } from "../btf/btf.js";
 
 /** Prefix of the struct that holds a trace event class's record (the tracepoint program's context). */
@@ -60,7 +61,8 @@ export function readTracefsFormats(dir?: string): Map<string, TraceFormat> {
         if (out.has(event)) continue;
         let text: string;
         try {
-          text = readFileSync(join(base, "events", system, event, "format"), "utf8");
+          // --tracefs may name any directory: a "format" that is a FIFO or device is skipped, not read.
+          text = readUserFile(join(base, "events", system, event, "format"), "tracepoint format", 1024 * 1024).toString("utf8");
         } catch {
           continue;
         }

@@ -254,10 +254,28 @@ export interface ProgTestRunResult {
   ctxOut?: Uint8Array;
 }
 
-/** BPF_PROG_TEST_RUN (BPF_PROG_RUN). */
+/** How many times a test run interrupted by a signal (EINTR) is started again before the EINTR is thrown. */
+export const TEST_RUN_EINTR_RETRIES = 32;
+
+/**
+ * BPF_PROG_TEST_RUN (BPF_PROG_RUN). With `repeat` > 1 the kernel abandons the run with EINTR when a
+ * signal is pending between repetitions; the run is then started again (so the program may run more
+ * than `repeat` times in all), up to {@link TEST_RUN_EINTR_RETRIES} times, as cilium/ebpf does. Past
+ * that (a signal arriving faster than the runs complete) the EINTR is thrown, saying so.
+ */
 export function progTestRun(fd: FdLike, o: ProgTestRunOptions = {}): ProgTestRunResult {
   const attr = encodeTestRun({ ...o, progFd: fdValue(fd) });
-  bpfCall(attr);
+  for (let retries = 0; ; retries++) {
+    try {
+      bpfCall(attr);
+      break;
+    } catch (e) {
+      if (!isErrno(e, "EINTR")) throw e;
+      if (retries === TEST_RUN_EINTR_RETRIES) {
+        throw withContext(e, undefined, `interrupted by a signal on ${retries + 1} attempts in a row: lower repeat, or block the signal during test runs`);
+      }
+    }
+  }
   const r = decodeTestRun(attr);
   const result: ProgTestRunResult = { retval: r.retval, duration: r.duration };
   if (o.dataOut) result.dataOut = o.dataOut.subarray(0, Math.min(r.dataSizeOut, o.dataOut.length));

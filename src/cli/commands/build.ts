@@ -1,10 +1,11 @@
 // `tsbpf build <file.bpf.ts> -o <out.o>`: compile a TypeScript kernel program to a standard eBPF ELF
 // object (loadable by tsbpf and libbpf); prints every diagnostic and exits 1 when there are errors.
 
-import { writeFileSync } from "node:fs";
-import { basename } from "node:path";
+import { basename, extname } from "node:path";
 import { Command, Option } from "commander";
 import pc from "picocolors";
+import { FileError } from "../../errors.js";
+import { writeUserFile } from "../../sys/user-file.js";
 
 /** Options of `tsbpf build`. */
 export interface BuildCommandOptions {
@@ -13,8 +14,34 @@ export interface BuildCommandOptions {
   btf?: string;
 }
 
-/** Compiles `file`; returns the exit code (0 ok, 1 diagnostics) after printing. */
+/**
+ * Refuses what `tsbpf build` does not compile, saying what to do instead: C goes through clang and
+ * `tsbpf load`, an object is already built.
+ * @throws FileError `FILE_WRONG_KIND`.
+ */
+export function checkBuildInput(file: string): void {
+  const ext = extname(file);
+  if (/^\.[cm]?ts$/.test(ext)) return;
+  const base = basename(file);
+  const intro = "tsbpf build compiles TypeScript kernel programs (*.bpf.ts)";
+  let why: string;
+  if (ext === ".c" || ext === ".h") {
+    const obj = base.replace(/\.[ch]$/, ".o");
+    why = `${file} is C: build C programs with clang (clang -O2 -g --target=bpf -c ${base} -o ${obj}) and load the object with \`tsbpf load ${obj}\``;
+  } else if (ext === ".o") {
+    why = `${file} is already an object: load it with \`tsbpf load ${file}\` or look inside with \`tsbpf inspect ${file}\``;
+  } else {
+    why = `${file} is not a TypeScript file (.ts)`;
+  }
+  throw new FileError("FILE_WRONG_KIND", file, `${intro}; ${why}`);
+}
+
+/**
+ * Compiles `file`; returns the exit code (0 ok, 1 diagnostics) after printing.
+ * @throws FileError for a missing, non-regular, oversized or non-TypeScript input, or an unwritable output.
+ */
 export async function runBuild(file: string, opts: BuildCommandOptions): Promise<number> {
+  checkBuildInput(file);
   const { compile, formatDiagnostic } = await import("../../compiler/index.js");
   const btfPath = opts.btf;
   const started = performance.now();
@@ -28,7 +55,7 @@ export async function runBuild(file: string, opts: BuildCommandOptions): Promise
     return 1;
   }
   const out = opts.output ?? basename(file).replace(/\.ts$/, "") + ".o";
-  writeFileSync(out, r.object);
+  writeUserFile(out, r.object, "object file");
   const ms = (performance.now() - started).toFixed(0);
   for (const f of r.module.functions) {
     process.stdout.write(`${pc.green("program")} ${f.name} ${pc.dim(`(${f.section}, ${f.instructions.length} instructions)`)}\n`);

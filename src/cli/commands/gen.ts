@@ -2,12 +2,13 @@
 // Reads /sys/kernel/btf/vmlinux (or --btf), writes stdout or -o; conventions in docs/gen.md.
 
 import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { release } from "node:os";
 import { basename, dirname } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { kernelBtf, VMLINUX_BTF_PATH } from "../../btf/kernel.js";
-import { BtfError } from "../../errors.js";
+import { BtfError, FileError } from "../../errors.js";
+import { writeUserFile } from "../../sys/user-file.js";
 import { DEFAULT_DEPTH, DEFAULT_IMPORT_FROM, generateDeclarations, type GeneratedDeclarations } from "../../gen/typescript.js";
 import { readTracefsFormats } from "../../gen/tracepoints.js";
 
@@ -158,9 +159,10 @@ export function genCommand(): Command {
       }
       try {
         mkdirSync(dirname(flags.output), { recursive: true });
-        writeFileSync(flags.output, r.text);
+        writeUserFile(flags.output, r.text, "declarations file");
       } catch (e) {
-        throw new BtfError("BTF_GEN_WRITE", `gen vmlinux: write ${flags.output}: ${(e as Error).message}`, { cause: e });
+        const why = e instanceof FileError ? e.message : `write ${flags.output}: ${(e as Error).message}`;
+        throw new BtfError("BTF_GEN_WRITE", `gen vmlinux: ${why}`, { cause: e });
       }
       process.stderr.write(
         `${flags.output}: ${r.interfaces} interfaces, ${r.stubs} stubs, ${r.typedefs} typedefs, ${r.enums} enums, ` +

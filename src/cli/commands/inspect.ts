@@ -1,11 +1,11 @@
 // `tsbpf inspect <object.o>`: print what an object holds (programs with sections and attach targets,
 // maps, global variables, externs) without touching the kernel; `--disasm` adds the instructions.
 
-import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import pc from "picocolors";
 import { disassemble } from "../../asm/disasm.js";
 import { objectNameFromPath, readCollectionSpec } from "../../object/reader.js";
+import { readUserFile, USER_FILE_LIMITS } from "../../sys/user-file.js";
 
 export interface InspectOptions {
   disasm?: boolean;
@@ -13,7 +13,7 @@ export interface InspectOptions {
 
 /** The lines `tsbpf inspect` prints. */
 export function runInspect(file: string, opts: InspectOptions = {}): string[] {
-  const spec = readCollectionSpec(readFileSync(file), { name: objectNameFromPath(file) });
+  const spec = readCollectionSpec(readUserFile(file, "ELF object", USER_FILE_LIMITS.object), { name: objectNameFromPath(file) });
   const out: string[] = [`object ${spec.name}: license "${spec.license}"${spec.btf ? ", BTF" : ""}`];
   for (const p of spec.programs.values()) {
     const target = p.attachTarget ? ` → ${p.attachTarget}` : "";

@@ -1,13 +1,15 @@
 // `tsbpf load <object.o> --pin <dir>`: load every map and program of an ELF object without attaching,
 // pin programs at <dir>/<program> and maps at <dir>/maps/<map>, and print what was loaded.
 
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
 import pc from "picocolors";
 import { objectNameFromPath, readCollectionSpec } from "../../object/reader.js";
 import { loadCollection } from "../../runtime/collection.js";
 import { ensureBpffs } from "../../sys/system.js";
+import { readUserFile, USER_FILE_LIMITS } from "../../sys/user-file.js";
+import { FileError } from "../../errors.js";
 
 /** File name a map is pinned under: its kernel name with dots made underscores (bpffs reserves '.'), as libbpf does. */
 export function mapPinName(kernelName: string): string {
@@ -21,14 +23,18 @@ export interface LoadCommandOptions {
 
 /** Load `file`; pin under `opts.pin`. Returns the printed summary lines. */
 export function runLoad(file: string, opts: LoadCommandOptions): string[] {
-  const spec = readCollectionSpec(readFileSync(file), { name: objectNameFromPath(file) });
+  const spec = readCollectionSpec(readUserFile(file, "ELF object", USER_FILE_LIMITS.object), { name: objectNameFromPath(file) });
   const coll = loadCollection(spec);
   const pinned: string[] = [];
   try {
     const out: string[] = [];
     if (opts.pin) {
       ensureBpffs();
-      mkdirSync(join(opts.pin, "maps"), { recursive: true });
+      try {
+        mkdirSync(join(opts.pin, "maps"), { recursive: true });
+      } catch (e) {
+        throw new FileError("FILE_UNWRITABLE", opts.pin, `cannot create the pin directory ${join(opts.pin, "maps")}: ${(e as Error).message}`, { cause: e });
+      }
     }
     for (const p of coll.programs.values()) {
       let where = "";

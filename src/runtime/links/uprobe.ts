@@ -2,8 +2,8 @@
 // address; for every process or one pid; the perf uprobe PMU (with semaphore ref counter) or tracefs.
 // Also uprobe_multi links (kernel 6.6+) over many symbols or a glob pattern.
 
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { MissingFeatureError, SyscallError, TsbpfError } from "../../errors.js";
+import { existsSync, readFileSync } from "node:fs";
+import { FileError, MissingFeatureError, SyscallError, TsbpfError } from "../../errors.js";
 import { elfAddressToOffset, elfSymbols, readElfImage, resolveElfSymbol, type ElfImage } from "../../elf/symbols.js";
 import { linkCreate, withContext } from "../../sys/bpf.js";
 import { ATTACH_TYPE, LINK_FLAGS } from "../../sys/constants.js";
@@ -13,6 +13,7 @@ import type { Program } from "../program.js";
 import { canonicalPath, resolveBinaryPath } from "./binary-path.js";
 import type { ProbeMode } from "./kprobe.js";
 import { kernelAtLeast } from "../../sys/system.js";
+import { checkUserFile, readUserFile, USER_FILE_LIMITS } from "../../sys/user-file.js";
 import { Link } from "./link.js";
 import { attachToPerfEvent } from "./perf-event.js";
 import { createProbeEvent, openProbeEvent, probeEventsAvailable } from "./tracefs.js";
@@ -68,13 +69,14 @@ export function loadElfImage(path: string): ElfImage {
   let bytes: Uint8Array;
   try {
     const cached = imageCache.get(path);
-    const { mtimeMs } = statSync(path);
+    const { mtimeMs } = checkUserFile(path, "binary", USER_FILE_LIMITS.binary);
     if (cached && cached.mtimeMs === mtimeMs) return cached.img;
-    bytes = new Uint8Array(readFileSync(path));
+    bytes = new Uint8Array(readUserFile(path, "binary", USER_FILE_LIMITS.binary));
     const img = readElfImage(bytes, path);
     imageCache.set(path, { mtimeMs, img });
     return img;
   } catch (cause) {
+    if (cause instanceof FileError && cause.code === "FILE_NOT_FOUND") throw new TsbpfError("BINARY_NOT_FOUND", cause.message, { cause });
     if (cause instanceof TsbpfError) throw cause;
     throw new TsbpfError("BINARY_NOT_FOUND", `read ${path}: ${(cause as Error).message}`, { cause });
   }
