@@ -11,6 +11,7 @@ import { TsbpfError } from "../errors.js";
 import type { CollectionSpec, MapSpec } from "../object/spec.js";
 import { btfLoad } from "../sys/bpf.js";
 import type { Fd } from "../sys/fd.js";
+import { closedExplicitly, releaseOnCollect } from "../sys/finalize.js";
 import { ensureMemlock } from "../sys/system.js";
 import { kconfigData } from "./kconfig.js";
 import { ksymResolver } from "./ksyms.js";
@@ -46,7 +47,8 @@ export interface CollectionOptions {
 
 /**
  * The live kernel objects of one eBPF object file: its maps and programs. Disposing it closes every
- * fd (and so detaches links that are not pinned).
+ * fd (and so detaches links that are not pinned). One garbage-collected without close() releases the
+ * same (each program, map, link and reader as it is collected) with a `TSBPF_UNCLOSED` warning.
  *
  * @example
  * using coll = loadCollection(readCollectionSpec(bytes));
@@ -66,6 +68,8 @@ export class Collection implements Disposable {
     this.maps = maps;
     this.programs = programs;
     this.#owned = owned;
+    // Only its own fds (BTF): programs and maps taken out of a forgotten collection stay usable.
+    releaseOnCollect(this, { what: `collection "${spec.name}"`, fds: owned });
   }
 
   /** The program with this (function) name; throws a clear error listing the names that exist. */
@@ -147,6 +151,7 @@ export class Collection implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    closedExplicitly(this);
     for (const r of this.#readers) r.close();
     this.#readers.clear();
     for (const p of this.programs.values()) p.close();

@@ -21,6 +21,7 @@ import {
 } from "../sys/bpf.js";
 import { MAP, MAP_FLAGS, MAP_TYPE, PROT } from "../sys/constants.js";
 import type { Fd } from "../sys/fd.js";
+import { closedExplicitly, releaseOnCollect } from "../sys/finalize.js";
 import type { MapInfo } from "../sys/info.js";
 import { sys } from "../sys/seam.js";
 import { pageSize, possibleCpus } from "../sys/system.js";
@@ -158,7 +159,9 @@ const NO_BATCH = new Set(["EINVAL", "ENOTSUPP", "EOPNOTSUPP", "E524"]);
 
 /**
  * A live BPF map. Keys and values are raw bytes (`getRaw`/`setRaw`, batch and mmap access) or decoded
- * through layouts (`typed()`, or the kind-specific classes such as HashMap and ArrayMap).
+ * through layouts (`typed()`, or the kind-specific classes such as HashMap and ArrayMap). A map
+ * garbage-collected without close() has its fd closed (and its memory unmapped) then, with a
+ * `TSBPF_UNCLOSED` warning; a pinned map stays pinned.
  *
  * @example
  * const counts = coll.map("counts").typed(u32, u64);
@@ -177,6 +180,7 @@ export class BpfMap implements Disposable {
     this.fd = fd;
     this.spec = spec;
     this.#pinnedAt = pinnedAt;
+    releaseOnCollect(this, { what: `map "${spec.name}"`, fds: [fd] });
   }
 
   /**
@@ -576,6 +580,7 @@ export class BpfMap implements Disposable {
   }
 
   close(): void {
+    closedExplicitly(this);
     if (this.#mmap) {
       try {
         sys().munmap(this.#mmap);

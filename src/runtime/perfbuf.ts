@@ -4,6 +4,8 @@
 import { TsbpfError } from "../errors.js";
 import { mapDelete, mapUpdate } from "../sys/bpf.js";
 import type { Fd } from "../sys/fd.js";
+import { closedExplicitly, releaseOnCollect } from "../sys/finalize.js";
+import type { PollHandle } from "../sys/seam.js";
 import { onlineCpus, pageSize, possibleCpus } from "../sys/system.js";
 import type { Layout } from "../types/index.js";
 import { BatchIterator, EventIterator, NONE, type PullSource } from "./events/iterator.js";
@@ -131,6 +133,8 @@ export class PerfBufReader<T = Uint8Array> implements AsyncIterable<PerfEvent<T>
     }
     this.#readiness = new Readiness(this.#label, () => !this.#idle());
     this.#mapFd = map.fd.dup(this.#label);
+    // Built outside this constructor: its closures share a context that holds `this`.
+    releaseOnCollect(this, { what: `perf buffer reader (${map.name})`, release: releaseRings(this.#readiness.handles, this.#rings, this.#mapFd) });
     try {
       const config = { pages, wakeupEvents, ...(watermark !== undefined ? { wakeupWatermark: watermark } : {}) };
       for (const cpu of cpus) {
@@ -393,26 +397,40 @@ export class PerfBufReader<T = Uint8Array> implements AsyncIterable<PerfEvent<T>
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    closedExplicitly(this);
     this.#listening?.();
     this.#readiness?.close();
-    let first: unknown;
-    for (const r of this.#rings) {
-      try {
-        if (this.#mapFd && !this.#mapFd.closed) mapDelete(this.#mapFd, u32(r.cpu));
-      } catch {
-        // the slot may already hold another reader's event
-      }
-      try {
-        r.close();
-      } catch (e) {
-        first ??= e;
-      }
-    }
-    this.#mapFd?.close();
-    if (first !== undefined) throw first;
+    closeRings(this.#rings, this.#mapFd);
   }
 
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** What a reader collected unclosed releases: its poll handles first, then the rest as close() does. */
+function releaseRings(handles: readonly PollHandle[], rings: readonly PerfRing[], mapFd: Fd): () => void {
+  return () => {
+    for (const h of handles) h.close();
+    closeRings(rings, mapFd);
+  };
+}
+
+/** Clear the map slots a reader set, unmap its rings, close the events and its map fd (after its poll handles closed). */
+function closeRings(rings: readonly PerfRing[], mapFd: Fd | undefined): void {
+  let first: unknown;
+  for (const r of rings) {
+    try {
+      if (mapFd && !mapFd.closed) mapDelete(mapFd, u32(r.cpu));
+    } catch {
+      // the slot may already hold another reader's event
+    }
+    try {
+      r.close();
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  mapFd?.close();
+  if (first !== undefined) throw first;
 }

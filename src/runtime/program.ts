@@ -9,6 +9,7 @@ import type { ProgramSpec } from "../object/spec.js";
 import { progLoad, progTestRun, objPin, objGet } from "../sys/bpf.js";
 import { ATTACH_TYPE, PROG_FLAGS, PROG_TYPE } from "../sys/constants.js";
 import type { Fd } from "../sys/fd.js";
+import { closedExplicitly, releaseOnCollect } from "../sys/finalize.js";
 import { kernelVersion } from "../sys/system.js";
 import { withOp } from "./map.js";
 import { attachProgram, type AttachOptions } from "./links/attach.js";
@@ -156,7 +157,8 @@ export interface TestRunResult {
 
 /**
  * A loaded program. `attach()` attaches it where its section says (tracepoint, raw_tp, tp_btf, XDP...);
- * disposing it closes the fd and every link it made that is not pinned.
+ * disposing it closes the fd and every link it made that is not pinned. A program garbage-collected
+ * without close() has its fd closed then, with a `TSBPF_UNCLOSED` warning.
  */
 export class Program implements Disposable {
   readonly fd: Fd;
@@ -166,6 +168,7 @@ export class Program implements Disposable {
   constructor(fd: Fd, spec: ProgramSpec) {
     this.fd = fd;
     this.spec = spec;
+    releaseOnCollect(this, { what: `program "${spec.name}"`, fds: [fd] });
   }
 
   get name(): string { return this.spec.name; }
@@ -210,6 +213,7 @@ export class Program implements Disposable {
   }
 
   close(): void {
+    closedExplicitly(this);
     for (const l of [...this.#links]) l.close();
     this.fd.close();
   }

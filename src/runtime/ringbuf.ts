@@ -3,6 +3,8 @@
 // serve several rings (like libbpf's ring_buffer__add), as an async iterator or with callbacks.
 
 import { TsbpfError } from "../errors.js";
+import { closedExplicitly, releaseOnCollect } from "../sys/finalize.js";
+import type { PollHandle } from "../sys/seam.js";
 import type { Layout } from "../types/index.js";
 import { BatchIterator, EventIterator, NONE, type PullSource } from "./events/iterator.js";
 import { Readiness } from "./events/readiness.js";
@@ -87,7 +89,9 @@ export class RingBufReader<T = Uint8Array> implements AsyncIterable<T>, Disposab
     this.#layout = options.layout;
     this.#skipShort = options.shortRecords === "skip";
     const list = maps === undefined ? [] : Array.isArray(maps) ? (maps as readonly BpfMap[]) : [maps as BpfMap];
-    this.#readiness = new Readiness(`ring buffer reader (${list.map((m) => m.name).join(", ") || "empty"})`, () => !this.#idle());
+    const label = `ring buffer reader (${list.map((m) => m.name).join(", ") || "empty"})`;
+    this.#readiness = new Readiness(label, () => !this.#idle());
+    releaseOnCollect(this, { what: label, release: releaseRings(this.#readiness.handles, this.#rings) });
     try {
       for (const m of list) this.add(m);
     } catch (e) {
@@ -394,6 +398,7 @@ export class RingBufReader<T = Uint8Array> implements AsyncIterable<T>, Disposab
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    closedExplicitly(this);
     this.#listening?.();
     this.#readiness.close();
     let first: unknown;
@@ -410,6 +415,14 @@ export class RingBufReader<T = Uint8Array> implements AsyncIterable<T>, Disposab
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** What a reader collected unclosed releases: its poll handles first, then the rings (mappings, fds). */
+function releaseRings(handles: readonly PollHandle[], rings: readonly Ring[]): () => void {
+  return () => {
+    for (const h of handles) h.close();
+    for (const r of rings) r.close();
+  };
 }
 
 /** The visitor of a drain() without a callback: records are consumed (and counted) unseen. */

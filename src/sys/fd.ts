@@ -1,10 +1,20 @@
 // An owned file descriptor: closes exactly once, refuses use after close, duplicates independently.
-// Every fd the sys layer returns is wrapped in an Fd so ownership is explicit.
+// Every fd the sys layer returns is wrapped in an Fd so ownership is explicit. An Fd that is
+// garbage-collected without close() is closed then (with a TSBPF_UNCLOSED warning, see finalize.ts).
 
 import { TsbpfError } from "../errors.js";
-import { sys } from "./seam.js";
+import { closedExplicitly, releaseOnCollect } from "./finalize.js";
+import { sys, type Sys } from "./seam.js";
 
-/** An owned kernel file descriptor (map, program, link, BTF, perf event, socket, ...). */
+/** Closes `value` through the implementation that opened it (a fake's numbers never reach the real close). */
+function closer(impl: Sys, value: number): () => void {
+  return () => impl.close(value);
+}
+
+/**
+ * An owned kernel file descriptor (map, program, link, BTF, perf event, socket, ...). Only ever wrap a
+ * descriptor this process owns: one dropped without close() is closed when it is garbage-collected.
+ */
 export class Fd implements Disposable {
   #value: number;
   /** What the fd refers to, used in error messages (e.g. `map "events"`). */
@@ -16,6 +26,7 @@ export class Fd implements Disposable {
     }
     this.#value = value;
     this.label = label;
+    releaseOnCollect(this, { what: label, release: closer(sys(), value) });
   }
 
   /** The raw descriptor number; throws once closed. */
@@ -29,6 +40,11 @@ export class Fd implements Disposable {
     return this.#value < 0;
   }
 
+  /** An owned duplicate of a descriptor this process borrows (never wrap a borrowed number itself). */
+  static dupOf(borrowed: number, label = "fd"): Fd {
+    return new Fd(sys().dup(borrowed), label);
+  }
+
   /** A new Fd for the same kernel object (F_DUPFD_CLOEXEC); closing one leaves the other open. */
   dup(label: string = this.label): Fd {
     return new Fd(sys().dup(this.value), label);
@@ -39,6 +55,7 @@ export class Fd implements Disposable {
     const v = this.#value;
     if (v < 0) return;
     this.#value = -1;
+    closedExplicitly(this);
     sys().close(v);
   }
 
@@ -46,6 +63,7 @@ export class Fd implements Disposable {
   release(): number {
     const v = this.value;
     this.#value = -1;
+    closedExplicitly(this);
     return v;
   }
 

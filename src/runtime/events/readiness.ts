@@ -6,6 +6,13 @@ import { POLL } from "../../sys/constants.js";
 import { pollStatusError, sys, type PollHandle } from "../../sys/seam.js";
 
 /**
+ * Readiness objects somebody waits on or listens to. The poll handles' callbacks reach a Readiness only
+ * through a WeakRef (a native callback reference is a GC root), so an idle reader nobody holds can be
+ * collected; while waited on or listened to, this set keeps it (and so its reader) alive.
+ */
+const busy = new Set<Readiness>();
+
+/**
  * Watches fds for readability through the libuv loop (no threads, no busy polling).
  *
  * - `wait()` resolves at the next readiness of any fd (or at close); while a wait is pending the
@@ -37,6 +44,29 @@ export class Readiness {
   #error: unknown;
   /** Readiness callbacks received (each one is a wake-up of the consumer). */
   wakeups = 0;
+  readonly #relay = Readiness.#relayTo(new WeakRef(this));
+
+  /** The poll handles' callback: reaches the Readiness without keeping it alive. */
+  static #relayTo(ref: WeakRef<Readiness>): (status: number) => void {
+    return (status) => {
+      const r = ref.deref();
+      if (r) r.#onReady(status);
+    };
+  }
+
+  /** Hold this while somebody waits or listens (see {@link busy}). */
+  #updateBusy(): void {
+    if (!this.#closed && (this.#waiters.length > 0 || this.#listener !== undefined)) busy.add(this);
+    else busy.delete(this);
+  }
+
+  /**
+   * The poll handles (a live array). An owner's garbage-collection release closes them before the
+   * fds they watch; it holds this array, never the Readiness (whose probe references the owner).
+   */
+  get handles(): readonly PollHandle[] {
+    return this.#handles;
+  }
 
   /** @param probe true when data is waiting (checked right after the handles are registered). */
   constructor(label: string, probe: () => boolean) {
@@ -69,7 +99,7 @@ export class Readiness {
 
   #open(fd: number): PollHandle {
     // A handle left open at exit is closed by the addon's env cleanup hook (native/tsbpf.c).
-    const h = sys().poll(fd, POLL.READABLE, this.#onReady);
+    const h = sys().poll(fd, POLL.READABLE, this.#relay);
     if (!this.#refd) h.unref();
     return h;
   }
@@ -86,6 +116,7 @@ export class Readiness {
       const ws = this.#waiters;
       this.#waiters = [];
       this.#setRef(this.#listener !== undefined);
+      this.#updateBusy();
       for (const w of ws) w();
     } else if (!this.#listener && !this.#keep) {
       this.#stop();
@@ -150,6 +181,7 @@ export class Readiness {
     this.check();
     return new Promise<void>((resolve) => {
       this.#waiters.push(resolve);
+      this.#updateBusy();
       this.#start();
       this.#setRef(true);
     });
@@ -159,12 +191,14 @@ export class Readiness {
   listen(fn: () => void): void {
     if (this.#closed) throw new TsbpfError("CLOSED", `${this.#label}: reader is closed`);
     this.#listener = fn;
+    this.#updateBusy();
     this.#start();
     this.#setRef(true);
   }
 
   unlisten(): void {
     this.#listener = undefined;
+    this.#updateBusy();
     if (this.#waiters.length === 0) this.#setRef(false);
   }
 
@@ -173,6 +207,7 @@ export class Readiness {
     if (this.#closed) return;
     this.#closed = true;
     this.#listener = undefined;
+    busy.delete(this);
     for (const h of this.#handles) h.close();
     this.#handles.length = 0;
     this.#started = false;

@@ -140,7 +140,7 @@ export function attachCgroup(prog: Program, cgroup: string | FdLike, opts: Cgrou
       throw orderingError(e, ordered, context);
     }
     // Keep the cgroup open for the detach.
-    const cg = new Fd(target.fd, `cgroup ${target.label}`).dup();
+    const cg = Fd.dupOf(target.fd, `cgroup ${target.label}`);
     let current = prog.fd.dup();
     return new AttachmentLink(prog.fd, `${description} (${mode === "link" ? "multi" : mode})`, {
       detach: () => {

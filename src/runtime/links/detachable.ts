@@ -16,24 +16,42 @@ export interface AttachmentOps {
   info?(): LinkInfo;
 }
 
+/** `detach` run at most once (marked done before it runs, so a failing detach is not retried). */
+export function once(detach: () => void): { (): void; done: boolean } {
+  const run = Object.assign(() => {
+    if (run.done) return;
+    run.done = true;
+    detach();
+  }, { done: false });
+  return run;
+}
+
+/** The once-only detach of `ops`, made outside the constructor so that it cannot capture the link. */
+function detacher(ops: AttachmentOps): { (): void; done: boolean } {
+  return once(() => ops.detach());
+}
+
 /**
  * An attachment that is not a BPF link. It holds a duplicate of the program fd (so the program stays
  * loaded while attached through this handle) and detaches on close; it cannot be pinned, so it never
  * outlives the process that made it unless the hook itself keeps it (netlink XDP/TC, cgroup attach:
- * closing this handle is what detaches them).
+ * closing this handle is what detaches them). Garbage-collected without close(), it is detached then
+ * (the detach is synchronous) with a `TSBPF_UNCLOSED` warning.
  */
 export class AttachmentLink extends Link {
   readonly #ops: AttachmentOps;
-  #detached = false;
+  readonly #detach: { (): void; done: boolean };
 
   constructor(progFd: Fd, description: string, ops: AttachmentOps) {
-    super(progFd.dup(`program held by ${description}`), description, { isBpfLink: false });
+    const detach = detacher(ops);
+    super(progFd.dup(`program held by ${description}`), description, { isBpfLink: false, teardown: detach });
     this.#ops = ops;
+    this.#detach = detach;
   }
 
   /** True once the program has been detached (by detach() or close()). */
   get detached(): boolean {
-    return this.#detached;
+    return this.#detach.done;
   }
 
   override info(): LinkInfo {
@@ -45,23 +63,11 @@ export class AttachmentLink extends Link {
     if (!this.#ops.update) {
       throw new TsbpfError("NOT_A_LINK", `update ${this.description}: this attachment cannot replace its program in place; detach and attach again`);
     }
-    if (this.#detached) throw new TsbpfError("DETACHED", `update ${this.description}: already detached`);
+    if (this.#detach.done) throw new TsbpfError("DETACHED", `update ${this.description}: already detached`);
     this.#ops.update(newProgFd);
   }
 
   override detach(): void {
-    if (this.#detached) return;
-    this.#detached = true;
-    this.#ops.detach();
-  }
-
-  /** Detach (if still attached) and release the program reference. */
-  override close(): void {
-    if (this.closed) return;
-    try {
-      this.detach();
-    } finally {
-      super.close();
-    }
+    this.#detach();
   }
 }

@@ -6,6 +6,7 @@ import { SyscallError, TsbpfError } from "../../errors.js";
 import { iterCreate, linkCreate } from "../../sys/bpf.js";
 import { ATTACH_TYPE } from "../../sys/constants.js";
 import type { Fd, FdLike } from "../../sys/fd.js";
+import { closedExplicitly, releaseOnCollect } from "../../sys/finalize.js";
 import { withOp } from "../map.js";
 import type { BpfMap } from "../map.js";
 import type { Program } from "../program.js";
@@ -43,14 +44,19 @@ function iterInfo(prog: Program, o: IterAttachOptions): Uint8Array | undefined {
   return b;
 }
 
-/** A reader of one pass over an iterator. */
+/**
+ * A reader of one pass over an iterator. Closed at the end of a read; one dropped before that has its
+ * fd closed when garbage-collected, with a `TSBPF_UNCLOSED` warning.
+ */
 export class IterReader implements AsyncIterable<Uint8Array>, Disposable {
   readonly #fd: Fd;
   readonly #chunk: number;
 
-  constructor(fd: Fd, chunkSize = 64 * 1024) {
+  /** @param what names the reader in warnings (`iterator <link description>`). */
+  constructor(fd: Fd, chunkSize = 64 * 1024, what = "iterator") {
     this.#fd = fd;
     this.#chunk = chunkSize;
+    releaseOnCollect(this, { what, fds: [fd] });
   }
 
   /** Chunks of output as the kernel produces them (each read(2) of the iterator fd), until the end. */
@@ -104,6 +110,7 @@ export class IterReader implements AsyncIterable<Uint8Array>, Disposable {
   }
 
   close(): void {
+    closedExplicitly(this);
     this.#fd.close();
   }
 
@@ -131,7 +138,7 @@ export class IterLink extends Link {
   /** Start a pass: a reader of the iterator's output. */
   open(chunkSize?: number): IterReader {
     const fd = withOp(`open iterator ${this.description}`, () => iterCreate(this.fd));
-    return new IterReader(fd, chunkSize);
+    return new IterReader(fd, chunkSize, `iterator ${this.description}`);
   }
 
   /** One pass, read whole. */

@@ -3,12 +3,29 @@
 
 import { TsbpfError } from "../../errors.js";
 import { linkDetach, linkInfo, linkUpdate, objPin } from "../../sys/bpf.js";
+import { closedExplicitly, releaseOnCollect } from "../../sys/finalize.js";
 import { withOp } from "../map.js";
 import type { Fd } from "../../sys/fd.js";
 import type { LinkInfo } from "../../sys/info.js";
 
+/** Options of the {@link Link} constructor. */
+export interface LinkOptions {
+  /** Whether `fd` is a real BPF link (default true). */
+  readonly isBpfLink?: boolean;
+  /** More fds the link owns (closed with it). */
+  readonly extra?: Fd[];
+  /**
+   * Undoes what closing the fds does not (a netlink detach, removing a tracefs probe event). Runs once,
+   * after the fds are closed, on close() — and also when the link is garbage-collected unclosed, so it
+   * must not reference the link (or the link is never collected).
+   */
+  readonly teardown?: () => void;
+}
+
 /**
  * An attachment of a program to a hook. `close()` (or `using`) detaches it unless it was pinned.
+ * A link that is garbage-collected without close() is detached then, as close() would, with a
+ * `TSBPF_UNCLOSED` warning naming it (see docs/loader.md, "Lifecycle").
  *
  * @example
  * using link = prog.attach();   // detached at the end of the scope
@@ -21,14 +38,17 @@ export class Link implements Disposable {
   /** Whether `fd` is a real BPF link (with id, info, pin, update) or another fd holding the attachment. */
   readonly isBpfLink: boolean;
   readonly #extra: Fd[];
+  readonly #teardown: (() => void) | undefined;
   readonly #onClose: (() => void)[] = [];
   #pinnedAt: string | undefined;
 
-  constructor(fd: Fd, description: string, opts: { isBpfLink?: boolean; extra?: Fd[] } = {}) {
+  constructor(fd: Fd, description: string, opts: LinkOptions = {}) {
     this.fd = fd;
     this.description = description;
     this.isBpfLink = opts.isBpfLink ?? true;
     this.#extra = opts.extra ?? [];
+    this.#teardown = opts.teardown;
+    releaseOnCollect(this, { what: `link ${description}`, fds: [fd, ...this.#extra], ...(opts.teardown ? { release: opts.teardown } : {}) });
   }
 
   #requireLink(op: string): void {
@@ -69,7 +89,7 @@ export class Link implements Disposable {
     withOp(`detach link ${this.description}`, () => linkDetach(this.fd));
   }
 
-  /** Register a callback run once when the link is closed. */
+  /** Register a callback run once when the link is closed (by close(), not when it is garbage-collected unclosed). */
   onClose(fn: () => void): void {
     this.#onClose.push(fn);
   }
@@ -81,9 +101,14 @@ export class Link implements Disposable {
   /** Close the link's fds; an unpinned link is detached by this. */
   close(): void {
     if (this.fd.closed) return;
+    closedExplicitly(this);
     this.fd.close();
     for (const fd of this.#extra) fd.close();
-    for (const fn of this.#onClose.splice(0)) fn();
+    try {
+      this.#teardown?.();
+    } finally {
+      for (const fn of this.#onClose.splice(0)) fn();
+    }
   }
 
   [Symbol.dispose](): void {

@@ -27,9 +27,7 @@ export function attachToPerfEvent(prog: Program, perf: Fd, description: string, 
       progFd: prog.fd.value, target: perf.value, attachType: ATTACH_TYPE.PERF_EVENT,
       ...(cookie !== undefined ? { extra: { kind: "perf_event", bpfCookie: cookie } } : {}),
     });
-    const link = new Link(fd, description, { extra: [perf] });
-    if (cleanup) link.onClose(cleanup);
-    return link;
+    return new Link(fd, description, { extra: [perf], ...(cleanup ? { teardown: cleanup } : {}) });
   } catch (e) {
     // EINVAL: no perf_event links (before 5.15); anything else is a real failure.
     if (!(e instanceof SyscallError) || e.code !== "EINVAL" || cookie !== undefined) fail(e);
@@ -42,7 +40,5 @@ export function attachToPerfEvent(prog: Program, perf: Fd, description: string, 
   } catch (e) {
     fail(e);
   }
-  const link = new Link(perf, description, { isBpfLink: false });
-  if (cleanup) link.onClose(cleanup);
-  return link;
+  return new Link(perf, description, { isBpfLink: false, ...(cleanup ? { teardown: cleanup } : {}) });
 }

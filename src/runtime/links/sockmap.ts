@@ -63,7 +63,7 @@ export function attachSockmap(prog: Program, map: BpfMap | FdLike, opts: Sockmap
     }
   }
   withOp(context, () => progAttach({ target: fd, attachBpfFd: prog.fd.value, attachType }));
-  const held = new Fd(fd, mapLabel).dup();
+  const held = Fd.dupOf(fd, mapLabel);
   let current = prog.fd.dup();
   return new AttachmentLink(prog.fd, description, {
     detach: () => {

@@ -7,7 +7,23 @@ import { ATTACH_TYPE } from "../../sys/constants.js";
 import type { Fd } from "../../sys/fd.js";
 import { withOp } from "../map.js";
 import type { StructOpsMap } from "../maps/struct-ops.js";
+import { once } from "./detachable.js";
 import { Link } from "./link.js";
+
+/**
+ * Unregistering a plain struct_ops map (deleting element 0) once, through a duplicate of the map fd of
+ * its own: it also runs when the registration is garbage-collected unclosed, after the link's fds closed.
+ */
+function unregisterer(mapFd: Fd, description: string): { (): void; done: boolean } {
+  const fd = mapFd.dup(`unregistration of ${description}`);
+  return once(() => {
+    try {
+      withOp(`unregister ${description}`, () => mapDelete(fd, new Uint8Array(4)));
+    } finally {
+      fd.close();
+    }
+  });
+}
 
 /**
  * A registered struct_ops map (made by {@link StructOpsMap.attach}). `detach()` or `close()`
@@ -22,10 +38,13 @@ import { Link } from "./link.js";
 export class StructOpsLink extends Link {
   #map: StructOpsMap;
   #detached = false;
+  readonly #unregister: { (): void; done: boolean } | undefined;
 
   private constructor(fd: Fd, description: string, map: StructOpsMap, isBpfLink: boolean) {
-    super(fd, description, { isBpfLink });
+    const unregister = isBpfLink ? undefined : unregisterer(map.fd, description);
+    super(fd, description, { isBpfLink, ...(unregister ? { teardown: unregister } : {}) });
     this.#map = map;
+    this.#unregister = unregister;
   }
 
   /** @internal Register `map` (its value already written): a BPF link for link maps, else a handle on the map. */
@@ -87,7 +106,7 @@ export class StructOpsLink extends Link {
         return;
       }
     } else {
-      withOp(`unregister ${this.description}`, () => mapDelete(this.fd, new Uint8Array(4)));
+      this.#unregister!();
       this.#map.markSpent();
     }
     this.#detached = true;

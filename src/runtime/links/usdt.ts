@@ -113,8 +113,9 @@ const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
 export class UsdtLink extends Link {
   readonly sites: readonly UsdtNote[];
   readonly #children: Link[];
-  constructor(first: Fd, description: string, children: Link[], sites: UsdtNote[]) {
-    super(first, description, { isBpfLink: children[0].isBpfLink });
+  /** @param teardown releases the probes' spec slots (see {@link LinkOptions.teardown}). */
+  constructor(first: Fd, description: string, children: Link[], sites: UsdtNote[], teardown?: () => void) {
+    super(first, description, { isBpfLink: children[0].isBpfLink, ...(teardown ? { teardown } : {}) });
     this.#children = children;
     this.sites = sites;
   }
@@ -190,7 +191,5 @@ export function attachUsdt(prog: Program, opts: UsdtOptions = {}): Link {
     release();
     throw e;
   }
-  const link = new UsdtLink(children[0].fd.dup(), `usdt ${provider}:${name} in ${binary}${sites.length > 1 ? ` (${sites.length} sites)` : ""}`, children, sites);
-  link.onClose(release);
-  return link;
+  return new UsdtLink(children[0].fd.dup(), `usdt ${provider}:${name} in ${binary}${sites.length > 1 ? ` (${sites.length} sites)` : ""}`, children, sites, release);
 }

@@ -3,6 +3,8 @@
 
 import { MapError } from "../../errors.js";
 import { MAP, POLL, PROT } from "../../sys/constants.js";
+import type { Fd } from "../../sys/fd.js";
+import { closedExplicitly, releaseOnCollect } from "../../sys/finalize.js";
 import { sys, type PollHandle } from "../../sys/seam.js";
 import { pageSize } from "../../sys/system.js";
 import type { Layout } from "../../types/index.js";
@@ -32,6 +34,29 @@ export interface UserRingBufSample {
  * await urb.writeAsync(Command, { op: 2, arg: 0n }); // waits for the program to drain
  * coll.program("drain").testRun();        // bpf_user_ringbuf_drain() sees both
  */
+/** The writability watch of a writer: a poll handle on a duplicate of the map fd (closed in that order). */
+interface Watch { poll?: PollHandle; fd?: Fd }
+
+/** Writers with a writeAsync waiting: held here, since the poll callback reaches them only weakly. */
+const waiting = new Set<UserRingBufWriter>();
+
+function closeWatch(w: Watch): void {
+  w.poll?.close();
+  w.poll = undefined;
+  w.fd?.close();
+  w.fd = undefined;
+}
+
+/** What a writer collected unclosed releases (made outside the class: it must not capture the writer). */
+function watchCloser(w: Watch): () => void {
+  return () => closeWatch(w);
+}
+
+/** The poll callback: wakes the writer through a WeakRef (a native callback reference is a GC root). */
+function wakeRelay(ref: WeakRef<UserRingBufWriter>): () => void {
+  return () => ref.deref()?.wakeFromPoll();
+}
+
 export class UserRingBufWriter implements Disposable {
   readonly map: BpfMap;
   /** Data area size in bytes (the map's max_entries). */
@@ -43,7 +68,7 @@ export class UserRingBufWriter implements Disposable {
   readonly #data: Uint8Array;
   readonly #words: Uint32Array;
   readonly #mask: bigint;
-  #poll: PollHandle | undefined;
+  readonly #watch: Watch = {};
   #wake: (() => void) | undefined;
   #closed = false;
 
@@ -66,6 +91,7 @@ export class UserRingBufWriter implements Disposable {
     this.#data = new Uint8Array(this.#producer, page, 2 * this.size);
     this.#words = new Uint32Array(this.#producer, page, (2 * this.size) / 4);
     this.#mask = BigInt(this.size - 1);
+    releaseOnCollect(this, { what: `user ring buffer writer (${map.name})`, release: watchCloser(this.#watch) });
   }
 
   /** Bytes free for new records (headers included). */
@@ -143,27 +169,35 @@ export class UserRingBufWriter implements Disposable {
     return new Promise((resolve) => {
       if (this.free >= need) return resolve();
       this.#wake = resolve;
-      if (!this.#poll) {
-        this.#poll = sys().poll(this.map.fd.value, POLL.WRITABLE, () => {
-          const w = this.#wake;
-          this.#wake = undefined;
-          this.#poll?.stop();
-          w?.();
-        });
+      waiting.add(this);
+      const watch = this.#watch;
+      if (!watch.poll) {
+        watch.fd = this.map.fd.dup(`user ring buffer writer (${this.map.name})`);
+        watch.poll = sys().poll(watch.fd.value, POLL.WRITABLE, wakeRelay(new WeakRef(this)));
       } else {
-        this.#poll.start(POLL.WRITABLE);
+        watch.poll.start(POLL.WRITABLE);
       }
     });
+  }
+
+  /** @internal The poll callback: the ring became writable. */
+  wakeFromPoll(): void {
+    const w = this.#wake;
+    this.#wake = undefined;
+    waiting.delete(this);
+    this.#watch.poll?.stop();
+    w?.();
   }
 
   /** Release the mappings; pending writeAsync calls fail. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#poll?.close();
-    this.#poll = undefined;
+    closedExplicitly(this);
+    closeWatch(this.#watch);
     const w = this.#wake;
     this.#wake = undefined;
+    waiting.delete(this);
     w?.();
     const s = sys();
     s.munmap(this.#consumer);
