@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { compile, formatDiagnostic } from "../../src/compiler/index.js";
-import { SyscallError, VerifierError } from "../../src/errors.js";
+import { KernelRefusedError, VerifierError } from "../../src/errors.js";
 import { load } from "../../src/index.js";
 import { readCollectionSpec } from "../../src/object/reader.js";
 import type { CollectionSpec } from "../../src/object/spec.js";
@@ -171,9 +171,9 @@ describe("compiled TypeScript programs: libbpf and tsbpf load them", privileged(
             assert.ok(coll.programs.has(p.name));
             t.diagnostic(`${p.name} (${p.sectionName}) loaded`);
           } catch (e) {
-            // The host's refusal, not the verifier's: EPERM from BPF_PROG_LOAD.
+            // The host's refusal before verification, not the verifier's: EPERM from BPF_PROG_LOAD.
             if (e instanceof VerifierError) throw e;
-            assert.ok(e instanceof SyscallError && e.errno === EPERM, `${p.name}: expected EPERM, got ${String(e)}`);
+            assert.ok(e instanceof KernelRefusedError && e.errno === EPERM && e.operation === "BPF_PROG_LOAD", `${p.name}: expected a refusal with EPERM, got ${String(e)}`);
             t.diagnostic(`${p.name} (${p.sectionName}): ${hostLimit(p.sectionName)}`);
           }
         }
