@@ -7,6 +7,7 @@ import type { Fd } from "../sys/fd.js";
 import { onlineCpus, pageSize, possibleCpus } from "../sys/system.js";
 import type { Layout } from "../types/index.js";
 import { BatchIterator, EventIterator, NONE, type PullSource } from "./events/iterator.js";
+import { claimPerfSlots, type ConsumerClaim } from "./events/consumers.js";
 import { PerfRing, TAKEN, type PerfStats } from "./events/perf-ring.js";
 import { Readiness } from "./events/readiness.js";
 import type { BpfMap } from "./map.js";
@@ -100,6 +101,7 @@ export class PerfBufReader<T = Uint8Array> implements AsyncIterable<PerfEvent<T>
   #skipped = 0;
   #listening: (() => void) | undefined;
   #closed = false;
+  readonly #claim: ConsumerClaim;
 
   constructor(map: BpfMap, options: PerfBufReaderOptions<T> = {}) {
     this.#label = `perf buffer "${map.name}"`;
@@ -129,8 +131,16 @@ export class PerfBufReader<T = Uint8Array> implements AsyncIterable<PerfEvent<T>
         throw new TsbpfError("INVALID_ARGUMENT", `${this.#label}: cpu ${String(c)} has no slot (the map has ${slots})`);
       }
     }
+    // One reader per slot in this process (by map id): a second one would replace the first one's
+    // events in the map, and the first would receive nothing and no lost report.
+    this.#claim = claimPerfSlots(map, cpus);
     this.#readiness = new Readiness(this.#label, () => !this.#idle());
-    this.#mapFd = map.fd.dup(this.#label);
+    try {
+      this.#mapFd = map.fd.dup(this.#label);
+    } catch (e) {
+      this.#claim.release();
+      throw e;
+    }
     try {
       const config = { pages, wakeupEvents, ...(watermark !== undefined ? { wakeupWatermark: watermark } : {}) };
       for (const cpu of cpus) {
@@ -400,7 +410,7 @@ export class PerfBufReader<T = Uint8Array> implements AsyncIterable<PerfEvent<T>
       try {
         if (this.#mapFd && !this.#mapFd.closed) mapDelete(this.#mapFd, u32(r.cpu));
       } catch {
-        // the slot may already hold another reader's event
+        // already empty (a reader in another process may have replaced our event and cleared the slot: undetectable, see docs/events.md)
       }
       try {
         r.close();
@@ -409,6 +419,7 @@ export class PerfBufReader<T = Uint8Array> implements AsyncIterable<PerfEvent<T>
       }
     }
     this.#mapFd?.close();
+    this.#claim.release();
     if (first !== undefined) throw first;
   }
 

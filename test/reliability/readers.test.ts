@@ -1,4 +1,4 @@
-// One consumer per ring (tsbpf issue 11): a second ring buffer reader on the same map is refused
+// One consumer per ring (tsbpf issue 11): a second ring or perf buffer reader on the same map is refused
 // in-process (matched by the kernel map id, so a map opened twice is caught too), and a ring whose
 // consumer position is moved by someone else (a raw mapping, another process) makes the reader stop
 // with a typed error without publishing — the kernel can always reserve again once that consumer is gone.
@@ -11,10 +11,12 @@ import { join } from "node:path";
 import { ConsumerConflictError } from "../../src/errors.js";
 import type { Collection } from "../../src/runtime/collection.js";
 import { BpfMap } from "../../src/runtime/map.js";
+import { PerfBufReader } from "../../src/runtime/perfbuf.js";
 import { RingBufReader } from "../../src/runtime/ringbuf.js";
+import { mapLookup } from "../../src/sys/bpf.js";
 import { MAP, PROT } from "../../src/sys/constants.js";
 import { sys } from "../../src/sys/seam.js";
-import { pageSize } from "../../src/sys/system.js";
+import { onlineCpus, pageSize } from "../../src/sys/system.js";
 import { REPO_ROOT } from "../helpers/clang.js";
 import { privileged } from "../helpers/privileges.js";
 import { Event, PACKET, counter, eventOk, loadEvents, resetCounters } from "../kernel/events-common.js";
@@ -22,6 +24,7 @@ import { Event, PACKET, counter, eventOk, loadEvents, resetCounters } from "../k
 const RB_A_SIZE = 64 * 1024;
 const RECORD_SPACE = 16 + 8; // struct event + ring header
 const PIN = `/sys/fs/bpf/tsbpf-readers-${process.pid}`;
+const twoCpus = () => (onlineCpus().length < 2 ? "needs two online CPUs" : undefined);
 
 /** The typed refusal of a second reader on `map`. */
 function refused(code: string, map: string) {
@@ -231,5 +234,75 @@ describe("one consumer per ring buffer", privileged(), () => {
     assert.deepEqual(seqs(next), range(1000, 3000));
     reservesWork(Math.floor(RB_A_SIZE / RECORD_SPACE) - 1);
     next.drain();
+  });
+});
+
+describe("one reader per perf event array slot", privileged(), () => {
+  let coll: Collection;
+  const emit = (repeat: number) => coll.program("pb_one").testRun({ data: PACKET, repeat });
+  /** Samples waiting now, as sequence numbers per CPU. */
+  const samples = (reader: PerfBufReader) => {
+    const byCpu = new Map<number, number[]>();
+    let lost = 0;
+    reader.drain(
+      (b, cpu) => {
+        const ev = Event.decode(b);
+        assert.ok(eventOk(ev, ev.seq, 3), `sample ${ev.seq} intact`);
+        byCpu.set(cpu, [...(byCpu.get(cpu) ?? []), ev.seq]);
+      },
+      (n) => (lost += n),
+    );
+    return { byCpu, lost, all: [...byCpu.values()].flat().sort((a, b) => a - b) };
+  };
+  const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+  before(async () => {
+    coll = await loadEvents();
+    coll.map("pb").pin(`${PIN}-pb`);
+  });
+  after(() => {
+    coll?.map("pb").unpin();
+    coll?.close();
+  });
+
+  test("a second reader of the same map is refused (same object, collection, map opened again); the first keeps receiving every sample once, in order per CPU", () => {
+    resetCounters(coll);
+    using first = new PerfBufReader(coll.map("pb"), { pages: 64 });
+    const again = BpfMap.openPinned(`${PIN}-pb`, "pb");
+    try {
+      assert.throws(() => new PerfBufReader(coll.map("pb")), refused("PERFBUF_READER_EXISTS", "pb"));
+      assert.throws(() => coll.perfbuf("pb"), refused("PERFBUF_READER_EXISTS", "pb"));
+      assert.throws(() => new PerfBufReader(again), refused("PERFBUF_READER_EXISTS", "pb"));
+    } finally {
+      again.close();
+    }
+    emit(500);
+    const got = samples(first);
+    assert.equal(got.lost, 0);
+    assert.equal(counter(coll, "drops_p"), 0);
+    assert.deepEqual(got.all, range(0, 500), "each sample exactly once");
+    for (const [cpu, s] of got.byCpu) assert.deepEqual(s, [...s].sort((a, b) => a - b), `in order on cpu ${cpu}`);
+  });
+
+  test("closing the first reader lets a new one take the slots", () => {
+    resetCounters(coll);
+    const first = new PerfBufReader(coll.map("pb"));
+    first.close();
+    using second = coll.perfbuf("pb");
+    emit(100);
+    assert.deepEqual(samples(second).all, range(0, 100));
+  });
+
+  test("readers of disjoint CPUs of one map coexist; a reader of a CPU already read is refused", privileged(twoCpus), () => {
+    using a = new PerfBufReader(coll.map("pb"), { cpus: [0] });
+    using b = new PerfBufReader(coll.map("pb"), { cpus: [1] });
+    assert.deepEqual([a.cpus, b.cpus], [[0], [1]]);
+    assert.throws(() => new PerfBufReader(coll.map("pb"), { cpus: [1] }), (e: unknown) => refused("PERFBUF_READER_EXISTS", "pb")(e) && /cpu 1\b/.test((e as Error).message));
+  });
+
+  test("another process's reader cannot be detected: the kernel refuses to read a perf event array slot from user space (ENOTSUPP)", () => {
+    using reader = new PerfBufReader(coll.map("pb"), { cpus: [0] });
+    assert.throws(() => mapLookup(coll.map("pb").fd, new Uint8Array(4), new Uint8Array(4)), { errno: 524 });
+    assert.equal(reader.cpus.length, 1);
   });
 });
