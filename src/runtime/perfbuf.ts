@@ -82,6 +82,10 @@ function u32(n: number): Uint8Array {
  * Closing the reader (or the Collection that made it with `coll.perfbuf()`) ends iterations and
  * listeners, clears the map slots it set, closes poll handles, unmaps the rings and closes the events.
  *
+ * One reader per slot: a second reader of a CPU slot already read in this process (same kernel map id,
+ * however the map was opened) is refused with `PERFBUF_READER_EXISTS`. A reader in another process
+ * cannot be detected (the kernel does not let user space read a slot): it silently takes the slots.
+ *
  * @example
  * using perf = new PerfBufReader(coll.map("events"), { layout: Event });
  * for await (const ev of perf) {
