@@ -193,6 +193,19 @@ describe("one consumer per ring buffer", privileged(), () => {
     assert.deepEqual(seqs(next), range(100, 105));
   });
 
+  test("a reader left idle while a foreign consumer read the ring reports it when closed", () => {
+    resetCounters(coll);
+    using foreign = new ForeignConsumer();
+    const reader = new RingBufReader(coll.map("rb_a"));
+    runA(50);
+    foreign.consumeAll();
+    const moved = foreign.consumer;
+    assert.throws(() => reader.close(), refused("RINGBUF_CONCURRENT_CONSUMER", "rb_a"));
+    assert.equal(foreign.consumer, moved);
+    using next = new RingBufReader(coll.map("rb_a"));
+    assert.equal(next.pending, 0);
+  });
+
   test("a reader that lags behind a foreign consumer across wraps reads no stale header and publishes no bogus position: the kernel can still reserve", () => {
     resetCounters(coll);
     using foreign = new ForeignConsumer();

@@ -307,6 +307,8 @@ export class Ring {
     let failure: unknown;
     try {
       this.commit();
+      // A reader that never woke up (another consumer kept the ring empty) sees it only here.
+      if (!this.#failure) this.#checkOwner();
     } catch (e) {
       failure = e;
     }
