@@ -143,11 +143,6 @@ export class Ring {
     this.stats.commits++;
   }
 
-  /** The error the ring stopped with, if any (thrown by every later take/consume). */
-  get failure(): TsbpfError | undefined {
-    return this.#failure;
-  }
-
   /** Before reading a batch: the consumer position must still be the one this ring published. */
   #checkOwner(): void {
     const seen = Number(Atomics.load(this.#consPos, 0));
