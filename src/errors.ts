@@ -123,3 +123,18 @@ export class MapSyscallError extends SyscallError {
     (this as { cause?: unknown }).cause = e;
   }
 }
+
+/**
+ * A ring or perf buffer with more than one consumer: a second reader refused in this process
+ * (`RINGBUF_READER_EXISTS`, `PERFBUF_READER_EXISTS`), or a consumer position moved by someone else
+ * while reading (`RINGBUF_CONCURRENT_CONSUMER`). `map` names the map, `mapId` is the kernel's map id.
+ */
+export class ConsumerConflictError extends TsbpfError {
+  readonly map: string;
+  readonly mapId: number;
+  constructor(code: string, map: string, mapId: number, message: string) {
+    super(code, message);
+    this.map = map;
+    this.mapId = mapId;
+  }
+}

@@ -147,16 +147,28 @@ export class Collection implements Disposable {
     return this.#track(new PerfBufReader<T>(this.map(name), layout ? { ...options, layout } : options));
   }
 
-  /** Close every program, map and BTF fd. Attached links created by `Program.attach()` close too. */
+  /**
+   * Close every program, map and BTF fd. Attached links created by `Program.attach()` close too. A
+   * reader that fails to close (e.g. RINGBUF_CONCURRENT_CONSUMER detected at its last commit) does not
+   * keep the rest open: its error is thrown once everything is closed.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     closedExplicitly(this);
-    for (const r of this.#readers) r.close();
+    let first: unknown;
+    for (const r of this.#readers) {
+      try {
+        r.close();
+      } catch (e) {
+        first ??= e;
+      }
+    }
     this.#readers.clear();
     for (const p of this.programs.values()) p.close();
     for (const m of this.maps.values()) m.close();
     for (const fd of this.#owned) fd.close();
+    if (first !== undefined) throw first;
   }
 
   [Symbol.dispose](): void {

@@ -9,6 +9,7 @@ import type { PollHandle } from "../sys/seam.js";
 import { onlineCpus, pageSize, possibleCpus } from "../sys/system.js";
 import type { Layout } from "../types/index.js";
 import { BatchIterator, EventIterator, NONE, type PullSource } from "./events/iterator.js";
+import { claimPerfSlots, type ConsumerClaim } from "./events/consumers.js";
 import { PerfRing, TAKEN, type PerfStats } from "./events/perf-ring.js";
 import { Readiness } from "./events/readiness.js";
 import type { BpfMap } from "./map.js";
@@ -83,6 +84,10 @@ function u32(n: number): Uint8Array {
  * Closing the reader (or the Collection that made it with `coll.perfbuf()`) ends iterations and
  * listeners, clears the map slots it set, closes poll handles, unmaps the rings and closes the events.
  *
+ * One reader per slot: a second reader of a CPU slot already read in this process (same kernel map id,
+ * however the map was opened) is refused with `PERFBUF_READER_EXISTS`. A reader in another process
+ * cannot be detected (the kernel does not let user space read a slot): it silently takes the slots.
+ *
  * @example
  * using perf = new PerfBufReader(coll.map("events"), { layout: Event });
  * for await (const ev of perf) {
@@ -102,6 +107,7 @@ export class PerfBufReader<T = Uint8Array> implements AsyncIterable<PerfEvent<T>
   #skipped = 0;
   #listening: (() => void) | undefined;
   #closed = false;
+  readonly #claim: ConsumerClaim;
 
   constructor(map: BpfMap, options: PerfBufReaderOptions<T> = {}) {
     this.#label = `perf buffer "${map.name}"`;
@@ -131,10 +137,18 @@ export class PerfBufReader<T = Uint8Array> implements AsyncIterable<PerfEvent<T>
         throw new TsbpfError("INVALID_ARGUMENT", `${this.#label}: cpu ${String(c)} has no slot (the map has ${slots})`);
       }
     }
+    // One reader per slot in this process (by map id): a second one would replace the first one's
+    // events in the map, and the first would receive nothing and no lost report.
+    this.#claim = claimPerfSlots(map, cpus);
     this.#readiness = new Readiness(this.#label, () => !this.#idle());
-    this.#mapFd = map.fd.dup(this.#label);
+    try {
+      this.#mapFd = map.fd.dup(this.#label);
+    } catch (e) {
+      this.#claim.release();
+      throw e;
+    }
     // Built outside this constructor: its closures share a context that holds `this`.
-    releaseOnCollect(this, { what: `perf buffer reader (${map.name})`, release: releaseRings(this.#readiness.handles, this.#rings, this.#mapFd) });
+    releaseOnCollect(this, { what: `perf buffer reader (${map.name})`, release: releaseRings(this.#readiness.handles, this.#rings, this.#mapFd, this.#claim) });
     try {
       const config = { pages, wakeupEvents, ...(watermark !== undefined ? { wakeupWatermark: watermark } : {}) };
       for (const cpu of cpus) {
@@ -400,7 +414,11 @@ export class PerfBufReader<T = Uint8Array> implements AsyncIterable<PerfEvent<T>
     closedExplicitly(this);
     this.#listening?.();
     this.#readiness?.close();
-    closeRings(this.#rings, this.#mapFd);
+    try {
+      closeRings(this.#rings, this.#mapFd);
+    } finally {
+      this.#claim.release();
+    }
   }
 
   [Symbol.dispose](): void {
@@ -409,10 +427,14 @@ export class PerfBufReader<T = Uint8Array> implements AsyncIterable<PerfEvent<T>
 }
 
 /** What a reader collected unclosed releases: its poll handles first, then the rest as close() does. */
-function releaseRings(handles: readonly PollHandle[], rings: readonly PerfRing[], mapFd: Fd): () => void {
+function releaseRings(handles: readonly PollHandle[], rings: readonly PerfRing[], mapFd: Fd, claim: ConsumerClaim): () => void {
   return () => {
     for (const h of handles) h.close();
-    closeRings(rings, mapFd);
+    try {
+      closeRings(rings, mapFd);
+    } finally {
+      claim.release(); // a collected reader's slots can be read again
+    }
   };
 }
 

@@ -58,6 +58,11 @@ const LISTEN_BUDGET = 1 << 16;
  * listener, closes the poll handles and unmaps the rings. The reader holds its own duplicate of each
  * map fd, so closing a map first is harmless.
  *
+ * One consumer per ring: a second reader of a ring in this process (same kernel map id, however the map
+ * was opened) is refused with `RINGBUF_READER_EXISTS`; a consumer elsewhere that moves the ring's
+ * consumer position stops the reader with `RINGBUF_CONCURRENT_CONSUMER`, and it publishes nothing
+ * from then on (see docs/events.md, "One consumer per ring").
+ *
  * @example
  * // one ring, decoded by a shared layout
  * using events = new RingBufReader(coll.map("events"), { layout: ExecEvent });
@@ -115,6 +120,7 @@ export class RingBufReader<T = Uint8Array> implements AsyncIterable<T>, Disposab
   /**
    * Add another ring buffer map. With `handler`, that ring's records always go to it (a view valid
    * during the call), whichever way the reader is consumed; otherwise they go to the reader's consumer.
+   * Throws RINGBUF_READER_EXISTS when another reader of this process reads that ring.
    */
   add(map: BpfMap, handler?: (record: Uint8Array) => void): this {
     if (this.#closed) throw new TsbpfError("CLOSED", `ring buffer reader: add map "${map.name}": the reader is closed`);
@@ -393,7 +399,9 @@ export class RingBufReader<T = Uint8Array> implements AsyncIterable<T>, Disposab
 
   /**
    * Stop reading: pending iterations end (they return), listeners resolve, poll handles close, the
-   * rings are unmapped and their fds closed. Idempotent.
+   * rings are unmapped and their fds closed, and the rings may be read by a new reader. Idempotent.
+   * Throws RINGBUF_CONCURRENT_CONSUMER (once everything is released) when another consumer of a ring
+   * is first seen here, at the last commit: nothing is published then.
    */
   close(): void {
     if (this.#closed) return;
@@ -421,7 +429,13 @@ export class RingBufReader<T = Uint8Array> implements AsyncIterable<T>, Disposab
 function releaseRings(handles: readonly PollHandle[], rings: readonly Ring[]): () => void {
   return () => {
     for (const h of handles) h.close();
-    for (const r of rings) r.close();
+    for (const r of rings) {
+      try {
+        r.close(); // releases the ring's claim too, so a new reader can take the ring
+      } catch {
+        // another consumer was detected: nobody is left to tell, and everything is released anyway
+      }
+    }
   };
 }
 

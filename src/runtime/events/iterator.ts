@@ -51,14 +51,18 @@ export class EventIterator<T> implements AsyncIterableIterator<T> {
 
   #fail(e: unknown): Promise<never> {
     this.#done = true;
-    if (!this.#src.closed) this.#src.release();
+    releaseAfter(this.#src);
     return Promise.reject(e);
   }
 
   return(): Promise<IteratorResult<T, undefined>> {
     if (!this.#done) {
       this.#done = true;
-      if (!this.#src.closed) this.#src.release();
+      try {
+        if (!this.#src.closed) this.#src.release();
+      } catch (e) {
+        return Promise.reject(e);
+      }
     }
     return Promise.resolve(DONE);
   }
@@ -103,7 +107,7 @@ export class BatchIterator<T> implements AsyncIterableIterator<T[]> {
       }
     } catch (e) {
       this.#done = true;
-      if (!this.#src.closed) this.#src.release();
+      releaseAfter(this.#src);
       return Promise.reject(e);
     }
   }
@@ -111,12 +115,29 @@ export class BatchIterator<T> implements AsyncIterableIterator<T[]> {
   return(): Promise<IteratorResult<T[], undefined>> {
     if (!this.#done) {
       this.#done = true;
-      if (!this.#src.closed) this.#src.release();
+      try {
+        if (!this.#src.closed) this.#src.release();
+      } catch (e) {
+        return Promise.reject(e);
+      }
     }
     return Promise.resolve(DONE);
   }
 
   [Symbol.asyncIterator](): this {
     return this;
+  }
+}
+
+/**
+ * Publish what was taken after the consumer failed with another error: that error is what the
+ * consumer sees; a failure of the release itself (another consumer of the ring) stays recorded in the
+ * source and is thrown by its next read.
+ */
+function releaseAfter(src: PullSource<unknown>): void {
+  try {
+    if (!src.closed) src.release();
+  } catch {
+    // reported by the next read (see above)
   }
 }

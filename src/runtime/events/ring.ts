@@ -1,12 +1,13 @@
 // One BPF ring buffer (BPF_MAP_TYPE_RINGBUF) mapped into this process: reads records in place from the
 // double-mapped data area and commits the consumer position once per batch. Used by RingBufReader.
 
-import { TsbpfError } from "../../errors.js";
+import { ConsumerConflictError, TsbpfError } from "../../errors.js";
 import { MAP, PROT, RINGBUF } from "../../sys/constants.js";
 import type { Fd } from "../../sys/fd.js";
 import { sys } from "../../sys/seam.js";
 import { pageSize } from "../../sys/system.js";
 import type { BpfMap } from "../map.js";
+import { claimRing, type ConsumerClaim } from "./consumers.js";
 
 const BUSY = RINGBUF.BUSY_BIT;
 const DISCARD = RINGBUF.DISCARD_BIT;
@@ -31,6 +32,12 @@ export interface RingStats {
 /**
  * A ring buffer map mapped into memory. Owns a duplicate of the map fd, so closing the map (or its
  * Collection) never pulls the mapping or the poll handle from under a reader; {@link close} releases both.
+ *
+ * A ring has exactly one consumer. In this process that is enforced when the ring is opened (by map id:
+ * RINGBUF_READER_EXISTS). Another consumer elsewhere (another process, a raw mapping) is detected when
+ * the consumer position is not the one this ring last published — checked at the start of every batch,
+ * and by the compare-and-swap that publishes — and stops this ring with RINGBUF_CONCURRENT_CONSUMER
+ * without writing. The position published is never behind the previous one nor beyond the producer's.
  */
 export class Ring {
   readonly map: BpfMap;
@@ -55,6 +62,10 @@ export class Ring {
   #batchEnd: number;
   #committed: number;
   #closed = false;
+  readonly #claim: ConsumerClaim;
+  /** Set when another consumer was detected (or a header made no sense): the ring is stopped for good. */
+  #failure: TsbpfError | undefined;
+  #failureThrown = false;
 
   constructor(map: BpfMap, handler?: (record: Uint8Array) => void) {
     if (map.type !== "RINGBUF") {
@@ -69,7 +80,13 @@ export class Ring {
       throw new TsbpfError("BAD_MAP", `ring buffer reader: map "${map.name}" has size ${size}, not a power-of-2 multiple of the page size`);
     }
     this.size = size;
-    this.fd = map.fd.dup(`ring buffer "${map.name}"`);
+    this.#claim = claimRing(map);
+    try {
+      this.fd = map.fd.dup(`ring buffer "${map.name}"`);
+    } catch (e) {
+      this.#claim.release();
+      throw e;
+    }
     const s = sys();
     try {
       this.#consumer = s.mmap(this.fd.value, page, PROT.READ | PROT.WRITE, MAP.SHARED, 0);
@@ -81,6 +98,7 @@ export class Ring {
       }
     } catch (e) {
       this.fd.close();
+      this.#claim.release();
       throw new TsbpfError("MMAP_FAILED", `ring buffer reader: mmap of map "${map.name}" failed: ${(e as Error).message}`, { cause: e });
     }
     this.#consPos = new BigUint64Array(this.#consumer, 0, 1);
@@ -103,15 +121,62 @@ export class Ring {
     return Number(Atomics.load(this.#prodPos, 0)) - this.#committed;
   }
 
-  /** Publish the consumer position (once per batch): the kernel may reuse the space from here on. */
+  /**
+   * Publish the consumer position (once per batch): the kernel may reuse the space from here on.
+   * Publishes only a position between the last one published and the producer's, and only if the
+   * ring still holds the last one published (else RINGBUF_CONCURRENT_CONSUMER, nothing written).
+   * Does nothing once the ring is stopped.
+   */
   commit(): void {
-    if (this.#cons !== this.#committed && !this.#closed) {
-      // A sequentially consistent store (a full barrier): the producer's wake-up decision reads it
-      // after its own full barrier, so a record committed while we go to sleep always wakes us.
-      Atomics.store(this.#consPos, 0, BigInt(this.#cons));
-      this.#committed = this.#cons;
-      this.stats.commits++;
+    if (this.#cons === this.#committed || this.#closed || this.#failure) return;
+    const next = this.#cons;
+    const prod = Number(Atomics.load(this.#prodPos, 0));
+    if (next < this.#committed || next > prod) {
+      throw this.#raise(this.#badPosition(`position ${next} to publish is outside [${this.#committed}, ${prod}] (last published, producer)`));
     }
+    // Compare-and-swap, sequentially consistent (a full barrier): the producer's wake-up decision
+    // reads the position after its own full barrier, so a record committed while we go to sleep
+    // always wakes us; and a position someone else wrote in the meantime is never overwritten.
+    const seen = Atomics.compareExchange(this.#consPos, 0, BigInt(this.#committed), BigInt(next));
+    if (Number(seen) !== this.#committed) throw this.#raise(this.#concurrent(Number(seen)));
+    this.#committed = next;
+    this.stats.commits++;
+  }
+
+  /** Before reading a batch: the consumer position must still be the one this ring published. */
+  #checkOwner(): void {
+    const seen = Number(Atomics.load(this.#consPos, 0));
+    if (seen !== this.#committed) throw this.#raise(this.#concurrent(seen));
+  }
+
+  /** A header at `pos` whose record would end beyond the producer position: someone else consumed (or garbage). */
+  #badHeader(pos: number, step: number, prod: number): TsbpfError {
+    const seen = Number(Atomics.load(this.#consPos, 0));
+    if (seen !== this.#committed) return this.#raise(this.#concurrent(seen));
+    return this.#raise(this.#badPosition(`the record header at position ${pos} spans ${step} bytes, beyond the producer position ${prod}`));
+  }
+
+  #concurrent(seen: number): TsbpfError {
+    return new ConsumerConflictError(
+      "RINGBUF_CONCURRENT_CONSUMER",
+      this.name,
+      this.#claim.mapId,
+      `ring buffer "${this.name}" (map id ${this.#claim.mapId}): another consumer moved the consumer position ` +
+        `(to ${seen}; this reader last published ${this.#committed}). A ring buffer has exactly one consumer: ` +
+        `another process (or a raw mapping of the ring) is reading it. This reader stopped without publishing ` +
+        `its position; close it, and make sure one consumer reads the ring.`,
+    );
+  }
+
+  #badPosition(what: string): TsbpfError {
+    return new TsbpfError("RINGBUF_BAD_POSITION", `ring buffer "${this.name}": ${what}; the reader stopped without publishing it`);
+  }
+
+  /** Stop the ring with `e` (the first error wins) and return it to be thrown. */
+  #raise(e: TsbpfError): TsbpfError {
+    this.#failure ??= e;
+    this.#failureThrown = true;
+    return this.#failure;
   }
 
   /**
@@ -122,6 +187,8 @@ export class Ring {
    */
   consume(visit: RecordVisitor, limit = Infinity): number {
     if (this.#closed) return 0;
+    if (this.#failure) throw this.#raise(this.#failure);
+    this.#checkOwner();
     const hdr = this.#hdr;
     const data = this.data;
     const mask = this.#mask;
@@ -136,6 +203,7 @@ export class Ring {
         if (len & BUSY) break;
         const size = len & LEN_MASK;
         const step = (size + HDR + 7) & ~7;
+        if (cons + step > prod) throw this.#badHeader(cons, step, prod);
         cons += step;
         if (len & DISCARD) {
           this.stats.discarded++;
@@ -168,9 +236,11 @@ export class Ring {
    */
   take(): number {
     if (this.#closed) return -1;
+    if (this.#failure) throw this.#raise(this.#failure);
     for (;;) {
       if (this.#cons >= this.#batchEnd) {
         this.commit();
+        this.#checkOwner();
         this.#batchEnd = Number(Atomics.load(this.#prodPos, 0));
         if (this.#cons >= this.#batchEnd) return -1;
       }
@@ -182,7 +252,9 @@ export class Ring {
         return -1;
       }
       const size = len & LEN_MASK;
-      this.#cons += (size + HDR + 7) & ~7;
+      const step = (size + HDR + 7) & ~7;
+      if (this.#cons + step > this.#batchEnd) throw this.#badHeader(this.#cons, step, this.#batchEnd);
+      this.#cons += step;
       if (len & DISCARD) {
         this.stats.discarded++;
         continue;
@@ -206,16 +278,36 @@ export class Ring {
    */
   ready(): boolean {
     if (this.#closed) return false;
-    this.commit();
+    if (this.#failure) return true; // let the consumer run into the error
+    try {
+      this.commit();
+      const seen = Number(Atomics.load(this.#consPos, 0));
+      if (seen !== this.#committed) this.#failure = this.#concurrent(seen);
+    } catch {
+      this.#failureThrown = false; // recorded in #failure, reported by the consumer's next take
+    }
+    if (this.#failure) return true;
     const prod = Number(Atomics.load(this.#prodPos, 0));
     if (this.#cons >= prod) return false;
     return (Atomics.load(this.#hdr, (this.#cons & this.#mask) >> 2) & BUSY) === 0;
   }
 
-  /** Release the mappings and the fd (the caller closes the poll handle first). Idempotent. */
+  /**
+   * Publish what was handed out, release the mappings, the fd and the claim (the caller closes the poll
+   * handle first). Idempotent. Throws RINGBUF_CONCURRENT_CONSUMER (after releasing everything) when
+   * another consumer is detected here, or was detected earlier and not yet reported.
+   */
   close(): void {
     if (this.#closed) return;
-    this.commit();
+    let failure: unknown;
+    try {
+      this.commit();
+      // A reader that never woke up (another consumer kept the ring empty) sees it only here.
+      if (!this.#failure) this.#checkOwner();
+    } catch (e) {
+      failure = e;
+    }
+    if (failure === undefined && this.#failure && !this.#failureThrown) failure = this.#raise(this.#failure);
     this.#closed = true;
     const s = sys();
     try {
@@ -223,6 +315,8 @@ export class Ring {
       s.munmap(this.#producer);
     } finally {
       this.fd.close();
+      this.#claim.release();
     }
+    if (failure !== undefined) throw failure;
   }
 }
