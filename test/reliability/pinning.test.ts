@@ -249,4 +249,18 @@ catch (e) { console.log(JSON.stringify(report(e))); }
     assert.match(String(out.message), /CAP_NET_ADMIN/);
     assert.match(String(out.message), /touch/);
   });
+
+  test("attaching XDP through netlink without CAP_NET_ADMIN names CAP_NET_ADMIN", () => {
+    // CAP_SYS_ADMIN stays, so the program loads; RTM_SETLINK then needs CAP_NET_ADMIN. The attach
+    // cannot succeed without it, but should it, the child detaches from lo again at once.
+    const out = child(`
+import { readFileSync } from "node:fs";
+const coll = tsbpf.loadCollection(tsbpf.readCollectionSpec(new Uint8Array(readFileSync(args[0])), { name: "longnames" }));
+try { const l = tsbpf.attachXdp(coll.program("touch"), "lo", { mechanism: "netlink" }); l.detach(); l.close(); console.log(JSON.stringify({ attached: true })); }
+catch (e) { console.log(JSON.stringify(report(e))); }
+`, [obj], ["--inh-caps=-net_admin", "--bounding-set=-net_admin"]);
+    assert.equal(out.name, "PermissionError");
+    assert.equal(out.code, "EPERM");
+    assert.match(String(out.message), /needs CAP_NET_ADMIN; this process lacks CAP_NET_ADMIN/);
+  });
 });
