@@ -286,6 +286,7 @@ function replaceDir(src: PinSource, dir: string): PinnedObject[] {
   makeDirs([staging, join(staging, "maps")], dir);
   chmodSync(staging, statSync(abs).mode & 0o7777);
   pinAll(plan, stagedAt, () => rmSync(staging, { recursive: true, force: true }));
+  let previous = staging; // after the swap: where the earlier load's pins are
   try {
     try {
       sys().rename2(staging, abs, RENAME.EXCHANGE);
@@ -295,16 +296,20 @@ function replaceDir(src: PinSource, dir: string): PinnedObject[] {
       // aside, then the new one in. Between the two renames `dir` does not exist.
       const old = join(parent, `${basename(abs)}_tsbpf_old_${tag}`);
       renameSync(abs, old);
-      renameSync(staging, abs);
-      renameSync(old, staging);
+      try {
+        renameSync(staging, abs);
+      } catch (e2) {
+        renameSync(old, abs);
+        throw e2;
+      }
+      previous = old;
     }
   } catch (e) {
     rmSync(staging, { recursive: true, force: true });
     for (const m of src.maps.values()) m.notePinnedAt(undefined);
     throw new PinError("PIN_REPLACE", dir, `replace ${dir}: cannot swap in the new pins: ${(e as Error).message}; ${dir} is unchanged`, { cause: e });
   }
-  // `staging` now holds the earlier load's pins.
-  rmSync(staging, { recursive: true, force: true });
+  rmSync(previous, { recursive: true, force: true });
   for (const m of src.maps.values()) m.notePinnedAt(join(abs, "maps", mapPinName(m.spec)));
   return plan.map(({ kind, name, path }) => ({ kind, name, path }));
 }

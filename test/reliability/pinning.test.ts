@@ -14,6 +14,7 @@ import { PinError } from "../../src/errors.js";
 import { readCollectionSpec } from "../../src/object/reader.js";
 import { loadCollection } from "../../src/runtime/collection.js";
 import { BpfMap } from "../../src/runtime/map.js";
+import { sys, withSys, type Sys } from "../../src/sys/seam.js";
 import { bpftoolPath, compileC, REPO_ROOT } from "../helpers/clang.js";
 import { bpffsProblem, fileBytes } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
@@ -178,6 +179,25 @@ describe("pinning", privileged(bpffsProblem), () => {
       counts.close();
     }
     assert.equal(second.map(MAPS[1]).pinnedAt, join(dir, "maps", MAPS[1]));
+  });
+
+  test("replace without RENAME_EXCHANGE (older kernels) moves the old directory aside and still ends with the new pins only", () => {
+    const dir = join(base, "fallback");
+    const spec = readCollectionSpec(fileBytes(obj), { name: "longnames" });
+    using first = loadCollection(spec);
+    first.pin(dir);
+    mkdirSync(join(dir, "extra")); // not something the load pins: replacing the directory removes it
+    const oldId = mapId(join(dir, "maps", MAPS[0]));
+    using second = loadCollection(spec);
+    // The kernel answers renameat2(RENAME_EXCHANGE) with EINVAL where it lacks it: simulate only that.
+    const real = sys();
+    const noExchange = Object.create(real) as Sys;
+    noExchange.rename2 = () => { throw Object.assign(new Error("renameat2: Invalid argument"), { code: "EINVAL", errno: 22, syscall: "renameat2" }); };
+    withSys(noExchange, () => second.pin(dir, { replace: true }));
+    assert.notEqual(mapId(join(dir, "maps", MAPS[0])), oldId);
+    assert.deepEqual(readdirSync(join(dir, "maps")).sort(), MAPS);
+    assert.deepEqual(readdirSync(dir).sort(), ["maps", "touch"], "the old directory's contents are gone");
+    assert.deepEqual(readdirSync(base).filter((n) => n.startsWith("fallback")), ["fallback"], "nothing left aside");
   });
 
   test("another user opening a 0600 pin is told about the file mode and owner, not CAP_BPF", () => {
