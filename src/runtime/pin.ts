@@ -124,13 +124,13 @@ function octal(mode: number): string {
   return "0" + (mode & 0o7777).toString(8).padStart(3, "0");
 }
 
-/** Whether mode bits of `st` grant `want` ("r", "w", "rw") to this process (uid/gid/groups). */
+/** Whether mode bits of `st` grant `want` ("r", "w", "rw", "x") to this process (uid/gid/groups). */
 function modeGrants(st: Stats, want: string): boolean {
   const uid = process.geteuid?.() ?? 0;
   const groups = new Set([process.getegid?.() ?? 0, ...(process.getgroups?.() ?? [])]);
   const shift = uid === st.uid ? 6 : groups.has(st.gid) ? 3 : 0;
   const bits = (st.mode >> shift) & 7;
-  return (!want.includes("r") || (bits & 4) !== 0) && (!want.includes("w") || (bits & 2) !== 0);
+  return (!want.includes("r") || (bits & 4) !== 0) && (!want.includes("w") || (bits & 2) !== 0) && (!want.includes("x") || (bits & 1) !== 0);
 }
 
 /**
@@ -155,7 +155,7 @@ function explainOpenFailure(e: unknown, path: string, opts: OpenPinnedOptions, w
   try {
     st = statSync(path);
   } catch {
-    return e;
+    return explainUnreachable(e, code, path, what);
   }
   if (!onBpffs(path)) return new PinError("NOT_BPFFS", path, `${what}: ${path} is not on a BPF filesystem (bpffs), so it is not a pin`, { cause: e });
   if (!st.isFile()) return new PinError("NOT_A_PIN", path, `${what}: ${path} is a ${st.isDirectory() ? "directory" : "special file"}, not a pinned object`, { cause: e });
@@ -171,6 +171,34 @@ function explainOpenFailure(e: unknown, path: string, opts: OpenPinnedOptions, w
     `${what}: ${path} has mode ${octal(st.mode)}, owned by uid ${st.uid} gid ${st.gid}, which does not let this process (uid ${uid}) open it for ${access} (${code}); ${hint}`,
     { cause: e },
   );
+}
+
+/** The path itself cannot be looked up: a directory on the way that this user may not search, or a name with '.' on bpffs. */
+function explainUnreachable(e: unknown, code: string, path: string, what: string): unknown {
+  const abs = resolve(path);
+  const parts = abs.split("/").filter(Boolean);
+  let dir = "/";
+  for (const part of parts) {
+    let st: Stats;
+    try {
+      st = statSync(dir);
+    } catch {
+      return e;
+    }
+    if (!modeGrants(st, "x")) {
+      const uid = process.geteuid?.() ?? 0;
+      return new PermissionError(
+        code,
+        `${what}: the directory ${dir} has mode ${octal(st.mode)}, owned by uid ${st.uid} gid ${st.gid}, which does not let this process (uid ${uid}) reach ${path} (${code}); ask its owner to allow access (chmod o+x ${dir}), or run as that user`,
+        { cause: e },
+      );
+    }
+    if (part.includes(".") && onBpffs(dir)) {
+      return new PinError("PIN_NAME", path, `${what}: ${path} cannot be a pin: bpffs refuses names containing '.' ("${part}"); tsbpf and libbpf pin such names with '_'`, { cause: e });
+    }
+    dir = join(dir, part);
+  }
+  return e;
 }
 
 /* ---------- whole collections ---------- */

@@ -219,6 +219,24 @@ catch (e) { console.log(JSON.stringify(report(e))); }
     assert.doesNotMatch(String(out.message), /CAP_BPF/);
   });
 
+  test("a pin behind a directory another user may not search names that directory; a dotted name says bpffs refuses dots", () => {
+    const dir = join(base, "closed");
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o700);
+    const path = join(dir, "inside");
+    using m = BpfMap.create({ name: "inside", type: "ARRAY", keySize: 4, valueSize: 8, maxEntries: 1 });
+    m.pin(path);
+    chmodSync(path, 0o644);
+    const out = child(`
+try { tsbpf.BpfMap.openPinned(args[0], { readOnly: true }); console.log(JSON.stringify({ opened: true })); }
+catch (e) { console.log(JSON.stringify(report(e))); }
+`, [path], NOBODY);
+    assert.equal(out.name, "PermissionError");
+    assert.equal(out.code, "EACCES");
+    assert.ok(String(out.message).includes(`the directory ${dir} has mode 0700, owned by uid 0`), String(out.message));
+    assert.throws(() => BpfMap.openPinned(join(base, "no.such")), (e: unknown) => e instanceof PinError && e.code === "PIN_NAME" && /refuses names containing '\.'/.test(e.message));
+  });
+
   test("readOnly opens a 0644 pin for another user: lookups work, updates fail saying read-only", () => {
     const dir = join(base, "ro");
     mkdirSync(dir, { recursive: true });
