@@ -8,6 +8,7 @@ import { Command } from "commander";
 import pc from "picocolors";
 import { objectNameFromPath, readCollectionSpec } from "../../object/reader.js";
 import { loadCollection } from "../../runtime/collection.js";
+import { checkPinPath } from "../../runtime/pin.js";
 import { BPFFS_PATH, ensureBpffs } from "../../sys/system.js";
 
 export interface LoadCommandOptions {
@@ -21,6 +22,8 @@ export function runLoad(file: string, opts: LoadCommandOptions): string[] {
   const spec = readCollectionSpec(readFileSync(file), { name: objectNameFromPath(file) });
   // Under /sys/fs/bpf, mount bpffs there on demand (as root); elsewhere the pin path is checked as it is.
   if (opts.pin && resolve(opts.pin).startsWith(BPFFS_PATH + "/")) ensureBpffs();
+  // Refuse a pin directory off bpffs before loading anything (Collection.pin checks again).
+  if (opts.pin) checkPinPath(opts.pin);
   const coll = loadCollection(spec);
   try {
     const where = new Map<string, string>();
