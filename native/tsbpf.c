@@ -14,6 +14,7 @@
 #include <net/if.h>
 #include <node_api.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -941,6 +942,26 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
   return ret;
 }
 
+/* rename2(oldpath, newpath, flags): renameat2 relative to the cwd (flags: RENAME_NOREPLACE, RENAME_EXCHANGE). */
+static napi_value js_rename2(napi_env env, napi_callback_info info) {
+  args_t a;
+  if (!get_args(env, info, &a, 3, "renameat2")) return NULL;
+  char *from = NULL, *to = NULL;
+  int32_t flags;
+  napi_value ret = NULL;
+  if (get_string(env, a.argv[0], &from, false, "renameat2") && get_string(env, a.argv[1], &to, false, "renameat2") &&
+      get_i32(env, a.argv[2], &flags, "renameat2")) {
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, (unsigned int)flags) < 0) {
+      throw_errno(env, "renameat2", errno);
+    } else {
+      ret = undefined(env);
+    }
+  }
+  free(from);
+  free(to);
+  return ret;
+}
+
 /* strerror(errno): string */
 static napi_value js_strerror(napi_env env, napi_callback_info info) {
   args_t a;
@@ -993,6 +1014,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"ifNameToIndex", NULL, js_if_name_to_index, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ifIndexToName", NULL, js_if_index_to_name, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mount", NULL, js_mount, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"rename2", NULL, js_rename2, NULL, NULL, NULL, napi_enumerable, NULL},
       {"strerror", NULL, js_strerror, NULL, NULL, NULL, napi_enumerable, NULL},
       {"errnoName", NULL, js_errno_name, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pageSize", NULL, js_page_size, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -138,3 +138,18 @@ export class ConsumerConflictError extends TsbpfError {
     this.mapId = mapId;
   }
 }
+
+/**
+ * Pinning on bpffs refused before or instead of the kernel's bare errno: `NOT_BPFFS` (the path is not
+ * on a BPF filesystem), `PIN_NAME` (a name bpffs does not accept), `PIN_EXISTS` (pins already there;
+ * `conflicts` lists them). `path` is the pin path or directory concerned.
+ */
+export class PinError extends TsbpfError {
+  readonly path: string;
+  readonly conflicts: readonly string[];
+  constructor(code: string, path: string, message: string, options?: { cause?: unknown; conflicts?: readonly string[] }) {
+    super(code, message, options);
+    this.path = path;
+    this.conflicts = options?.conflicts ?? [];
+  }
+}

@@ -17,7 +17,9 @@ export type { SectionInfo, ProgramTypeName, AttachTypeName, AttachKind } from ".
 export { Collection, loadCollection } from "./runtime/collection.js";
 export type { CollectionOptions } from "./runtime/collection.js";
 export { BpfMap, TypedMap, UpdateFlags } from "./runtime/map.js";
-export type { Codec, CreateMapOptions, RawBatch, BatchOptions } from "./runtime/map.js";
+export type { Codec, CreateMapOptions, RawBatch, BatchOptions, MapAccess, OpenPinnedMapOptions } from "./runtime/map.js";
+export { mapPinName } from "./runtime/pin.js";
+export type { OpenPinnedOptions, PinCollectionOptions, PinnedObject } from "./runtime/pin.js";
 export * from "./runtime/maps/index.js";
 export { Program, loadProgram } from "./runtime/program.js";
 export type { TestRunOptions, TestRunResult } from "./runtime/program.js";

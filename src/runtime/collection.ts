@@ -19,6 +19,7 @@ import { BpfMap, createMap } from "./map.js";
 import { openVariable, type GlobalVariable } from "./maps/globals.js";
 import type { Layout } from "../types/index.js";
 import { Program, loadProgram } from "./program.js";
+import { pinCollection, type PinCollectionOptions, type PinnedObject } from "./pin.js";
 import { freplaceTarget } from "./links/freplace.js";
 import { PerfBufReader, type PerfBufReaderOptions } from "./perfbuf.js";
 import { RingBufReader, type RingBufReaderOptions } from "./ringbuf.js";
@@ -145,6 +146,20 @@ export class Collection implements Disposable {
    */
   perfbuf<T = Uint8Array>(name: string, layout?: Layout<T, never, unknown>, options: Omit<PerfBufReaderOptions<T>, "layout"> = {}): PerfBufReader<T> {
     return this.#track(new PerfBufReader<T>(this.map(name), layout ? { ...options, layout } : options));
+  }
+
+  /**
+   * Pin every program at `<dir>/<program>` and every map at `<dir>/maps/<map>` (full names, '.' as
+   * '_', as bpftool pins them). A directory already holding any of these pins is refused with PinError
+   * PIN_EXISTS listing them; `{ replace: true }` pins into a new sibling directory and swaps it with
+   * `dir` atomically (renameat2 RENAME_EXCHANGE), removing the earlier pins. Not on bpffs: PinError
+   * NOT_BPFFS. On failure nothing is left pinned or created.
+   *
+   * @example
+   * coll.pin("/sys/fs/bpf/myapp", { replace: true });
+   */
+  pin(dir: string, opts: PinCollectionOptions = {}): PinnedObject[] {
+    return pinCollection(this, dir, opts);
   }
 
   /**

@@ -1,9 +1,8 @@
 // A live BPF map: creation from a MapSpec (pinned reuse, initial data, freezing), raw byte access,
 // batch operations, mmap, and typed access through codecs (tsbpf/types layouts, per-CPU value lists).
 
-import { existsSync, mkdirSync, unlinkSync } from "node:fs";
-import { dirname } from "node:path";
-import { MapError, MapSyscallError, SyscallError, TsbpfError } from "../errors.js";
+import { existsSync, unlinkSync } from "node:fs";
+import { MapError, MapSyscallError, PermissionError, SyscallError, TsbpfError } from "../errors.js";
 import { mapSpec, mapTypeFromNumber } from "../object/maps.js";
 import type { MapSpec, MapTypeName } from "../object/spec.js";
 import {
@@ -14,8 +13,6 @@ import {
   mapLookupAndDeleteBatch,
   mapLookupBatch,
   mapUpdateBatch,
-  objGet,
-  objPin,
   withContext,
   type BatchResult,
 } from "../sys/bpf.js";
@@ -27,6 +24,7 @@ import { sys } from "../sys/seam.js";
 import { pageSize, possibleCpus } from "../sys/system.js";
 import type { Layout } from "../types/index.js";
 import { KeyCursor } from "./maps/cursor.js";
+import { openPin, pinAt, type OpenPinnedOptions } from "./pin.js";
 import { ElemCalls } from "./maps/elem.js";
 
 /** Update flags for {@link BpfMap.setRaw} and `set` of typed maps. */
@@ -73,6 +71,15 @@ function describeMismatch(spec: MapSpec, info: MapInfo): string | undefined {
   return undefined;
 }
 
+/** How a map's fd was opened (BPF_OBJ_GET file flags of a pin). */
+export type MapAccess = "readWrite" | "readOnly" | "writeOnly";
+
+/** Options of {@link BpfMap.openPinned}. */
+export interface OpenPinnedMapOptions extends OpenPinnedOptions {
+  /** Name used in messages (default: the pin's file name). */
+  readonly name?: string;
+}
+
 /** Options for {@link createMap}. */
 export interface CreateMapOptions {
   /** BTF fd of the object, for maps whose key/value types are described in BTF. */
@@ -85,7 +92,7 @@ export interface CreateMapOptions {
 
 /** Open the map pinned at `path` and check it against `spec`; throws MapError MAP_INCOMPATIBLE on a mismatch. */
 function openCompatible(spec: MapSpec, path: string): BpfMap {
-  const fd = withOp(`open pinned map "${spec.name}"`, () => objGet(path));
+  const fd = withOp(`open pinned map "${spec.name}"`, () => openPin(path, {}, `open pinned map "${spec.name}"`));
   const info = mapInfo(fd);
   const bad = describeMismatch(spec, info);
   if (bad) {
@@ -176,11 +183,14 @@ export class BpfMap implements Disposable {
   #mmap: ArrayBuffer | undefined;
   #mmapWritable = false;
 
-  constructor(fd: Fd, spec: MapSpec, pinnedAt: string | undefined) {
+  readonly #access: MapAccess;
+
+  constructor(fd: Fd, spec: MapSpec, pinnedAt: string | undefined, access: MapAccess = "readWrite") {
     this.fd = fd;
     this.spec = spec;
     this.#pinnedAt = pinnedAt;
     releaseOnCollect(this, { what: `map "${spec.name}"`, fds: [fd] });
+    this.#access = access;
   }
 
   /**
@@ -227,8 +237,18 @@ export class BpfMap implements Disposable {
     try {
       return fn();
     } catch (e) {
-      throw mapFailure(e, this.spec.name, op);
+      throw this.failure(e, op);
     }
+  }
+
+  /** @internal The error for `op` failing with `e`: mapFailure, naming the fd's access mode when that is why the kernel refused. */
+  failure(e: unknown, op: string): unknown {
+    const raw = e instanceof PermissionError && e.cause instanceof SyscallError ? e.cause : e;
+    if (this.#access !== "readWrite" && raw instanceof SyscallError && raw.code === "EPERM") {
+      const only = this.#access === "readOnly" ? "read-only ({ readOnly: true }): lookups only, no updates or deletes" : "write-only ({ writeOnly: true }): updates and deletes only, no lookups";
+      return new MapSyscallError(this.spec.name, op, raw, `the map was opened ${only}`);
+    }
+    return mapFailure(e, this.spec.name, op);
   }
 
   /** The map's pre-encoded element calls (shared scratch key/value buffers; synchronous use only). */
@@ -273,7 +293,7 @@ export class BpfMap implements Disposable {
     try {
       e.update(flags);
     } catch (err) {
-      throw mapFailure(err, this.spec.name, "update");
+      throw this.failure(err, "update");
     }
   }
 
@@ -304,7 +324,7 @@ export class BpfMap implements Disposable {
     try {
       return call.call(e);
     } catch (err) {
-      throw mapFailure(err, this.spec.name, op);
+      throw this.failure(err, op);
     }
   }
 
@@ -323,7 +343,7 @@ export class BpfMap implements Disposable {
       try {
         more = c.next();
       } catch (e) {
-        throw mapFailure(e, this.spec.name, "iterate");
+        throw this.failure(e, "iterate");
       }
       if (!more) return;
       yield new Uint8Array(c.key);
@@ -340,7 +360,7 @@ export class BpfMap implements Disposable {
         if (!c.next()) return;
         found = c.lookup();
       } catch (e) {
-        throw mapFailure(e, this.spec.name, "iterate");
+        throw this.failure(e, "iterate");
       }
       if (found) yield [new Uint8Array(c.key), new Uint8Array(c.value)];
     }
@@ -514,20 +534,24 @@ export class BpfMap implements Disposable {
     this.op("freeze", () => mapFreeze(this.fd));
   }
 
-  /** Pin the map at a path on a bpffs mount (missing parent directories are created). */
+  /**
+   * Pin the map at a path on a bpffs mount. The path is checked first (PinError NOT_BPFFS when it is
+   * not on bpffs, PIN_NAME for a name with '.', PIN_EXISTS when taken); missing parent directories are
+   * created, and removed again when pinning fails.
+   */
   pin(path: string): void {
-    this.op(`pin at ${path}`, () => {
-      const dir = dirname(path);
-      if (!existsSync(dir)) {
-        try {
-          mkdirSync(dir, { recursive: true });
-        } catch (e) {
-          throw new MapError("PIN_FAILED", this.spec.name, `pin at ${path}`, `cannot create ${dir}: ${(e as Error).message}`, { cause: e });
-        }
-      }
-      objPin(this.fd, path);
-    });
+    this.op(`pin at ${path}`, () => pinAt(this.fd, path, `map "${this.spec.name}"`));
     this.#pinnedAt = path;
+  }
+
+  /** @internal Records where the map is pinned after its pin was moved or undone (Collection.pin with replace). */
+  notePinnedAt(path: string | undefined): void {
+    this.#pinnedAt = path;
+  }
+
+  /** How the map's fd was opened: "readWrite", or "readOnly"/"writeOnly" for pins opened that way. */
+  get access(): MapAccess {
+    return this.#access;
   }
 
   /** Remove the pin (the map lives on while fds or programs hold it). No-op when not pinned. */
@@ -596,13 +620,23 @@ export class BpfMap implements Disposable {
     this.close();
   }
 
-  /** Open a map pinned on bpffs (untyped; see `openPinnedMap` for a typed, checked open). */
-  static openPinned(path: string, name = path.split("/").pop() ?? "pinned"): BpfMap {
-    const fd = withOp(`open pinned map at ${path}`, () => objGet(path));
+  /**
+   * Open a map pinned on bpffs (untyped; see `openPinnedMap` for a typed, checked open). The second
+   * argument is the map's name, or options: `name`, and `readOnly` / `writeOnly` to open the pin with
+   * only that access (BPF_F_RDONLY / BPF_F_WRONLY) — what a 0644 pin grants users other than its owner.
+   *
+   * @example
+   * using m = BpfMap.openPinned("/sys/fs/bpf/app/maps/counts", { readOnly: true });
+   */
+  static openPinned(path: string, opts: string | OpenPinnedMapOptions = {}): BpfMap {
+    const o = typeof opts === "string" ? { name: opts } : opts;
+    const name = o.name ?? path.split("/").pop() ?? "pinned";
+    const fd = withOp(`open pinned map at ${path}`, () => openPin(path, o, `open pinned map at ${path}`));
     try {
       const info = mapInfo(fd);
       const type = mapTypeFromNumber(info.type) ?? "UNSPEC";
-      return new BpfMap(fd, mapSpec({ name, type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.mapFlags }), path);
+      const access: MapAccess = o.readOnly ? "readOnly" : o.writeOnly ? "writeOnly" : "readWrite";
+      return new BpfMap(fd, mapSpec({ name, type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.mapFlags }), path, access);
     } catch (e) {
       fd.close();
       throw e;
@@ -831,7 +865,7 @@ export class TypedMap<K, V, KI = K, VI = V> implements Iterable<[K, V]>, AsyncIt
   }
 
   #fail(e: unknown, op: string): unknown {
-    return mapFailure(e, this.map.name, op);
+    return this.map.failure(e, op);
   }
 
   /** The value at `key`, or undefined when there is none. */

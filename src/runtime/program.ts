@@ -5,8 +5,11 @@ import { encode } from "../asm/encode.js";
 import type { Btf } from "../btf/btf.js";
 import { kernelBtf } from "../btf/kernel.js";
 import { KernelRefusedError, MissingFeatureError, SyscallError, TsbpfError, VerifierError } from "../errors.js";
+import { describeGroup, programLoadNeed } from "../sys/capabilities.js";
+import { missingCapabilityError, sys } from "../sys/seam.js";
 import type { ProgramSpec } from "../object/spec.js";
-import { progLoad, progTestRun, objPin, objGet } from "../sys/bpf.js";
+import { progLoad, progTestRun } from "../sys/bpf.js";
+import { openPin, pinAt, type OpenPinnedOptions } from "./pin.js";
 import { ATTACH_TYPE, PROG_FLAGS, PROG_TYPE } from "../sys/constants.js";
 import type { Fd } from "../sys/fd.js";
 import { closedExplicitly, releaseOnCollect } from "../sys/finalize.js";
@@ -82,6 +85,13 @@ export function loadProgram(spec: ProgramSpec, ctx: LoadProgramContext): Program
   } catch (e) {
     if (!(e instanceof SyscallError)) throw e;
     first = e;
+  }
+  // EPERM before the verifier ran: the program type needs a capability this process lacks.
+  if (first.code === "EPERM") {
+    const need = programLoadNeed(spec.type);
+    const what = `${need.map(describeGroup).join(" and ")} to load ${spec.type} programs`;
+    const denied = missingCapabilityError(`${context}: BPF_PROG_LOAD`, first.code, sys().strerror(first.errno), what, need, first);
+    if (denied) throw denied;
   }
   // Rejected: load again with a log to say why, growing the buffer until the whole log fits.
   let size = MIN_LOG;
@@ -202,14 +212,17 @@ export class Program implements Disposable {
     return { retval: r.retval, duration: r.duration, data: r.dataOut, ctx: r.ctxOut };
   }
 
-  /** Pin the program on bpffs. */
+  /**
+   * Pin the program on bpffs (checked first: PinError NOT_BPFFS / PIN_NAME / PIN_EXISTS; missing parent
+   * directories are created and removed again on failure).
+   */
   pin(path: string): void {
-    withOp(`pin program "${this.name}" at ${path}`, () => objPin(this.fd, path));
+    withOp(`pin program "${this.name}" at ${path}`, () => pinAt(this.fd, path, `program "${this.name}"`));
   }
 
-  /** Open a program pinned on bpffs (only its fd; no spec-driven attach). */
-  static pinnedFd(path: string): Fd {
-    return withOp(`open pinned program at ${path}`, () => objGet(path));
+  /** Open a program pinned on bpffs (only its fd; no spec-driven attach); `readOnly` for a pin whose mode grants only reading. */
+  static pinnedFd(path: string, opts: OpenPinnedOptions = {}): Fd {
+    return withOp(`open pinned program at ${path}`, () => openPin(path, opts, `open pinned program at ${path}`));
   }
 
   close(): void {

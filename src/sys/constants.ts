@@ -441,6 +441,12 @@ export const MS = {
   RELATIME: 1 << 21,
 } as const;
 
+/** renameat2(2) flags. */
+export const RENAME = {
+  NOREPLACE: 1,
+  EXCHANGE: 2,
+} as const;
+
 function invert(table: Record<string, number>): Map<number, string> {
   const out = new Map<number, string>();
   for (const [k, v] of Object.entries(table)) if (!out.has(v)) out.set(v, k);

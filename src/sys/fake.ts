@@ -4,6 +4,7 @@
 import { constants } from "node:os";
 import type { PollHandle, Rlimit, Uname } from "./native.js";
 import { bpfCmdName } from "./constants.js";
+import { ALL_CAPABILITIES } from "./capabilities.js";
 import type { Sys } from "./seam.js";
 
 /** One recorded call. `args` are the arguments as passed (attr bytes are copied at call time). */
@@ -56,6 +57,8 @@ export class FakeSys implements Sys {
   readonly calls: FakeCall[] = [];
   /** Effective uid reported to the seam (0 = root). */
   euid = 0;
+  /** Effective capability set reported to the seam; default: all when euid is 0, none otherwise. */
+  capEff: bigint | undefined;
   /** Kernel release reported by uname(). */
   release = "6.18.0-fake";
   private nextFd = 100;
@@ -211,6 +214,10 @@ export class FakeSys implements Sys {
     this.run("mount", [source, target, fstype, flags, data], "mount", () => undefined);
   }
 
+  rename2(from: string, to: string, flags: number): void {
+    this.run("rename2", [from, to, flags], "renameat2", () => undefined);
+  }
+
   strerror(errno: number): string {
     const name = nameByErrno.get(errno);
     return (name && MESSAGES[name]) ?? `Unknown error ${errno}`;
@@ -226,5 +233,9 @@ export class FakeSys implements Sys {
 
   geteuid(): number {
     return this.euid;
+  }
+
+  effectiveCapabilities(): bigint | undefined {
+    return this.capEff ?? (this.euid === 0 ? ALL_CAPABILITIES : 0n);
   }
 }

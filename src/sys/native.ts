@@ -65,6 +65,8 @@ export interface NativeAddon {
   ifNameToIndex(name: string): number;
   ifIndexToName(index: number): string;
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  /** renameat2(AT_FDCWD, from, AT_FDCWD, to, flags): RENAME.EXCHANGE swaps two directories atomically. */
+  rename2(from: string, to: string, flags: number): void;
   strerror(errno: number): string;
   errnoName(errno: number): string | undefined;
   pageSize(): number;

@@ -1,10 +1,11 @@
 // A small rtnetlink client: message/attribute encoder and decoder, and request/ack over the addon's
 // socket calls. Used for XDP (IFLA_XDP), TC (clsact qdisc + cls_bpf filters) and lwt routes.
 
-import { SyscallError, TsbpfError } from "../errors.js";
+import { PermissionError, SyscallError, TsbpfError } from "../errors.js";
 import { SOCKET } from "./constants.js";
 import { Fd } from "./fd.js";
-import { sys, syscallError } from "./seam.js";
+import { NEED_NET_ADMIN } from "./capabilities.js";
+import { missingCapabilityError, sys, syscallError } from "./seam.js";
 
 /** Netlink message types and flags (linux/netlink.h, linux/rtnetlink.h). */
 export const NLMSG = { NOOP: 1, ERROR: 2, DONE: 3, OVERRUN: 4 } as const;
@@ -195,7 +196,7 @@ export function decodeNlError(payload: Uint8Array, flags: number): { errno: numb
 }
 
 /** Error of a netlink request: the errno as a SyscallError, with the kernel's extended ack message. */
-function requestError(operation: string, errno: number, context: string, message?: string): SyscallError {
+function requestError(operation: string, errno: number, context: string, message?: string): SyscallError | PermissionError {
   const code = syscallError(operation, errno).code;
   let detail: string;
   try {
@@ -203,7 +204,9 @@ function requestError(operation: string, errno: number, context: string, message
   } catch {
     detail = code;
   }
-  return new SyscallError(operation, errno, code, message ? `${detail}: ${message}` : detail, context);
+  const err = new SyscallError(operation, errno, code, message ? `${detail}: ${message}` : detail, context);
+  // rtnetlink refuses changes (links, qdiscs, filters, routes, XDP) without CAP_NET_ADMIN.
+  return (code === "EPERM" && missingCapabilityError(`${context}: ${operation}`, code, detail, "CAP_NET_ADMIN", NEED_NET_ADMIN, err)) || err;
 }
 
 /**

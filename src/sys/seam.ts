@@ -2,6 +2,7 @@
 // native addon, or a fake in unit tests) wrapped so that failures surface as SyscallError/PermissionError.
 
 import { PermissionError, SyscallError, TsbpfError } from "../errors.js";
+import { describeMissing, NEED_BPF, NEED_NET_ADMIN, NEED_PERFMON, NEED_SYS_ADMIN, readEffectiveCapabilities, unmetGroups, type CapabilityNeed } from "./capabilities.js";
 import { loadNative, type NativeAddon, type PollHandle } from "./native.js";
 
 export type { PollHandle, Rlimit, Uname } from "./native.js";
@@ -14,6 +15,8 @@ export type { PollHandle, Rlimit, Uname } from "./native.js";
 export interface Sys extends NativeAddon {
   /** Effective user id, used to decide whether EPERM means "missing capability". */
   geteuid(): number;
+  /** Effective capability set (CapEff bits), or undefined when unknown; decides whether EPERM means "missing capability". */
+  effectiveCapabilities(): bigint | undefined;
 }
 
 let active: Sys | undefined;
@@ -24,6 +27,7 @@ function nativeSys(): Sys {
   const native = loadNative();
   const impl: Sys = Object.create(native) as Sys;
   impl.geteuid = () => (typeof process.geteuid === "function" ? process.geteuid() : 0);
+  impl.effectiveCapabilities = readEffectiveCapabilities;
   return impl;
 }
 
@@ -86,39 +90,86 @@ export function withPinned<T>(refs: readonly unknown[], fn: () => T): T {
 /* ---------- error conversion ---------- */
 
 const BPF_CAPABILITY = "CAP_BPF (CAP_SYS_ADMIN on kernels before 5.8)";
-const CAPABILITY_BY_OP: Record<string, string> = {
-  BPF_PROG_GET_NEXT_ID: "CAP_SYS_ADMIN",
-  BPF_MAP_GET_NEXT_ID: "CAP_SYS_ADMIN",
-  BPF_BTF_GET_NEXT_ID: "CAP_SYS_ADMIN",
-  BPF_LINK_GET_NEXT_ID: "CAP_SYS_ADMIN",
-  BPF_PROG_GET_FD_BY_ID: "CAP_SYS_ADMIN",
-  BPF_MAP_GET_FD_BY_ID: "CAP_SYS_ADMIN",
-  BPF_BTF_GET_FD_BY_ID: "CAP_SYS_ADMIN",
-  BPF_LINK_GET_FD_BY_ID: "CAP_SYS_ADMIN",
-  BPF_ENABLE_STATS: "CAP_SYS_ADMIN",
-  BPF_TASK_FD_QUERY: "CAP_SYS_ADMIN",
-  BPF_PROG_ATTACH: "CAP_NET_ADMIN (network and cgroup hooks) or CAP_PERFMON (tracing hooks), with CAP_BPF",
-  BPF_PROG_DETACH: "CAP_NET_ADMIN (network and cgroup hooks) or CAP_PERFMON (tracing hooks), with CAP_BPF",
-  BPF_PROG_QUERY: "CAP_NET_ADMIN",
-  BPF_LINK_CREATE: "CAP_NET_ADMIN (network and cgroup hooks) or CAP_PERFMON (tracing hooks), with CAP_BPF",
-  BPF_RAW_TRACEPOINT_OPEN: "CAP_PERFMON and CAP_BPF",
-  perf_event_open: "CAP_PERFMON (or a lower kernel.perf_event_paranoid)",
-  ioctl: "CAP_PERFMON",
-  mount: "CAP_SYS_ADMIN",
-  socket: "CAP_NET_ADMIN",
-  bind: "CAP_NET_ADMIN",
-  send: "CAP_NET_ADMIN",
-  recv: "CAP_NET_ADMIN",
-  setsockopt: "CAP_NET_ADMIN",
-  setrlimit: "CAP_SYS_RESOURCE",
+const ATTACH = "CAP_NET_ADMIN (network and cgroup hooks) or CAP_PERFMON (tracing hooks), with CAP_BPF";
+const NEED_ATTACH: CapabilityNeed = [["BPF", "SYS_ADMIN"], ["NET_ADMIN", "PERFMON", "SYS_ADMIN"]];
+const CAPABILITY_BY_OP: Record<string, readonly [string, CapabilityNeed]> = {
+  BPF_PROG_GET_NEXT_ID: ["CAP_SYS_ADMIN", NEED_SYS_ADMIN],
+  BPF_MAP_GET_NEXT_ID: ["CAP_SYS_ADMIN", NEED_SYS_ADMIN],
+  BPF_BTF_GET_NEXT_ID: ["CAP_SYS_ADMIN", NEED_SYS_ADMIN],
+  BPF_LINK_GET_NEXT_ID: ["CAP_SYS_ADMIN", NEED_SYS_ADMIN],
+  BPF_PROG_GET_FD_BY_ID: ["CAP_SYS_ADMIN", NEED_SYS_ADMIN],
+  BPF_MAP_GET_FD_BY_ID: ["CAP_SYS_ADMIN", NEED_SYS_ADMIN],
+  BPF_BTF_GET_FD_BY_ID: ["CAP_SYS_ADMIN", NEED_SYS_ADMIN],
+  BPF_LINK_GET_FD_BY_ID: ["CAP_SYS_ADMIN", NEED_SYS_ADMIN],
+  BPF_ENABLE_STATS: ["CAP_SYS_ADMIN", NEED_SYS_ADMIN],
+  BPF_TASK_FD_QUERY: ["CAP_SYS_ADMIN", NEED_SYS_ADMIN],
+  BPF_PROG_ATTACH: [ATTACH, NEED_ATTACH],
+  BPF_PROG_DETACH: [ATTACH, NEED_ATTACH],
+  BPF_PROG_QUERY: ["CAP_NET_ADMIN", NEED_NET_ADMIN],
+  BPF_LINK_CREATE: [ATTACH, NEED_ATTACH],
+  BPF_RAW_TRACEPOINT_OPEN: ["CAP_PERFMON and CAP_BPF", [...NEED_PERFMON, ...NEED_BPF]],
+  perf_event_open: ["CAP_PERFMON (or a lower kernel.perf_event_paranoid)", NEED_PERFMON],
+  ioctl: ["CAP_PERFMON", NEED_PERFMON],
+  mount: ["CAP_SYS_ADMIN", NEED_SYS_ADMIN],
+  socket: ["CAP_NET_ADMIN", NEED_NET_ADMIN],
+  bind: ["CAP_NET_ADMIN", NEED_NET_ADMIN],
+  send: ["CAP_NET_ADMIN", NEED_NET_ADMIN],
+  recv: ["CAP_NET_ADMIN", NEED_NET_ADMIN],
+  setsockopt: ["CAP_NET_ADMIN", NEED_NET_ADMIN],
+  setrlimit: ["CAP_SYS_RESOURCE", [["SYS_RESOURCE"]]],
 };
 
-/** The capability an operation needs, or undefined when EPERM on it does not mean a missing capability. */
-export function capabilityFor(operation: string): string | undefined {
+/**
+ * Commands on an fd or a pinned path: since Linux 6.5 the kernel checks no capability for them (the
+ * fd's or the file's access mode decides), so EPERM/EACCES there is not about capabilities. Before
+ * 6.5, kernel.unprivileged_bpf_disabled refused every bpf() command without CAP_BPF.
+ */
+const FD_OPS = new Set([
+  "BPF_MAP_LOOKUP_ELEM", "BPF_MAP_UPDATE_ELEM", "BPF_MAP_DELETE_ELEM", "BPF_MAP_GET_NEXT_KEY",
+  "BPF_MAP_LOOKUP_AND_DELETE_ELEM", "BPF_MAP_FREEZE", "BPF_MAP_LOOKUP_BATCH", "BPF_MAP_LOOKUP_AND_DELETE_BATCH",
+  "BPF_MAP_UPDATE_BATCH", "BPF_MAP_DELETE_BATCH", "BPF_OBJ_PIN", "BPF_OBJ_GET", "BPF_OBJ_GET_INFO_BY_FD",
+  "BPF_PROG_TEST_RUN", "BPF_LINK_UPDATE", "BPF_LINK_DETACH",
+]);
+
+function capabilityEntry(operation: string, release?: string): readonly [string, CapabilityNeed] | undefined {
   if (operation === "BPF_PROG_LOAD") return undefined; // EPERM/EACCES there usually come from the verifier
-  const cap = CAPABILITY_BY_OP[operation];
-  if (cap) return cap;
-  return operation.startsWith("BPF_") ? BPF_CAPABILITY : undefined;
+  const entry = CAPABILITY_BY_OP[operation];
+  if (entry) return entry;
+  if (!operation.startsWith("BPF_")) return undefined;
+  if (FD_OPS.has(operation) && release !== undefined) {
+    const m = /^(\d+)\.(\d+)/.exec(release);
+    if (m && (Number(m[1]) > 6 || (Number(m[1]) === 6 && Number(m[2]) >= 5))) return undefined;
+  }
+  return [BPF_CAPABILITY, NEED_BPF];
+}
+
+/**
+ * The capability an operation needs, or undefined when EPERM on it does not mean a missing capability.
+ * With the kernel `release`, fd-based commands need none on Linux 6.5 and later.
+ */
+export function capabilityFor(operation: string, release?: string): string | undefined {
+  return capabilityEntry(operation, release)?.[0];
+}
+
+/**
+ * The PermissionError for `operation` refused with `code` when this process lacks a capability of
+ * `need` (`what` is the requirement as the message states it), else undefined: the refusal has
+ * another cause. Without a readable capability set, a non-root process is assumed to lack it.
+ */
+export function missingCapabilityError(operation: string, code: string, detail: string, what: string, need: CapabilityNeed, cause: unknown, impl: Sys = active ?? sys()): PermissionError | undefined {
+  let caps: bigint | undefined;
+  let euid = 0;
+  try {
+    caps = impl.effectiveCapabilities();
+    euid = impl.geteuid();
+  } catch {
+    // keep the defaults
+  }
+  const unmet = caps === undefined ? (euid !== 0 ? [...need] : []) : unmetGroups(need, caps);
+  if (unmet.length === 0) return undefined;
+  const lacks = caps === undefined ? "" : `; this process ${describeMissing(unmet)}`;
+  const fix = euid === 0 ? "grant the capability (it was dropped from this process)" : "run as root or grant the capability";
+  return new PermissionError(code, `${operation}: ${detail} (${code}): needs ${what}${lacks}; ${fix}`, { cause });
 }
 
 interface RawErrnoError {
@@ -191,20 +242,15 @@ export function convertError(e: unknown, fallbackOperation: string, impl: Sys): 
     const op = e.syscall ?? fallbackOperation;
     const err = new SyscallError(op, e.errno, e.code, detailOf(e, op));
     if (e.code === "EPERM" || e.code === "EACCES") {
-      const cap = capabilityFor(op);
-      let euid = 0;
+      let release: string | undefined;
       try {
-        euid = impl.geteuid();
+        release = impl.uname().release;
       } catch {
-        euid = 0;
+        release = undefined;
       }
-      if (cap && euid !== 0) {
-        return new PermissionError(
-          e.code,
-          `${op}: ${detailOf(e, op)} (${e.code}): needs ${cap}; run as root or grant the capability`,
-          { cause: err },
-        );
-      }
+      const entry = capabilityEntry(op, release);
+      const denied = entry && missingCapabilityError(op, e.code, detailOf(e, op), entry[0], entry[1], err, impl);
+      if (denied) return denied;
     }
     return err;
   }

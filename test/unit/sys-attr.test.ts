@@ -28,6 +28,7 @@ import { INFO_LAYOUTS } from "../../src/sys/info.js";
 import type { Layout } from "../../src/sys/layout.js";
 import { encodePerfEventAttr, perfEventOpen, PERF_EVENT_ATTR_LAYOUT, PERF_LAYOUTS } from "../../src/sys/perf.js";
 import { capabilityFor, setSys, sys, withSys } from "../../src/sys/seam.js";
+import { CAP, parseCapEff, programLoadNeed, unmetGroups } from "../../src/sys/capabilities.js";
 import { ensureBpffs, ensureMemlock, expandCpuList, kernelVersion, parseCpuList, parseKernelRelease, readMounts, resetSystemCache } from "../../src/sys/system.js";
 import { parseHelperIds } from "../../scripts/gen-helper-ids.js";
 
@@ -586,6 +587,26 @@ describe("seam error conversion", () => {
     });
   });
 
+  test("EPERM as root with dropped capabilities names the missing one; with the capability it is not blamed", () => {
+    const fake = new FakeSys().fail("bpf", "EPERM").fail("bpf", "EPERM");
+    fake.capEff = 1n << BigInt(CAP.NET_ADMIN); // root, but only CAP_NET_ADMIN left
+    withSys(fake, () => {
+      assert.throws(
+        () => bpf.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 1 }),
+        (e: unknown) => e instanceof PermissionError && /lacks CAP_BPF \(or CAP_SYS_ADMIN\)/.test(e.message) && /dropped/.test(e.message),
+      );
+      fake.euid = 1000;
+      fake.capEff = 1n << BigInt(CAP.BPF); // a user granted CAP_BPF: EPERM has another cause
+      assert.throws(
+        () => bpf.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 1 }),
+        (e: unknown) => e instanceof SyscallError && !(e instanceof PermissionError) && e.code === "EPERM",
+      );
+    });
+    assert.equal(parseCapEff("Name:\tnode\nCapEff:\t000001fffeffffff\nCapBnd:\t0\n"), 0x1fffeffffffn);
+    assert.deepEqual(unmetGroups(programLoadNeed("XDP"), 1n << BigInt(CAP.BPF)), [["NET_ADMIN", "SYS_ADMIN"]]);
+    assert.deepEqual(unmetGroups(programLoadNeed("KPROBE"), 1n << BigInt(CAP.SYS_ADMIN)), []);
+  });
+
   test("EACCES from PROG_LOAD is never a PermissionError (it is the verifier)", () => {
     const fake = new FakeSys().fail("bpf", "EACCES");
     fake.euid = 1000;
@@ -630,12 +651,19 @@ describe("seam error conversion", () => {
   });
 
   test("errors other than ENOENT on the lookup fast path are still typed (and capability-aware)", () => {
-    const fake = new FakeSys().fail("bpf", "EPERM").fail("bpf", "EBADF");
+    const fake = new FakeSys().fail("bpf", "EPERM").fail("bpf", "EPERM").fail("bpf", "EBADF");
     fake.euid = 1000;
+    fake.release = "6.1.0-fake"; // before 6.5, unprivileged_bpf_disabled refused every command without CAP_BPF
     withSys(fake, () => {
       assert.throws(
         () => bpf.mapLookup(3, new Uint32Array(1), new Uint32Array(1)),
         (e: unknown) => e instanceof PermissionError && /BPF_MAP_LOOKUP_ELEM.*CAP_BPF/.test(e.message),
+      );
+      // Since 6.5 commands on an fd check no capability: EPERM there is the fd's access mode.
+      fake.release = "6.18.0-fake";
+      assert.throws(
+        () => bpf.mapLookup(3, new Uint32Array(1), new Uint32Array(1)),
+        (e: unknown) => e instanceof SyscallError && !(e instanceof PermissionError) && e.code === "EPERM",
       );
       assert.throws(
         () => bpf.mapGetNextKey(3, null, new Uint32Array(1)),

@@ -2,8 +2,9 @@
 // Closing an unpinned link detaches the program; a pinned link outlives the process.
 
 import { TsbpfError } from "../../errors.js";
-import { linkDetach, linkInfo, linkUpdate, objPin } from "../../sys/bpf.js";
+import { linkDetach, linkInfo, linkUpdate } from "../../sys/bpf.js";
 import { closedExplicitly, releaseOnCollect } from "../../sys/finalize.js";
+import { pinAt } from "../pin.js";
 import { withOp } from "../map.js";
 import type { Fd } from "../../sys/fd.js";
 import type { LinkInfo } from "../../sys/info.js";
@@ -69,7 +70,7 @@ export class Link implements Disposable {
   /** Pin the link on bpffs: the attachment then survives this process. */
   pin(path: string): void {
     this.#requireLink("pin");
-    withOp(`pin link ${this.description} at ${path}`, () => objPin(this.fd, path));
+    withOp(`pin link ${this.description} at ${path}`, () => pinAt(this.fd, path, `link ${this.description}`));
     this.#pinnedAt = path;
   }
 

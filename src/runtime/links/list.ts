@@ -1,7 +1,8 @@
 // Every BPF link in the system (like `bpftool link list`), and opening a link pinned on bpffs as a Link
 // again, e.g. to detach an attachment an earlier process left pinned.
 
-import { objGet, getFdById, linkInfo, objectIds } from "../../sys/bpf.js";
+import { getFdById, linkInfo, objectIds } from "../../sys/bpf.js";
+import { openPin } from "../pin.js";
 import { LINK_TYPE } from "../../sys/constants.js";
 import type { LinkInfo } from "../../sys/info.js";
 import { withOp } from "../map.js";
@@ -44,7 +45,7 @@ export function listLinks(): LinkListing[] {
  * link.detach();
  */
 export function openPinnedLink(path: string): Link {
-  const fd = withOp(`open pinned link at ${path}`, () => objGet(path));
+  const fd = withOp(`open pinned link at ${path}`, () => openPin(path, {}, `open pinned link at ${path}`));
   const link = new Link(fd, `pinned link ${path}`);
   return link;
 }

@@ -9,6 +9,7 @@ import type { Fd } from "../../sys/fd.js";
 import { possibleCpus } from "../../sys/system.js";
 import type { Layout } from "../../types/index.js";
 import { BpfMap, createMap as createFromSpec, type CreateMapOptions } from "../map.js";
+import type { OpenPinnedOptions } from "../pin.js";
 import { ArenaMap } from "./arena.js";
 import { ArrayMap } from "./array.js";
 import { BloomFilter } from "./bloom.js";
@@ -333,13 +334,13 @@ function mismatch(map: BpfMap, o: MapOptions): string | undefined {
   return undefined;
 }
 
-export function openPinnedMap<K, V, KI, VI>(path: string, o: HashOptions<K, V, KI, VI> | Omit<HashOptions<K, V, KI, VI>, "maxEntries">): HashMap<K, V, KI, VI>;
-export function openPinnedMap<K, V, KI, VI>(path: string, o: Omit<PerCpuHashOptions<K, V, KI, VI>, "maxEntries">): PerCpuHashMap<K, V, KI, VI>;
-export function openPinnedMap<V, VI>(path: string, o: Omit<ArrayOptions<V, VI>, "maxEntries">): ArrayMap<V, VI>;
-export function openPinnedMap<V, VI>(path: string, o: Omit<PerCpuArrayOptions<V, VI>, "maxEntries">): PerCpuArrayMap<V, VI>;
-export function openPinnedMap<D, V, DI, VI>(path: string, o: Omit<LpmTrieOptions<D, V, DI, VI>, "maxEntries">): LpmTrie<D, V, DI, VI>;
-export function openPinnedMap<V, VI>(path: string, o: Omit<QueueOptions<V, VI>, "maxEntries">): QueueMap<V, VI>;
-export function openPinnedMap<V, VI>(path: string, o: Omit<BloomOptions<V, VI>, "maxEntries">): BloomFilter<V, VI>;
+export function openPinnedMap<K, V, KI, VI>(path: string, o: HashOptions<K, V, KI, VI> | Omit<HashOptions<K, V, KI, VI>, "maxEntries">, access?: OpenPinnedOptions): HashMap<K, V, KI, VI>;
+export function openPinnedMap<K, V, KI, VI>(path: string, o: Omit<PerCpuHashOptions<K, V, KI, VI>, "maxEntries">, access?: OpenPinnedOptions): PerCpuHashMap<K, V, KI, VI>;
+export function openPinnedMap<V, VI>(path: string, o: Omit<ArrayOptions<V, VI>, "maxEntries">, access?: OpenPinnedOptions): ArrayMap<V, VI>;
+export function openPinnedMap<V, VI>(path: string, o: Omit<PerCpuArrayOptions<V, VI>, "maxEntries">, access?: OpenPinnedOptions): PerCpuArrayMap<V, VI>;
+export function openPinnedMap<D, V, DI, VI>(path: string, o: Omit<LpmTrieOptions<D, V, DI, VI>, "maxEntries">, access?: OpenPinnedOptions): LpmTrie<D, V, DI, VI>;
+export function openPinnedMap<V, VI>(path: string, o: Omit<QueueOptions<V, VI>, "maxEntries">, access?: OpenPinnedOptions): QueueMap<V, VI>;
+export function openPinnedMap<V, VI>(path: string, o: Omit<BloomOptions<V, VI>, "maxEntries">, access?: OpenPinnedOptions): BloomFilter<V, VI>;
 export function openPinnedMap(path: string, o: Partial<MapOptions> & { type: MapKind }): AnyTypedMap;
 /**
  * Open a map pinned on bpffs as the typed class of its kind, checking kind, key and value sizes (and
@@ -348,9 +349,9 @@ export function openPinnedMap(path: string, o: Partial<MapOptions> & { type: Map
  * @example
  * const counts = openPinnedMap("/sys/fs/bpf/app/maps/counts", { type: "hash", key: u32, value: u64 });
  */
-export function openPinnedMap(path: string, o: Partial<MapOptions> & { type: MapKind }): AnyTypedMap {
+export function openPinnedMap(path: string, o: Partial<MapOptions> & { type: MapKind }, access: OpenPinnedOptions = {}): AnyTypedMap {
   const name = o.name ?? path.split("/").pop() ?? "pinned";
-  const map = BpfMap.openPinned(path, name);
+  const map = BpfMap.openPinned(path, { ...access, name });
   try {
     const full = { maxEntries: undefined, ...o } as unknown as MapOptions;
     const bad = mismatch(map, full);
