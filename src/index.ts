@@ -8,6 +8,11 @@ import type { CollectionSpec } from "./object/spec.js";
 import { Collection, loadCollection, type CollectionOptions } from "./runtime/collection.js";
 
 export * from "./errors.js";
+export {
+  haveProgramType, haveMapType, haveHelper, haveAttachType, haveLinkType, haveKfunc, haveBtfKind, haveInstructionSet,
+  haveIterTarget, assertFeature, MAP_TYPE_SINCE, PROGRAM_TYPE_SINCE, LINK_TYPE_SINCE,
+} from "./features.js";
+export type { FeatureResult, InstructionSet } from "./features.js";
 export { objectNameFromPath, readCollectionSpec } from "./object/reader.js";
 export type { ReadOptions } from "./object/reader.js";
 export type * from "./object/spec.js";
