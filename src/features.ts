@@ -330,11 +330,21 @@ const ATTACH_BTF_TARGETS: Partial<Record<AttachTypeName, { name: string; kind: "
   LSM_CGROUP: { name: "bpf_lsm_socket_bind", kind: "func" },
 };
 
+/** Attach types that attach only through one link type (so the link probe decides). */
+const ATTACH_VIA_LINK: Partial<Record<AttachTypeName, keyof typeof LINK_TYPE>> = {
+  TCX_INGRESS: "TCX", TCX_EGRESS: "TCX", NETKIT_PRIMARY: "NETKIT", NETKIT_PEER: "NETKIT",
+  TRACE_KPROBE_MULTI: "KPROBE_MULTI", TRACE_KPROBE_SESSION: "KPROBE_MULTI",
+  TRACE_UPROBE_MULTI: "UPROBE_MULTI", TRACE_UPROBE_SESSION: "UPROBE_MULTI",
+  NETFILTER: "NETFILTER", SK_LOOKUP: "NETNS",
+};
+
 /**
  * Can programs of `progType` be loaded for attach type `attachType`? Loads `r0 = 0; exit` with that
  * expected attach type (and a BTF target for tracing and LSM attach types); a kernel that loads it must
  * also list `BPF_<attachType>` in its BTF's `enum bpf_attach_type` (program types that ignore the
- * expected attach type at load would otherwise take any number).
+ * expected attach type at load would otherwise take any number). Attach types used only through one
+ * link type (TCX, netkit, kprobe/uprobe multi and session, netfilter, sk_lookup) also need that link
+ * type ({@link haveLinkType}).
  *
  * @example
  * import { haveAttachType } from "tsbpf";
@@ -366,6 +376,12 @@ export function haveAttachType(progType: ProgramTypeName | number, attachType: A
         return t.kind === "enum" && t.values.some((v) => v.name === `BPF_${atName}` && v.value === BigInt(at));
       });
       if (btf && !known) return absent(feature, `the kernel's BTF enum bpf_attach_type has no BPF_${atName} = ${at}`);
+      // Attach types used only through one kind of link are as available as that link type.
+      const via = ATTACH_VIA_LINK[atName as AttachTypeName];
+      if (via) {
+        const l = haveLinkType(via);
+        return l.status === "yes" ? yes(feature) : { ...l, feature, reason: `${l.reason} (${atName} attaches only through ${via} links)` };
+      }
       return yes(feature);
     }
     if (hasVerifierVerdict(r.log)) return yes(feature);

@@ -11,6 +11,7 @@ import {
   assertFeature, haveAttachType, haveBtfKind, haveHelper, haveInstructionSet, haveIterTarget, haveKfunc, haveLinkType,
   haveMapType, haveProgramType, type FeatureResult,
 } from "../../src/features.js";
+import { featuresMarkdown, standardFeatureRows } from "../../src/cli/commands/features.js";
 import { createMap } from "../../src/index.js";
 import { vmlinuxHeader } from "../helpers/clang.js";
 import { compileAndRead } from "../helpers/loader.js";
@@ -150,5 +151,19 @@ describe("feature probes agree with loading the real object", privileged(), () =
 
   test("asking about something tsbpf cannot name is a typed error", () => {
     assert.throws(() => haveLinkType("UNSPEC"), (e: unknown) => e instanceof TsbpfError && e.code === "INVALID_ARGUMENT");
+  });
+});
+
+describe("tsbpf features", privileged(), () => {
+  test("every probe of the standard set decides (no FEATURE_PROBE_FAILED) and the Markdown table lists each answer", () => {
+    const rows = standardFeatureRows();
+    const failed = rows.filter((r) => r.result instanceof TsbpfError).map((r) => `${r.group} ${r.feature}: ${(r.result as TsbpfError).message}`);
+    assert.deepEqual(failed, []);
+    const md = featuresMarkdown(rows, "test-kernel");
+    assert.equal(md[0], "Answers on Linux test-kernel (`npm run features -- --markdown`):");
+    assert.equal(md.length, rows.length + 4);
+    assert.ok(md.includes("| map type | HASH | yes |  |"));
+    const iter = haveIterTarget("bpf_map_elem");
+    assert.ok(md.some((l) => l.startsWith(`| iterator | bpf_map_elem | ${iter.status === "yes" ? "yes" : `**${iter.status}**`} |`)));
   });
 });
