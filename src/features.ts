@@ -93,6 +93,7 @@ const ENOENT = 2;
 /** "no" decided from the kernel's BTF rather than a system call. */
 const absent = (feature: string, reason: string): FeatureResult => ({ status: "no", feature, errno: ENOENT, errnoCode: "ENOENT", reason });
 
+const ENOTSUPP = 524;
 const LACKS = new Set(["EINVAL", "E2BIG", "ENOTSUPP", "EOPNOTSUPP"]);
 const REFUSES = new Set(["EPERM", "EACCES"]);
 
@@ -103,7 +104,6 @@ function syscallOf(e: unknown): SyscallError | undefined {
   if (se && se.errno === ENOTSUPP && se.code !== "ENOTSUPP") return new SyscallError(se.operation, se.errno, "ENOTSUPP", "Operation not supported (ENOTSUPP)");
   return se;
 }
-const ENOTSUPP = 524;
 
 /** The answer an errno gives, or a FEATURE_PROBE_FAILED error when it does not tell. */
 function byErrno(feature: string, e: SyscallError, extra = ""): FeatureResult {
@@ -111,7 +111,7 @@ function byErrno(feature: string, e: SyscallError, extra = ""): FeatureResult {
     return { status: "no", feature, errno: e.errno, errnoCode: e.code, reason: `${e.operation} answered ${e.code}${extra}` };
   }
   if (REFUSES.has(e.code)) {
-    return { status: "refused", feature, errno: e.errno, errnoCode: e.code, operation: e.operation, reason: `${e.operation} answered ${e.code} before verification${extra}` };
+    return { status: "refused", feature, errno: e.errno, errnoCode: e.code, operation: e.operation, reason: `${e.operation} answered ${e.code}${e.operation === "BPF_PROG_LOAD" ? " before verification (no verifier log)" : ""}${extra}` };
   }
   throw probeFailed(feature, e);
 }
