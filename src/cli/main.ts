@@ -6,6 +6,7 @@ import { Command } from "commander";
 import pc from "picocolors";
 import { TsbpfError, VerifierError } from "../errors.js";
 import { buildCommand } from "./commands/build.js";
+import { featuresCommand } from "./commands/features.js";
 import { genCommand } from "./commands/gen.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { loadCommand } from "./commands/load.js";
@@ -20,6 +21,7 @@ export function buildCli(): Command {
   program.addCommand(loadCommand());
   program.addCommand(inspectCommand());
   program.addCommand(genCommand());
+  program.addCommand(featuresCommand());
   return program;
 }
 

@@ -3,6 +3,7 @@
 
 import { existsSync, unlinkSync } from "node:fs";
 import { MapError, MapSyscallError, PermissionError, SyscallError, TsbpfError } from "../errors.js";
+import { missingMapType } from "../features.js";
 import { mapSpec, mapTypeFromNumber } from "../object/maps.js";
 import type { MapSpec, MapTypeName } from "../object/spec.js";
 import {
@@ -128,16 +129,22 @@ export function createMap(spec: MapSpec, opts: CreateMapOptions = {}): BpfMap {
       ...(spec.mapExtra !== undefined ? { mapExtra: spec.mapExtra } : {}),
     };
     let fd: Fd;
-    if (withBtf) {
-      try {
-        fd = mapCreate({ ...attr, btfFd: opts.btfFd!.value, btfKeyTypeId: spec.btfKeyTypeId, btfValueTypeId: spec.btfValueTypeId });
-      } catch (e) {
-        // Like libbpf: a kernel that refuses the BTF description still gets the map, without it.
-        if (!(e instanceof SyscallError) || e.code !== "EINVAL") throw e;
+    try {
+      if (withBtf) {
+        try {
+          fd = mapCreate({ ...attr, btfFd: opts.btfFd!.value, btfKeyTypeId: spec.btfKeyTypeId, btfValueTypeId: spec.btfValueTypeId });
+        } catch (e) {
+          // Like libbpf: a kernel that refuses the BTF description still gets the map, without it.
+          if (!(e instanceof SyscallError) || e.code !== "EINVAL") throw e;
+          fd = mapCreate(attr);
+        }
+      } else {
         fd = mapCreate(attr);
       }
-    } else {
-      fd = mapCreate(attr);
+    } catch (e) {
+      // EINVAL also means "unknown map type": the probe tells that apart from a bad attribute.
+      if (e instanceof SyscallError && e.code === "EINVAL") throw missingMapType(spec.type, attr.context, e) ?? e;
+      throw e;
     }
     const map = new BpfMap(fd, maxEntries === spec.maxEntries ? spec : { ...spec, maxEntries }, undefined);
     try {

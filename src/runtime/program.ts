@@ -2,6 +2,7 @@
 // attach to the hook its section names, test runs, pinning.
 
 import { encode } from "../asm/encode.js";
+import { missingAttachType, missingProgramType } from "../features.js";
 import type { Btf } from "../btf/btf.js";
 import { kernelBtf } from "../btf/kernel.js";
 import { KernelRefusedError, MissingFeatureError, SyscallError, TsbpfError, VerifierError } from "../errors.js";
@@ -18,7 +19,7 @@ import { withOp } from "./map.js";
 import { attachProgram, type AttachOptions } from "./links/attach.js";
 import type { Link } from "./links/link.js";
 import { prepareProgram, type PrepareContext } from "./prepare.js";
-import { failingInstruction, formatSourceLine, sourceLineFor, verifierReason } from "./verifier.js";
+import { failingInstruction, formatSourceLine, hasVerifierVerdict, sourceLineFor, verifierReason } from "./verifier.js";
 
 /** What loadProgram needs besides the spec. */
 export interface LoadProgramContext extends PrepareContext {
@@ -108,7 +109,7 @@ export function loadProgram(spec: ProgramSpec, ctx: LoadProgramContext): Program
       // An interrupted load (EAGAIN) is not a verdict of the verifier; no log means nothing was verified.
       if (e.code === "EAGAIN") throw e;
       // (Some kernels refuse first and still print the statistics line: "processed 0 insns ...".)
-      if (!text.split("\n").some((l) => l.trim() && !/^processed \d+ insns/.test(l))) throw refusedBeforeVerification(context, spec, e);
+      if (!hasVerifierVerdict(text)) throw refusedBeforeVerification(context, spec, e);
       const insn = failingInstruction(text);
       const line = insn !== undefined ? sourceLineFor(prepared.lines, insn) : undefined;
       const at = line ? ` at ${formatSourceLine(line)}` : insn !== undefined ? ` at instruction ${insn}` : "";
@@ -118,7 +119,7 @@ export function loadProgram(spec: ProgramSpec, ctx: LoadProgramContext): Program
 }
 
 /** Why the kernel may refuse a program of `spec`'s kind without verifying it, by errno. */
-function refusedBeforeVerification(context: string, spec: ProgramSpec, e: SyscallError): KernelRefusedError {
+function refusedBeforeVerification(context: string, spec: ProgramSpec, e: SyscallError): KernelRefusedError | MissingFeatureError {
   const kind = `${spec.type.toLowerCase()} program${spec.sectionName ? ` (SEC("${spec.sectionName}"))` : ""}`;
   let why: string;
   switch (e.code) {
@@ -128,9 +129,13 @@ function refusedBeforeVerification(context: string, spec: ProgramSpec, e: Syscal
         ? "fentry/fexit/LSM programs attach through BPF trampolines, which need ftrace (CONFIG_FUNCTION_TRACER, and ftrace not locked down); also check CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN) and LSM policy"
         : "the process may lack a capability (CAP_BPF, plus CAP_PERFMON for tracing or CAP_NET_ADMIN for networking programs, or CAP_SYS_ADMIN), or kernel lockdown or an LSM policy forbids this kind of program here";
       break;
-    case "EINVAL":
+    case "EINVAL": {
+      // Ask the feature probes whether the kernel has this program type and attach type at all.
+      const missing = missingProgramType(spec.type, context, e) ?? (spec.expectedAttachType ? missingAttachType(spec.type, spec.expectedAttachType, context, e) : undefined);
+      if (missing) return missing;
       why = "this kernel may not know this program type, attach type or a flag it was loaded with (an older kernel, or a feature compiled out)";
       break;
+    }
     case "EOPNOTSUPP":
     case "ENOTSUPP":
       why = "this kernel build does not support this kind of program";

@@ -3,6 +3,14 @@
 
 import type { BtfLineInfo } from "../btf/types.js";
 
+/**
+ * True when a verifier log holds a verdict: some line besides the statistics line ("processed 0 insns
+ * ..."), which some kernels print even when they refused the program before verifying it.
+ */
+export function hasVerifierVerdict(log: string): boolean {
+  return log.split("\n").some((l) => l.trim() !== "" && !/^processed \d+ insns/.test(l));
+}
+
 /** Index of the instruction the verifier stopped at: the last `N: (xx) ...` line of the log. */
 export function failingInstruction(log: string): number | undefined {
   const re = /^(\d+): \([0-9a-f]{2}\)/gm;

@@ -5,7 +5,8 @@
 import { release } from "node:os";
 import type { TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { KernelRefusedError, SyscallError } from "../../src/errors.js";
+import { KernelRefusedError, MissingFeatureError, SyscallError } from "../../src/errors.js";
+import type { FeatureResult } from "../../src/features.js";
 import { loadCollection, type Collection, type CollectionOptions } from "../../src/runtime/collection.js";
 import type { BpfMap } from "../../src/runtime/map.js";
 import type { Program } from "../../src/runtime/program.js";
@@ -48,25 +49,43 @@ export class ProgramSet {
 
 /**
  * Runs `load`; when this kernel refuses the feature (a program refused before verification, or a map
- * or link creation refused with EPERM/EINVAL/EOPNOTSUPP), asserts that the error is the typed one that
- * names it, skips the rest of the test with the kernel's answer, and returns undefined.
+ * or link creation refused with EPERM/EINVAL/EOPNOTSUPP) or lacks it (MissingFeatureError), asserts
+ * that the error is the typed one that names it, skips the rest of the test with the kernel's answer,
+ * and returns undefined. With `probe` (a feature probe from src/features.ts), also asserts that the
+ * probe agrees: "yes" when the load worked, "refused" for EPERM/EACCES, "no" for a missing feature.
  */
-export function unlessKernelRefuses<T>(t: TestContext, what: string, load: () => T): T | undefined {
+export function unlessKernelRefuses<T>(t: TestContext, what: string, load: () => T, probe?: () => FeatureResult): T | undefined {
+  const agree = (errnoCode: string | undefined) => {
+    if (!probe) return;
+    const r = probe();
+    const want = errnoCode === undefined ? "yes" : errnoCode === "EPERM" || errnoCode === "EACCES" ? "refused" : "no";
+    assert.equal(r.status, want, `the feature probe for ${r.feature} answers ${r.status}${r.status === "yes" ? "" : ` (${r.reason})`}, the load ${errnoCode ? `failed with ${errnoCode}` : "worked"}`);
+  };
+  let value: T;
   try {
-    return load();
+    value = load();
   } catch (e) {
     if (e instanceof KernelRefusedError) {
       assert.match(e.message, /refused .* before verification \((EPERM|EACCES|EINVAL|EOPNOTSUPP|ENOTSUPP)/);
+      agree(e.errnoCode);
       t.skip(`this kernel (${kernelRelease()}) refuses ${what}: ${e.errnoCode}`);
+      return undefined;
+    }
+    if (e instanceof MissingFeatureError) {
+      agree("EINVAL");
+      t.skip(`this kernel (${kernelRelease()}) lacks ${what}: ${e.message}`);
       return undefined;
     }
     if (e instanceof SyscallError && ["EPERM", "EINVAL", "EOPNOTSUPP", "ENOTSUPP"].includes(e.code) && process.getuid?.() === 0) {
       assert.ok(e.message.includes(e.operation), "the error names the refused operation");
+      agree(e.code);
       t.skip(`this kernel (${kernelRelease()}) refuses ${what}: ${e.operation} ${e.code}`);
       return undefined;
     }
     throw e;
   }
+  agree(undefined);
+  return value;
 }
 
 function kernelRelease(): string {

@@ -17,6 +17,7 @@ import { kernelAtLeast } from "../../src/sys/system.js";
 import { createCgroup, type TestCgroup } from "../helpers/cgroup.js";
 import { vmlinuxHeader } from "../helpers/clang.js";
 import { compileAndRead, u32 } from "../helpers/loader.js";
+import { haveIterTarget } from "../../src/features.js";
 import { privileged } from "../helpers/privileges.js";
 
 function u64(n: number | bigint): Uint8Array {
@@ -133,8 +134,8 @@ describe("attach: iterator kinds", privileged(), () => {
   });
 
   test("sockmap and sk storage iterators walk the map they are given", async (t) => {
-    if (!unlessKernelRefuses(t, "map-element iterators (iter/sockmap)", () => coll.program("it_sockmap"))) return;
-    if (!unlessKernelRefuses(t, "map-element iterators (iter/bpf_sk_storage_map)", () => coll.program("it_sk_storage"))) return;
+    if (!unlessKernelRefuses(t, "map-element iterators (iter/sockmap)", () => coll.program("it_sockmap"), () => haveIterTarget("sockmap"))) return;
+    if (!unlessKernelRefuses(t, "map-element iterators (iter/bpf_sk_storage_map)", () => coll.program("it_sk_storage"), () => haveIterTarget("bpf_sk_storage_map"))) return;
     const socks = coll.map("iter_socks");
     const storage = coll.map("iter_storage");
     const fd = socketFd(udp);

@@ -11,6 +11,7 @@ import { attachIter, IterLink } from "../../src/runtime/links/iter.js";
 import { LINK_TYPE } from "../../src/sys/constants.js";
 import { vmlinuxHeader } from "../helpers/clang.js";
 import { bpffsProblem, bpffsScratch, compileAndRead, u32 } from "../helpers/loader.js";
+import { haveIterTarget } from "../../src/features.js";
 import { privileged } from "../helpers/privileges.js";
 import { objGet } from "../../src/sys/bpf.js";
 
@@ -50,7 +51,7 @@ describe("attach: iterators", privileged(bpffsProblem), () => {
   });
 
   test("iter/bpf_map_elem walks the map it was given", async (t) => {
-    const prog = unlessKernelRefuses(t, "iter/bpf_map_elem programs", () => coll.program("dump_elems"));
+    const prog = unlessKernelRefuses(t, "iter/bpf_map_elem programs", () => coll.program("dump_elems"), () => haveIterTarget("bpf_map_elem"));
     if (!prog) return;
     const elems = coll.map("elems");
     for (const [k, v] of [[1, 10], [2, 20], [40, 4000]]) elems.setRaw(u32(k), u64(v));

@@ -22,6 +22,7 @@ import { bytes, struct, u32, u64, u8 } from "../../src/types/index.js";
 import { vmlinuxHeader } from "../helpers/clang.js";
 import { compileAndRead } from "../helpers/loader.js";
 import { unlessKernelRefuses } from "../helpers/program-set.js";
+import { haveMapType } from "../../src/features.js";
 import { privileged } from "../helpers/privileges.js";
 import { cgroup2Root, ownCgroup } from "./maps-common.js";
 
@@ -349,7 +350,7 @@ describe("socket storage", privileged(), () => {
 
 describe("arena", privileged(), () => {
   test("arena: values userspace writes through the mapping are read by a program, and what it writes reads back", (t) => {
-    const created = unlessKernelRefuses(t, "arena maps", () => createMap({ type: "arena", name: "arena", maxEntries: 4 }));
+    const created = unlessKernelRefuses(t, "arena maps", () => createMap({ type: "arena", name: "arena", maxEntries: 4 }), () => haveMapType("ARENA"));
     if (!created) return;
     using arena = created;
     assert.ok(arena instanceof ArenaMap);
