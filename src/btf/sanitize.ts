@@ -96,35 +96,3 @@ function strip(t: BtfType): BtfTypeSpec {
   return rest as BtfTypeSpec;
 }
 
-const INT: BtfTypeSpec = { kind: "int", name: "int", size: 4, signed: true, char: false, bool: false, bitOffset: 0, bits: 32 };
-
-/** A minimal BTF blob that uses `feature` (type 1 is `int`). */
-export function btfFeatureProbe(feature: BtfFeature): Uint8Array {
-  const b = new BtfBuilder();
-  const int = b.add(INT);
-  switch (feature) {
-    case "float":
-      b.add({ kind: "float", name: "float", size: 4 });
-      break;
-    case "decl_tag": {
-      const s = b.add({ kind: "struct", name: "s", size: 4, members: [{ name: "a", type: int, bitOffset: 0, bitfieldSize: 0 }] });
-      b.add({ kind: "decl_tag", name: "tag", type: s, componentIdx: -1 });
-      break;
-    }
-    case "type_tag":
-    case "tag_attribute": {
-      const tag = b.add({ kind: "type_tag", name: "tag", type: int, ...(feature === "tag_attribute" ? { attribute: true } : {}) });
-      b.add({ kind: "ptr", name: "", type: tag });
-      break;
-    }
-    case "enum64":
-      b.add({ kind: "enum", name: "e", size: 8, signed: false, is64: true, values: [{ name: "A", value: 1n << 40n }] });
-      break;
-    case "func_global": {
-      const proto = b.add({ kind: "func_proto", name: "", returnType: int, params: [] });
-      b.add({ kind: "func", name: "f", type: proto, linkage: 1 });
-      break;
-    }
-  }
-  return b.encode();
-}
