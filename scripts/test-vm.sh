@@ -120,7 +120,8 @@ build_initramfs() {
   rm -rf "$stage"
 }
 
-# prepare_kernel <package>: download and extract once, build the initramfs; sets vmlinuz, initrd, kver.
+# prepare_kernel <package>: download and extract once, build the initramfs; sets vmlinuz, initrd, kver and
+# kboot (the package's /boot, with config-<kver>, which the guest mounts on /boot).
 prepare_kernel() {
   local pkg=$1 kdir=$cache/$1
   if [[ ! -f $kdir/.complete ]]; then
@@ -132,7 +133,8 @@ prepare_kernel() {
     rm -rf "$kdir/deb"
     touch "$kdir/.complete"
   fi
-  vmlinuz=$(ls "$kdir"/root/boot/vmlinuz-* 2>/dev/null | head -1)
+  kboot=$kdir/root/boot
+  vmlinuz=$(ls "$kboot"/vmlinuz-* 2>/dev/null | head -1)
   [[ -n $vmlinuz ]] || die "$pkg has no /boot/vmlinuz-*: delete $kdir and retry"
   kver=${vmlinuz##*/vmlinuz-}
   build_initramfs "$kdir" "$kdir/root/lib/modules/$kver"
@@ -158,7 +160,7 @@ mkdir -p "$cache/runs"
 find "$cache/runs" -mindepth 1 -maxdepth 1 -type d -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
 run=$(mktemp -d "$cache/runs/$(date +%Y%m%d-%H%M%S).XXXX")
 log "preparing ${#files[@]} test file(s) on the host in ${run#"$repo"/}"
-node --import tsx scripts/vm/prepare.ts "$run" "${files[@]}" || die "host-side preparation failed"
+node --import tsx scripts/vm/prepare.ts "$run" "${files[@]}" || { rm -rf "$run"; die "host-side preparation failed"; }
 [[ -f $run/run.sh ]] || die "preparation wrote no $run/run.sh"
 
 # --- Host half of the CO-RE portability check: the same object the VM loads, on this kernel ----------
@@ -182,7 +184,7 @@ for pkg in "${pkgs[@]}"; do
   timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
     -accel tcg,thread=multi -cpu max -smp "$cpus" -m "${TSBPF_VM_MEM:-2G}" \
     -kernel "$vmlinuz" -initrd "$initrd" \
-    -append "console=ttyS0 quiet lsm=lockdown,capability,bpf panic=-1 TSBPF_REPO=$repo TSBPF_RUN_DIR=$run TSBPF_VM_KVER=$kver TSBPF_CI=${CI:-}" \
+    -append "console=ttyS0 quiet lsm=lockdown,capability,bpf panic=-1 TSBPF_REPO=$repo TSBPF_RUN_DIR=$run TSBPF_VM_KVER=$kver TSBPF_VM_BOOT=$kboot TSBPF_CI=${CI:-}" \
     -virtfs "local,path=/,mount_tag=hostroot,security_model=passthrough,multidevs=remap,id=hostroot" \
     -nographic -monitor none -serial stdio -nic none -no-reboot </dev/null 2>&1 | tee "$console"
   qemu_status=${PIPESTATUS[0]}
