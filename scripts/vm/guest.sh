@@ -14,6 +14,9 @@ mnt bpf /sys/fs/bpf
 mnt cgroup2 /sys/fs/cgroup
 mnt securityfs /sys/kernel/security
 mkdir -p /dev/pts /dev/shm && mnt devpts /dev/pts && mnt tmpfs /dev/shm
+# The booted kernel's package /boot (config-$(uname -r), System.map) on /boot, as on an installed system:
+# the kernel configuration is what tsbpf's .kconfig support and the tests' feature probes read.
+[[ -n ${TSBPF_VM_BOOT:-} ]] && { mount --bind "$TSBPF_VM_BOOT" /boot || echo "tsbpf-vm: cannot mount $TSBPF_VM_BOOT on /boot"; }
 ulimit -l unlimited
 ip link set lo up || echo "tsbpf-vm: cannot bring lo up"
 cd "$TSBPF_REPO" || exit 98

@@ -1,6 +1,6 @@
-// Network hooks on the VM kernel (6.1, which has no TCX): TC attach() takes the netlink clsact +
-// cls_bpf path on its own, attachTcx says why it cannot; XDP links and netlink on a veth pair; cgroup
-// links work while cgroup ordering (6.16+) is a typed missing feature.
+// Network hooks on the VM kernels: TC attach() takes a TCX link on 6.12 and the netlink clsact + cls_bpf
+// path on its own on 6.1, where attachTcx says why it cannot; XDP links and netlink on a veth pair; cgroup
+// links, and cgroup ordering where the kernel has it (Debian's 6.12 does; 6.1 gives a typed missing feature).
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -21,13 +21,16 @@ import { counterAt, sleep, u32, waitFor } from "../helpers/loader.js";
 import { createVethPair, sendUdpFromNs, type VethPair } from "../helpers/netns.js";
 import { IN_VM, vmBinary, vmObject } from "./fixtures.js";
 
-const skip = IN_VM ? undefined : "checks the fallbacks of a kernel without TCX (runs in the VM: npm run test:vm)";
+const skip = IN_VM ? undefined : "checks the TC/XDP/cgroup fallbacks of older kernels (runs in the VM: npm run test:vm)";
 
 async function load(name: string): Promise<Collection> {
   return loadCollection(readCollectionSpec(new Uint8Array(readFileSync(await vmObject(name))), { name }));
 }
 
-describe("vm: TC, XDP and cgroup fallbacks on a kernel without TCX", { skip }, () => {
+// TCX links arrived in 6.6.
+const tcx = kernelAtLeast(6, 6);
+
+describe(`vm: TC (${tcx ? "TCX" : "no TCX"}) and XDP`, { skip }, () => {
   let veth: VethPair;
   let tc: Collection;
   let xdp: Collection;
@@ -50,34 +53,58 @@ describe("vm: TC, XDP and cgroup fallbacks on a kernel without TCX", { skip }, (
     await veth?.cleanup();
   });
 
-  test("TC: attach() falls back to a netlink clsact + cls_bpf filter; drops while attached, passes after close", async () => {
-    assert.equal(kernelAtLeast(6, 6), false, "this kernel predates TCX");
+  /** 5 UDP datagrams dropped while `link` is attached; 3 received after it is closed. */
+  async function dropsWhileAttached(link: { close(): void }, what: string): Promise<void> {
     const counts = tc.map("counts");
     const dropped = () => counterAt(counts, 0) ?? 0;
-    const link = tc.program("tc_drop_udp").attach({ interface: veth.hostIf, direction: "ingress" });
+    const before = dropped();
+    const got = received;
     try {
-      assert.equal(link.isBpfLink, false, "a netlink filter, not a TCX link");
-      assert.match(link.description, /tc ingress filter/);
-      assert.deepEqual(tcFilters(veth.hostIf, "ingress").map((f) => [f.progId, f.directAction]), [[progInfo(tc.program("tc_drop_udp").fd).id, true]]);
       await sendUdpFromNs(veth.ns, veth.hostIp, 7358, 5, "vm-tc");
-      assert.ok(await waitFor(() => dropped() === 5, 5000), `5 dropped, saw ${dropped()}`);
-      assert.equal(received, 0);
+      assert.ok(await waitFor(() => dropped() === before + 5, 5000), `${what}: 5 dropped, saw ${dropped() - before}`);
+      assert.equal(received, got);
     } finally {
       link.close();
     }
-    assert.deepEqual(tcFilters(veth.hostIf, "ingress"), []);
     await sendUdpFromNs(veth.ns, veth.hostIp, 7358, 3, "vm-tc");
-    assert.ok(await waitFor(() => received === 3, 5000), `3 received after close, got ${received}`);
-    assert.equal(dropped(), 5);
+    assert.ok(await waitFor(() => received === got + 3, 5000), `${what}: 3 received after close, got ${received - got}`);
+    assert.equal(dropped(), before + 5);
+  }
+
+  test(tcx ? "TC: attach() takes a TCX link; drops while attached, passes after close"
+    : "TC: attach() falls back to a netlink clsact + cls_bpf filter; drops while attached, passes after close", async () => {
+    const link = tc.program("tc_drop_udp").attach({ interface: veth.hostIf, direction: "ingress" });
+    assert.equal(link.isBpfLink, tcx, tcx ? "a TCX link" : "a netlink filter, not a TCX link");
+    if (tcx) assert.equal(link.info().type, 11 /* BPF_LINK_TYPE_TCX */);
+    else {
+      assert.match(link.description, /tc ingress filter/);
+      assert.deepEqual(tcFilters(veth.hostIf, "ingress").map((f) => [f.progId, f.directAction]), [[progInfo(tc.program("tc_drop_udp").fd).id, true]]);
+    }
+    await dropsWhileAttached(link, "attach()");
+    assert.deepEqual(tcFilters(veth.hostIf, "ingress"), []);
+  });
+
+  test("TC: the netlink clsact + cls_bpf filter on request, ingress and egress", async () => {
+    const link = tc.program("tc_drop_udp").attach({ interface: veth.hostIf, direction: "ingress", mechanism: "netlink" });
+    assert.equal(link.isBpfLink, false);
+    assert.deepEqual(tcFilters(veth.hostIf, "ingress").map((f) => [f.progId, f.directAction]), [[progInfo(tc.program("tc_drop_udp").fd).id, true]]);
+    await dropsWhileAttached(link, "netlink");
+    assert.deepEqual(tcFilters(veth.hostIf, "ingress"), []);
     // Egress the same way, through attachTc.
     {
-      using _egress = attachTc(tc.program("tc_drop_udp"), veth.hostIf, "egress");
+      using _egress = attachTc(tc.program("tc_drop_udp"), veth.hostIf, "egress", { mechanism: "netlink" });
       assert.equal(tcFilters(veth.hostIf, "egress").length, 1);
     }
     assert.deepEqual(tcFilters(veth.hostIf, "egress"), []);
   });
 
-  test("TC: asking for a TCX link says the kernel has none", () => {
+  test(tcx ? "TC: attachTcx gives a TCX link that drops while attached" : "TC: asking for a TCX link says the kernel has none", async () => {
+    if (tcx) {
+      const link = attachTcx(tc.program("tc_drop_udp"), veth.hostIf, "ingress");
+      assert.equal(link.info().type, 11 /* BPF_LINK_TYPE_TCX */);
+      await dropsWhileAttached(link, "attachTcx");
+      return;
+    }
     assert.throws(() => attachTcx(tc.program("tc_drop_udp"), veth.hostIf, "ingress"),
       (e: unknown) => e instanceof MissingFeatureError && e.code === "TCX_UNSUPPORTED" && /6\.6/.test(e.message));
     assert.throws(() => tc.program("tc_drop_udp").attach({ interface: veth.hostIf, direction: "ingress", mechanism: "link" }),
@@ -106,7 +133,7 @@ describe("vm: TC, XDP and cgroup fallbacks on a kernel without TCX", { skip }, (
   });
 });
 
-describe("vm: cgroup links on 6.1, ordering missing", { skip }, () => {
+describe("vm: cgroup links and ordering", { skip }, () => {
   let cg: TestCgroup;
   let coll: Collection;
   let server: Server;
@@ -138,10 +165,28 @@ describe("vm: cgroup links on 6.1, ordering missing", { skip }, () => {
     assert.deepEqual(cgroupPrograms(cg.path, "CGROUP_INET4_CONNECT").progIds, []);
   });
 
-  test("before/after on a cgroup is a typed missing feature before 6.16", () => {
-    for (const mode of ["link", "multi"] as const) {
-      assert.throws(() => attachCgroup(coll.program("allow_all"), cg.path, { mode, before: "all" }),
-        (e: unknown) => e instanceof MissingFeatureError && e.code === "CGROUP_ORDERING_UNSUPPORTED" && /6\.16/.test(e.message), mode);
+  test("before/after on a cgroup: ordered where the kernel has cgroup revisions, else a typed missing feature", () => {
+    // Probe: kernels with cgroup ordering (6.16, and Debian's 6.12 by backport) count a revision per hook
+    // in BPF_PROG_QUERY; older ones report 0.
+    const first = coll.program("connect4").attach({ cgroup: cg.path });
+    try {
+      const ordering = cgroupPrograms(cg.path, "CGROUP_INET4_CONNECT").revision > 0n;
+      for (const mode of ["link", "multi"] as const) {
+        if (!ordering) {
+          assert.throws(() => attachCgroup(coll.program("allow_all"), cg.path, { mode, before: "all" }),
+            (e: unknown) => e instanceof MissingFeatureError && e.code === "CGROUP_ORDERING_UNSUPPORTED" && /6\.16/.test(e.message), mode);
+          continue;
+        }
+        const link = attachCgroup(coll.program("allow_all"), cg.path, { mode, before: "all" });
+        try {
+          const ids = cgroupPrograms(cg.path, "CGROUP_INET4_CONNECT").progIds;
+          assert.deepEqual(ids, [progInfo(coll.program("allow_all").fd).id, progInfo(coll.program("connect4").fd).id], `${mode}: allow_all first`);
+        } finally {
+          link.close();
+        }
+      }
+    } finally {
+      first.close();
     }
     assert.deepEqual(cgroupPrograms(cg.path, "CGROUP_INET4_CONNECT").progIds, [], "nothing left attached");
   });

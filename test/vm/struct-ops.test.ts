@@ -1,5 +1,5 @@
-// struct_ops on the VM kernel (6.1): a tcp_congestion_ops registered by a map update, used by loopback
-// TCP and unregistered; .struct_ops.link maps (Linux 6.4+) are refused there with a typed error.
+// struct_ops on the VM kernels: a tcp_congestion_ops registered by a map update, used by loopback TCP and
+// unregistered; .struct_ops.link maps (Linux 6.4+) attach through links on 6.12 and are refused on 6.1.
 
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,7 +10,7 @@ import { run } from "../helpers/loader.js";
 import { IN_VM } from "./fixtures.js";
 import { availableCcs, counter, structOpsSpec, tcpWithCc, uniqueCcName } from "./struct-ops-helpers.js";
 
-const skip = IN_VM ? undefined : "covered on the host by test/kernel/struct-ops.test.ts; this file runs on the VM's 6.1 kernel (npm run test:vm)";
+const skip = IN_VM ? undefined : "covered on the host by test/kernel/struct-ops.test.ts; this file runs on the VM kernels (npm run test:vm)";
 const v = kernelVersion();
 const linksSupported = v.major > 6 || (v.major === 6 && v.minor >= 4);
 

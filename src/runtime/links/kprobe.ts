@@ -12,7 +12,7 @@ import { kernelAtLeast, tracefsPath } from "../../sys/system.js";
 import type { Program } from "../program.js";
 import { Link } from "./link.js";
 import { attachToPerfEvent } from "./perf-event.js";
-import { createProbeEvent, openProbeEvent, probeEventsAvailable } from "./tracefs.js";
+import { createProbeEvent, instructionBoundaryError, openProbeEvent, probeEventsAvailable } from "./tracefs.js";
 
 /** How a kprobe/uprobe is created: the perf PMU, the tracefs probe-event file, or whichever exists. */
 export type ProbeMode = "auto" | "perf" | "tracefs";
@@ -79,6 +79,7 @@ export function syscallFunctionName(name: string): string {
 }
 
 function symbolError(e: unknown, what: string, symbol: string | undefined): unknown {
+  if (e instanceof SyscallError && e.code === "EILSEQ") return instructionBoundaryError(what, e);
   if (!(e instanceof SyscallError) || symbol === undefined || (e.code !== "ENOENT" && e.code !== "EINVAL")) return e;
   if (kernelSymbolExists(symbol)) return e;
   return new TsbpfError("SYMBOL_NOT_FOUND", `${what}: the kernel has no function "${symbol}" (not in /proc/kallsyms)`, { cause: e });

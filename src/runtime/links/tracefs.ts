@@ -36,6 +36,11 @@ export function probeEventsAvailable(kind: "kprobe" | "uprobe"): boolean {
   return tfs !== null && existsSync(join(tfs, `${kind}_events`));
 }
 
+/** The kernel's EILSEQ for a probe address: not where an instruction starts (an offset inside one). */
+export function instructionBoundaryError(what: string, cause: unknown): TsbpfError {
+  return new TsbpfError("ATTACH_BAD_TARGET", `${what}: the address is not on an instruction boundary (EILSEQ); give 0 (the function itself) or the offset of an instruction's first byte, as the function's disassembly shows them`, { cause });
+}
+
 /**
  * Create a probe event. `definition` is the text after the event name, e.g. `do_sys_openat2+0` for a
  * kprobe or `/usr/bin/bash:0x4f0` for a uprobe; `retprobe` makes it an `r:` event.
@@ -52,6 +57,7 @@ export function createProbeEvent(kind: "kprobe" | "uprobe", definition: string, 
     appendFileSync(file, line);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
+    if (code === "EILSEQ") throw instructionBoundaryError(what, cause);
     throw new TsbpfError(code === "ENOENT" || code === "EINVAL" ? "SYMBOL_NOT_FOUND" : "TRACEFS_ERROR",
       `${what}: the kernel refused probe event "${line.trim()}" in ${file} (${code ?? (cause as Error).message})`, { cause });
   }
