@@ -53,6 +53,13 @@ function describeCase(p: GeneratedProgram, c: Case): string {
   return `seed ${p.seed} case ${c.name} (${c.what}):\n${c.lines.map((l) => `    ${l}`).join("\n")}`;
 }
 
+/** The input words a case reads (`i.v[k]`), for reproducing a failure by hand. */
+function usedInputs(c: Case, inp: readonly bigint[]): string {
+  let max = -1;
+  for (const l of c.lines) for (const m of l.matchAll(/i\.v\[(\d+)\]/g)) max = Math.max(max, Number(m[1]));
+  return `i.v = [${inp.slice(0, max + 1).map((v) => `0x${v.toString(16)}n`).join(", ")}]`;
+}
+
 /** Compares one run's outcome with the model; returns the differences. */
 function diff(where: string, want: Expected, out: Uint8Array, mapValue: (map: string, key: number) => Uint8Array | undefined): string[] {
   const errs: string[] = [];
@@ -142,7 +149,7 @@ export function checkProgram(p: GeneratedProgram, opts: { kernel: boolean }): Pr
         continue;
       }
       const errs = diff(where, c.model(inp), evalMaps.out!.lookup(u32le(c.idx))!, (map, key) => evalMaps[map]!.lookup(u32le(key)));
-      if (errs.length) failures.push(`${describeCase(p, c)}\n  ${errs.join("\n  ")}`);
+      if (errs.length) failures.push(`${describeCase(p, c)}\n  ${usedInputs(c, inp)}\n  ${errs.join("\n  ")}`);
     }
   });
 
@@ -175,7 +182,7 @@ export function checkProgram(p: GeneratedProgram, opts: { kernel: boolean }): Pr
           const { retval } = coll!.program(c.name).testRun({ data });
           if (retval !== 2) { failures.push(`${describeCase(p, c)}\n  ${where} returned ${retval}`); continue; }
           const errs = diff(where, c.model(inp), coll!.map("out").getRaw(u32le(c.idx))!, (map, key) => coll!.map(map).getRaw(u32le(key)));
-          if (errs.length) failures.push(`${describeCase(p, c)}\n  ${errs.join("\n  ")}`);
+          if (errs.length) failures.push(`${describeCase(p, c)}\n  ${usedInputs(c, inp)}\n  ${errs.join("\n  ")}`);
         }
       });
     } finally {
