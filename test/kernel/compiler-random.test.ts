@@ -67,7 +67,7 @@ describe("compiler random programs: IR evaluator, kernel and rejections against 
     assert.ok(r.failures.length === 0, report(r));
   });
 
-  test("random batch (time-boxed)", () => {
+  test("random batch (time-boxed)", (t) => {
     const replay = process.env.TSBPF_FUZZ_SEED;
     const seconds = envInt("TSBPF_FUZZ_SECONDS", 20);
     const base = replay !== undefined && replay !== "" ? envInt("TSBPF_FUZZ_SEED", 0) : (Math.random() * 2 ** 31) >>> 0;
@@ -79,7 +79,7 @@ describe("compiler random programs: IR evaluator, kernel and rejections against 
       for (let s = base; ; s = (s + 1) >>> 0) yield s;
     };
     const r = run(seeds(), replay ? Infinity : performance.now() + seconds * 1000);
-    process.stdout.write(`# random batch: base seed ${base}, ${r.programs} programs, ${r.cases} cases run, ${r.rejected} rejections checked\n`);
+    t.diagnostic(`random batch: base seed ${base}, ${r.programs} programs, ${r.cases} cases run, ${r.rejected} rejections checked`);
     assert.ok(r.failures.length === 0, report(r));
   });
 });
