@@ -137,6 +137,25 @@ function twice64(a: u64, b: u64): u64 { return a * 10n + b; }
       assert.deepEqual(got, [10n, 20n, 11n, 7n, 10n, 10n]);
     });
 
+    test(`constants typed by conversions compare; map references compare by value, read left to right (-mcpu=${cpu})`, () => {
+      const got = run(`const m = new ArrayMap({ maxEntries: 4, value: u64 });
+`, `
+  r.v[0] = i32(1) < i32(2) ? 1n : 0n;
+  r.v[1] = u8(300) === u8(44) ? 1n : 0n;
+  r.v[2] = i8(200) < i8(1) ? 1n : 0n;
+  m.update(0, 5n);
+  m.update(1, 5n);
+  const v = m.lookup(0);
+  const w = m.lookup(1);
+  if (v === null || w === null) return XdpAction.ABORTED;
+  r.v[3] = v === w ? 1n : 0n;
+  r.v[4] = v <= w ? 1n : 0n;
+  r.v[5] = v === (m.update(0, 6n), w) ? 1n : 0n;
+  r.v[6] = v > w ? 1n : 0n;
+`, cpu, 7);
+      assert.deepEqual(got, [1n, 1n, 1n, 1n, 1n, 1n, 1n]);
+    });
+
     test(`struct copies at 4-byte offsets load and copy the right bytes (-mcpu=${cpu})`, () => {
       const got = run(`const Inner = struct({ y: u32, z: u32 });
 const Rec = struct({ tag: u32, inner: Inner });

@@ -56,6 +56,7 @@ const refused: [string, string, RegExp, string?][] = [
   ["v = 7n on a lookup's variable", "let v = m.lookup(0); if (v === null) return 0; v = 7n; out = v;", /"v" is a live reference into a map value/, D.TypeMismatch],
   ["v += 1n on a lookup's variable", "let v = m.lookup(0); if (v === null) return 0; v += 1n; out = v;", /"v" is a live reference into a map value/, D.TypeMismatch],
   ["v++ on a lookup's variable", "let v = m.lookup(0); if (v === null) return 0; v++; out = v;", /"v" is a live reference into a map value/, D.TypeMismatch],
+  ["comparing the value of a reference that may be null", "const v = m.lookup(0); const w = m.lookup(1); if (w === null) return 0; out = v === w ? 1n : 0n;", /this map reference may be null here/, D.TypeMismatch],
   ["copying a reference that may be null", "const v = m.lookup(0); const a = v; if (a === null) return 0; out = a;", /"a" would alias a map reference that may still be null/, D.TypeMismatch],
 ];
 

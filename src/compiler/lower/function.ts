@@ -477,8 +477,12 @@ export class Lowerer {
         return this.cond(e.right, t, f);
       }
       if (isComparison(op)) {
-        const a = this.expr(e.left);
-        const bv = this.expr(e.right, a.ty.k === "lit" ? undefined : a.ty);
+        // A map reference compared with null is tested as an address; with anything else its value is
+        // compared (read now: evaluation is left to right), as TypeScript compares the numbers.
+        let a = this.expr(e.left);
+        if (a.ty.k === "ref" && skipParens(e.right).kind !== ts.SyntaxKind.NullKeyword) a = this.#referencedValue(a, e.left);
+        let bv = this.expr(e.right, a.ty.k === "lit" ? undefined : a.ty);
+        if (bv.ty.k === "ref" && a.ty.k !== "null") bv = this.#referencedValue(bv, e.right);
         return this.#compare(op, a, bv, e, t, f);
       }
     }
@@ -488,6 +492,12 @@ export class Lowerer {
     if ("imm" in v.op) return this.b.jumpTo(v.op.imm !== 0n ? t : f);
     const bits = v.ty.k === "int" && v.ty.bits <= 32 ? 32 : 64;
     this.b.terminate({ op: "br", cond: "ne", bits, a: v.op.reg, b: imm(0), then: t, else: f });
+  }
+
+  /** The value a map reference points at, which TypeScript must know is not null here. */
+  #referencedValue(v: Value, e: ts.Expression): Value {
+    if (this.#mayBeNull(e)) this.report(e, D.TypeMismatch, `this map reference may be null here; compare its value after checking it for null (\`if (${e.getText()} !== null)\`)`);
+    return this.value(v, e);
   }
 
   #compare(op: ts.SyntaxKind, a: Value, bv: Value, node: ts.Node, t: BlockId, f: BlockId): void {
@@ -521,6 +531,10 @@ export class Lowerer {
     bits = ty.bits === 64 ? 64 : 32;
     cond = condFor(op, ty.signed, node, this);
     let ao = a.op, bo = bv.op;
+    if ("imm" in ao && "imm" in bo) {
+      // Two constants typed by conversions (`i32(1) < i32(2)`): decided here, in the operation's type.
+      return this.b.jumpTo(foldCompare(op, wrap(ao.imm, ty), wrap(bo.imm, ty)) ? t : f);
+    }
     if ("imm" in ao) {
       [ao, bo] = [bo, ao];
       cond = mirror(cond);
