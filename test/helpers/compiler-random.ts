@@ -436,9 +436,12 @@ function genExpr(g: GenCtx, kind: Kind, depth: number): Expr {
     (g.used ??= []).push(cell);
     return { k: "cell", cell };
   };
+  // R4: a live map reference takes only another reference, so it is never the target of a write (that
+  // is a compile error, checked in test/unit/compiler-typing-rules.test.ts).
+  const writable = cs.filter((c) => c.where !== "ref");
   const target = (): Cell => {
-    const seen = (g.used ?? []).filter((c) => cs.includes(c));
-    return seen.length && rng.chance(0.7) ? rng.pick(seen) : rng.pick(cs);
+    const seen = (g.used ?? []).filter((c) => writable.includes(c));
+    return seen.length && rng.chance(0.7) ? rng.pick(seen) : rng.pick(writable);
   };
   if (depth <= 0) return leaf();
   const r = rng.next();
@@ -496,7 +499,7 @@ function genExpr(g: GenCtx, kind: Kind, depth: number): Expr {
     if (literalOnly(a) && literalOnly(b)) return conv;
     return { k: "cond", c, a, b };
   }
-  if (r < 0.86 && cs.length && !AVOID.has("sidefx")) {
+  if (r < 0.86 && writable.length && !AVOID.has("sidefx")) {
     const cell = target();
     const s = rng.next();
     if (s < 0.4) return { k: "incdec", cell, pre: rng.chance(0.5), delta: rng.chance(0.5) ? 1n : -1n };
@@ -554,7 +557,7 @@ function genStmt(g: GenCtx, slot: () => number): Stmt {
   const r = rng.next();
   g.used = [];
   if (r < 0.55) return { k: "out", slot: slot(), e: rng.chance(0.12) ? genCmp(g, 2) : genExpr(g, kind, 3) };
-  const cs = cellsOf(g, kind);
+  const cs = cellsOf(g, kind).filter((c) => c.where !== "ref"); // a live reference is never written (R4)
   if (r < 0.85 && cs.length) {
     const cell = rng.pick(cs);
     const s = rng.next();

@@ -156,6 +156,23 @@ function twice64(a: u64, b: u64): u64 { return a * 10n + b; }
       assert.deepEqual(got, [1n, 1n, 1n, 1n, 1n, 1n, 1n]);
     });
 
+    test(`a nested member of a struct initialised from a literal is read from memory after it changed (-mcpu=${cpu})`, () => {
+      const got = run(`const Inner = struct({ f0: i32, f1: i32 });
+const Rec = struct({ tag: u32, inner: Inner, tail: i32, arr: array(u32, 2) });
+type Rec = Infer<typeof Rec>;
+`, `
+  const b: Rec = { tag: 0, inner: { f0: 2147483647, f1: 1 }, tail: 0, arr: [7, 8] };
+  const c = Rec.zero();
+  b.inner = c.inner;
+  b.arr[1] = p.one;
+  r.v[0] = u64(b.inner.f0);
+  r.v[1] = u64(b.inner.f1);
+  r.v[2] = u64(b.arr[1]!);
+  r.v[3] = u64(b.arr[0]!);
+`, cpu, 4);
+      assert.deepEqual(got, [0n, 0n, 1n, 7n]);
+    });
+
     test(`struct copies at 4-byte offsets load and copy the right bytes (-mcpu=${cpu})`, () => {
       const got = run(`const Inner = struct({ y: u32, z: u32 });
 const Rec = struct({ tag: u32, inner: Inner });

@@ -631,9 +631,14 @@ export class Lowerer {
 
   /** A compile-time constant through property access (e.g. `XdpAction.PASS`, `Config.size`), or undefined. */
   #constant(e: ts.Expression): Value | undefined {
-    if (ts.isPropertyAccessExpression(e) && ts.isIdentifier(e.expression)) {
-      const sym = this.m.consts.resolveSymbol(e.expression);
-      if (sym && this.#lookup(sym)) return undefined;
+    // A member of a variable (`b.inner.f0`, `a[1].x`) is read from memory, even when the variable was
+    // initialised from a literal the constant evaluator could see through: it may have changed since.
+    let root: ts.Expression = e;
+    while (ts.isPropertyAccessExpression(root) || ts.isElementAccessExpression(root) || ts.isParenthesizedExpression(root) || ts.isNonNullExpression(root)) root = root.expression;
+    if (ts.isIdentifier(root) && root !== e) {
+      const sym = this.m.consts.resolveSymbol(root);
+      const local = sym && this.#lookup(sym);
+      if (local) return undefined;
     }
     const v = this.m.consts.tryEvaluate(e);
     return v === NOT_CONSTANT ? undefined : this.constantValue(v, e);
