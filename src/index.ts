@@ -24,7 +24,7 @@ export type { CollectionOptions } from "./runtime/collection.js";
 export { BpfMap, TypedMap, UpdateFlags } from "./runtime/map.js";
 export type { Codec, CreateMapOptions, RawBatch, BatchOptions, MapAccess, OpenPinnedMapOptions } from "./runtime/map.js";
 export { mapPinName } from "./runtime/pin.js";
-export type { OpenPinnedOptions, PinCollectionOptions, PinnedObject } from "./runtime/pin.js";
+export type { OpenPinnedOptions, PinCollectionOptions, PinnedObject, PinOptions } from "./runtime/pin.js";
 export * from "./runtime/maps/index.js";
 export { Program, loadProgram } from "./runtime/program.js";
 export type { TestRunOptions, TestRunResult } from "./runtime/program.js";

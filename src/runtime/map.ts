@@ -25,7 +25,7 @@ import { sys } from "../sys/seam.js";
 import { pageSize, possibleCpus } from "../sys/system.js";
 import type { Layout } from "../types/index.js";
 import { KeyCursor } from "./maps/cursor.js";
-import { openPin, pinAt, type OpenPinnedOptions } from "./pin.js";
+import { openPin, pinAt, type OpenPinnedOptions, type PinOptions } from "./pin.js";
 import { ElemCalls } from "./maps/elem.js";
 
 /** Update flags for {@link BpfMap.setRaw} and `set` of typed maps. */
@@ -544,10 +544,14 @@ export class BpfMap implements Disposable {
   /**
    * Pin the map at a path on a bpffs mount. The path is checked first (PinError NOT_BPFFS when it is
    * not on bpffs, PIN_NAME for a name with '.', PIN_EXISTS when taken); missing parent directories are
-   * created, and removed again when pinning fails.
+   * created, and removed again when pinning fails. The pin is private by default (mode 0600, owned by
+   * this process's user); `opts` sets its mode and owner.
+   *
+   * @example
+   * map.pin("/sys/fs/bpf/myapp/counts", { mode: 0o640, gid: 1000 }); // group 1000 may open it { readOnly: true }
    */
-  pin(path: string): void {
-    this.op(`pin at ${path}`, () => pinAt(this.fd, path, `map "${this.spec.name}"`));
+  pin(path: string, opts: PinOptions = {}): void {
+    this.op(`pin at ${path}`, () => pinAt(this.fd, path, `map "${this.spec.name}"`, opts));
     this.#pinnedAt = path;
   }
 
@@ -1094,8 +1098,8 @@ export class TypedMap<K, V, KI = K, VI = V> implements Iterable<[K, V]>, AsyncIt
   }
 
   /** Pin the map (see BpfMap.pin). */
-  pin(path: string): void {
-    this.map.pin(path);
+  pin(path: string, opts: PinOptions = {}): void {
+    this.map.pin(path, opts);
   }
 
   /** Remove the map's pin. */

@@ -4,7 +4,7 @@
 // that name the file's mode and owner, and a whole collection is pinned into a directory (refusing or,
 // with `replace`, atomically swapping an earlier load's pins).
 
-import { chmodSync, lstatSync, mkdirSync, renameSync, rmSync, rmdirSync, statfsSync, statSync, type Stats } from "node:fs";
+import { chmodSync, chownSync, lstatSync, mkdirSync, renameSync, rmSync, rmdirSync, statfsSync, statSync, type Stats } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { PermissionError, PinError, SyscallError, TsbpfError } from "../errors.js";
 import type { MapSpec } from "../object/spec.js";
@@ -92,7 +92,8 @@ function removeDirs(created: readonly string[]): void {
  * when something is already there); missing parent directories are created and removed again if the
  * pin fails. `what` names the object in messages ("map \"counts\"").
  */
-export function pinAt(fd: FdLike, path: string, what: string): void {
+export function pinAt(fd: FdLike, path: string, what: string, opts: PinOptions = {}): void {
+  checkPinOptions(opts, `pin ${what} at ${path}`);
   const missing = checkPinPath(path);
   if (missing.at(-1) !== resolve(path)) {
     throw new PinError("PIN_EXISTS", path, `pin ${what} at ${path}: the path already exists; unpin it first (rm ${path}) or choose another path`, { conflicts: [path] });
@@ -103,6 +104,37 @@ export function pinAt(fd: FdLike, path: string, what: string): void {
   } catch (e) {
     removeDirs(created);
     throw e;
+  }
+  try {
+    if (opts.mode !== undefined) chmodSync(path, opts.mode);
+    if (opts.uid !== undefined || opts.gid !== undefined) chownSync(path, opts.uid ?? -1, opts.gid ?? -1);
+  } catch (e) {
+    rmSync(path, { force: true });
+    removeDirs(created);
+    throw new PinError("PIN_MODE", path, `pin ${what} at ${path}: cannot set ${opts.mode !== undefined ? `mode ${octal(opts.mode)}` : ""}${opts.uid !== undefined || opts.gid !== undefined ? ` owner ${opts.uid ?? "-"}:${opts.gid ?? "-"}` : ""} (${(e as Error).message}); nothing was left pinned`, { cause: e });
+  }
+}
+
+/**
+ * Who may open a pin. By default the kernel creates it with mode 0600 (less the process umask), owned
+ * by the pinning process's uid and gid: private to that user (and to root).
+ */
+export interface PinOptions {
+  /** File mode of the pin, e.g. 0o640 (group may open it read-only with `{ readOnly: true }`) or 0o600. */
+  readonly mode?: number;
+  /** Owner of the pin (needs CAP_CHOWN to give it away). */
+  readonly uid?: number;
+  /** Group of the pin (a group the process is in, or CAP_CHOWN). */
+  readonly gid?: number;
+}
+
+function checkPinOptions(opts: PinOptions, what: string): void {
+  if (opts.mode !== undefined && (!Number.isInteger(opts.mode) || opts.mode < 0 || opts.mode > 0o7777)) {
+    throw new TsbpfError("INVALID_ARGUMENT", `${what}: mode must be file permission bits (0 to 0o7777, e.g. 0o640), got ${String(opts.mode)}`);
+  }
+  for (const k of ["uid", "gid"] as const) {
+    const v = opts[k];
+    if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 0xfffffffe)) throw new TsbpfError("INVALID_ARGUMENT", `${what}: ${k} must be a user/group id, got ${String(v)}`);
   }
 }
 
@@ -229,12 +261,16 @@ export interface PinCollectionOptions {
    * old contents removed. The whole directory is replaced, including files the new load does not pin.
    */
   readonly replace?: boolean;
+  /** Mode and owner of every pin (see {@link PinOptions}); the directories keep the process's defaults. */
+  readonly mode?: number;
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 /** What a collection pins: programs and maps, each with a way to pin it. */
 export interface PinSource {
-  readonly programs: ReadonlyMap<string, { readonly name: string; pin(path: string): void }>;
-  readonly maps: ReadonlyMap<string, { readonly name: string; readonly spec: MapSpec; pin(path: string): void; notePinnedAt(path: string | undefined): void }>;
+  readonly programs: ReadonlyMap<string, { readonly name: string; pin(path: string, opts?: PinOptions): void }>;
+  readonly maps: ReadonlyMap<string, { readonly name: string; readonly spec: MapSpec; pin(path: string, opts?: PinOptions): void; notePinnedAt(path: string | undefined): void }>;
 }
 
 /** A pin to make: where, how, and (maps) how to forget a pin that was undone. */
@@ -243,10 +279,11 @@ interface Planned extends PinnedObject {
   forget?(): void;
 }
 
-function layout(src: PinSource, dir: string): Planned[] {
+function layout(src: PinSource, dir: string, opts: PinOptions = {}): Planned[] {
   const out: Planned[] = [];
-  for (const p of src.programs.values()) out.push({ kind: "program", name: p.name, path: join(dir, programPinName(p.name)), pin: (at) => p.pin(at) });
-  for (const m of src.maps.values()) out.push({ kind: "map", name: m.name, path: join(dir, "maps", mapPinName(m.spec)), pin: (at) => m.pin(at), forget: () => m.notePinnedAt(undefined) });
+  const o: PinOptions = { ...(opts.mode !== undefined ? { mode: opts.mode } : {}), ...(opts.uid !== undefined ? { uid: opts.uid } : {}), ...(opts.gid !== undefined ? { gid: opts.gid } : {}) };
+  for (const p of src.programs.values()) out.push({ kind: "program", name: p.name, path: join(dir, programPinName(p.name)), pin: (at) => p.pin(at, o) });
+  for (const m of src.maps.values()) out.push({ kind: "map", name: m.name, path: join(dir, "maps", mapPinName(m.spec)), pin: (at) => m.pin(at, o), forget: () => m.notePinnedAt(undefined) });
   const seen = new Map<string, string>();
   for (const o of out) {
     const other = seen.get(o.path);
@@ -265,8 +302,8 @@ export function pinCollection(src: PinSource, dir: string, opts: PinCollectionOp
   const missing = checkPinPath(dir);
   const exists = missing.length === 0;
   if (exists && !lstatSync(dir).isDirectory()) throw new PinError("PIN_EXISTS", dir, `pin into ${dir}: it exists and is not a directory`, { conflicts: [dir] });
-  if (exists && opts.replace) return replaceDir(src, dir);
-  const plan = layout(src, dir);
+  if (exists && opts.replace) return replaceDir(src, dir, opts);
+  const plan = layout(src, dir, opts);
   const conflicts = plan.filter((o) => lstatOrUndefined(o.path)).map((o) => o.path);
   const mapsDir = join(dir, "maps");
   const mapsStat = lstatOrUndefined(mapsDir);
@@ -301,7 +338,7 @@ function pinAll(plan: Planned[], at: (o: PinnedObject) => string, undo: () => vo
   return plan.map(({ kind, name, path }) => ({ kind, name, path }));
 }
 
-function replaceDir(src: PinSource, dir: string): PinnedObject[] {
+function replaceDir(src: PinSource, dir: string, opts: PinOptions): PinnedObject[] {
   const abs = resolve(dir);
   const parent = dirname(abs);
   if (!onBpffs(parent) || statSync(parent).dev !== statSync(abs).dev) {
@@ -309,7 +346,7 @@ function replaceDir(src: PinSource, dir: string): PinnedObject[] {
   }
   const tag = `${process.pid}_${Math.floor(Math.random() * 0xffffff).toString(16)}`;
   const staging = join(parent, `${basename(abs)}_tsbpf_new_${tag}`);
-  const plan = layout(src, abs);
+  const plan = layout(src, abs, opts);
   const stagedAt = (o: PinnedObject) => join(staging, o.path.slice(abs.length + 1));
   makeDirs([staging, join(staging, "maps")], dir);
   chmodSync(staging, statSync(abs).mode & 0o7777);

@@ -10,7 +10,7 @@ import { describeGroup, programLoadNeed } from "../sys/capabilities.js";
 import { missingCapabilityError, sys } from "../sys/seam.js";
 import type { ProgramSpec } from "../object/spec.js";
 import { progLoad, progTestRun } from "../sys/bpf.js";
-import { openPin, pinAt, type OpenPinnedOptions } from "./pin.js";
+import { openPin, pinAt, type OpenPinnedOptions, type PinOptions } from "./pin.js";
 import { ATTACH_TYPE, PROG_FLAGS, PROG_TYPE } from "../sys/constants.js";
 import type { Fd } from "../sys/fd.js";
 import { closedExplicitly, releaseOnCollect } from "../sys/finalize.js";
@@ -221,8 +221,8 @@ export class Program implements Disposable {
    * Pin the program on bpffs (checked first: PinError NOT_BPFFS / PIN_NAME / PIN_EXISTS; missing parent
    * directories are created and removed again on failure).
    */
-  pin(path: string): void {
-    withOp(`pin program "${this.name}" at ${path}`, () => pinAt(this.fd, path, `program "${this.name}"`));
+  pin(path: string, opts: PinOptions = {}): void {
+    withOp(`pin program "${this.name}" at ${path}`, () => pinAt(this.fd, path, `program "${this.name}"`, opts));
   }
 
   /** Open a program pinned on bpffs (only its fd; no spec-driven attach); `readOnly` for a pin whose mode grants only reading. */

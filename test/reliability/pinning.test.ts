@@ -7,10 +7,10 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PinError } from "../../src/errors.js";
+import { PinError, TsbpfError } from "../../src/errors.js";
 import { readCollectionSpec } from "../../src/object/reader.js";
 import { loadCollection } from "../../src/runtime/collection.js";
 import { BpfMap } from "../../src/runtime/map.js";
@@ -235,6 +235,32 @@ catch (e) { console.log(JSON.stringify(report(e))); }
     assert.equal(out.code, "EACCES");
     assert.ok(String(out.message).includes(`the directory ${dir} has mode 0700, owned by uid 0`), String(out.message));
     assert.throws(() => BpfMap.openPinned(join(base, "no.such")), (e: unknown) => e instanceof PinError && e.code === "PIN_NAME" && /refuses names containing '\.'/.test(e.message));
+  });
+
+  test("pin() takes a mode and owner: private by default (0600, this user), shared read-only with 0644, given to another user", () => {
+    const dir = join(base, "pinmode");
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o755);
+    using m = BpfMap.create({ name: "pinmode", type: "ARRAY", keySize: 4, valueSize: 8, maxEntries: 1 });
+    m.setRaw(new Uint8Array(4), new Uint8Array([7, 0, 0, 0, 0, 0, 0, 0]));
+    const priv = join(dir, "private"), shared = join(dir, "shared"), given = join(dir, "given");
+    m.pin(priv);
+    const umask = process.umask();
+    assert.equal(statSync(priv).mode & 0o777, 0o600 & ~umask, "default: 0600 less the umask");
+    m.pin(shared, { mode: 0o644 });
+    m.pin(given, { mode: 0o600, uid: 65534, gid: 65534 });
+    assert.equal(statSync(shared).mode & 0o777, 0o644);
+    assert.deepEqual([statSync(given).uid, statSync(given).gid, statSync(given).mode & 0o777], [65534, 65534, 0o600]);
+    const out = child(`
+const open = (p: string, o?: object) => { try { const m = tsbpf.BpfMap.openPinned(p, o); const v = m.getRaw(new Uint8Array(4)); m.close(); return { value: v ? v[0] : null }; } catch (e) { return report(e); } };
+console.log(JSON.stringify({ priv: open(args[0]), shared: open(args[1], { readOnly: true }), given: open(args[2]) }));
+`, [priv, shared, given], NOBODY) as Record<string, { value?: number; code?: string; message?: string }>;
+    assert.equal(out.priv!.code, "EACCES", "another user cannot open a private pin");
+    assert.match(String(out.priv!.message), /mode 0600/);
+    assert.equal(out.shared!.value, 7, "0644: another user reads it read-only");
+    assert.equal(out.given!.value, 7, "a pin given to a user opens read-write for that user");
+    assert.throws(() => m.pin(join(dir, "bad"), { mode: 0o10000 }), (e: unknown) => e instanceof TsbpfError && e.code === "INVALID_ARGUMENT" && /mode must be/.test(e.message));
+    assert.ok(!existsSync(join(dir, "bad")), "nothing pinned on bad input");
   });
 
   test("readOnly opens a 0644 pin for another user: lookups work, updates fail saying read-only", () => {

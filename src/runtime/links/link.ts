@@ -4,7 +4,7 @@
 import { TsbpfError } from "../../errors.js";
 import { linkDetach, linkInfo, linkUpdate } from "../../sys/bpf.js";
 import { closedExplicitly, releaseOnCollect } from "../../sys/finalize.js";
-import { pinAt } from "../pin.js";
+import { pinAt, type PinOptions } from "../pin.js";
 import { withOp } from "../map.js";
 import type { Fd } from "../../sys/fd.js";
 import type { LinkInfo } from "../../sys/info.js";
@@ -68,9 +68,9 @@ export class Link implements Disposable {
   }
 
   /** Pin the link on bpffs: the attachment then survives this process. */
-  pin(path: string): void {
+  pin(path: string, opts: PinOptions = {}): void {
     this.#requireLink("pin");
-    withOp(`pin link ${this.description} at ${path}`, () => pinAt(this.fd, path, `link ${this.description}`));
+    withOp(`pin link ${this.description} at ${path}`, () => pinAt(this.fd, path, `link ${this.description}`, opts));
     this.#pinnedAt = path;
   }
 
