@@ -58,6 +58,22 @@ export class MissingFeatureError extends TsbpfError {}
 /** The process lacks the privilege (capability) the operation needs. */
 export class PermissionError extends TsbpfError {}
 
+/**
+ * A BPF token could not be created from the bpffs given (`source`), or refused an operation:
+ * `TOKEN_PATH_NOT_FOUND`, `TOKEN_NOT_BPFFS` (not the root of a bpffs mount), `TOKEN_NOT_DELEGATED`
+ * (the mount has no delegate_* options, or not those an operation needs), `TOKEN_INITIAL_USER_NAMESPACE`
+ * (tokens exist for child user namespaces only), `TOKEN_WRONG_USER_NAMESPACE` (the bpffs was created
+ * for another user namespace, or this process lacks CAP_BPF in its own), `TOKEN_UNSUPPORTED` (kernel
+ * before 6.9), `TOKEN_CREATE_FAILED`. A PermissionError, so callers catching those still do.
+ */
+export class TokenError extends PermissionError {
+  readonly source: string;
+  constructor(code: string, source: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.source = source;
+  }
+}
+
 /** Raised when the verifier rejects a program; carries the full log and the failing instruction. */
 export class VerifierError extends TsbpfError {
   /** The complete verifier log. */

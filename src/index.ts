@@ -21,6 +21,8 @@ export { sectionInfo, knownSections } from "./object/sections.js";
 export type { SectionInfo, ProgramTypeName, AttachTypeName, AttachKind } from "./object/sections.js";
 export { Collection, loadCollection } from "./runtime/collection.js";
 export type { CollectionOptions } from "./runtime/collection.js";
+export { BpfToken, createToken, resolveToken, parseTokenFdinfo, tokenPathFromEnv, DEFAULT_TOKEN_PATH, TOKEN_ENV } from "./runtime/token.js";
+export type { TokenSource, TokenDelegation } from "./runtime/token.js";
 export { BpfMap, TypedMap, UpdateFlags } from "./runtime/map.js";
 export type { Codec, CreateMapOptions, RawBatch, BatchOptions, MapAccess, OpenPinnedMapOptions } from "./runtime/map.js";
 export { mapPinName } from "./runtime/pin.js";

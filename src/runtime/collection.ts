@@ -19,6 +19,7 @@ import { BpfMap, createMap } from "./map.js";
 import { openVariable, type GlobalVariable } from "./maps/globals.js";
 import type { Layout } from "../types/index.js";
 import { Program, loadProgram } from "./program.js";
+import { resolveToken, tokenRefusal, type BpfToken, type TokenSource } from "./token.js";
 import { pinCollection, type PinCollectionOptions, type PinnedObject } from "./pin.js";
 import { freplaceTarget } from "./links/freplace.js";
 import { PerfBufReader, type PerfBufReaderOptions } from "./perfbuf.js";
@@ -44,6 +45,14 @@ export interface CollectionOptions {
   readonly programs?: readonly string[];
   /** freplace (EXT) programs by name: the loaded program whose function each replaces (default function: the section's `freplace/<function>`). */
   readonly freplace?: Readonly<Record<string, { readonly target: Program | Fd; readonly function?: string }>>;
+  /**
+   * BPF token (Linux 6.9+) for loading inside a user namespace without capabilities: the mount point
+   * of a bpffs delegated to this namespace, an fd of it, a token fd or a {@link BpfToken}; `false` for
+   * none. Unset: TSBPF_BPF_TOKEN_PATH, else LIBBPF_BPF_TOKEN_PATH ("" = none), else /sys/fs/bpf when the
+   * process is in a child user namespace and that bpffs is delegated (see docs/token.md). The token
+   * is passed to the BTF load, every map creation and every program load, and closed after loading.
+   */
+  readonly token?: TokenSource | false;
 }
 
 /**
@@ -196,12 +205,12 @@ export class Collection implements Disposable {
 }
 
 /** Create the inner-map template, then the map itself. */
-function createMapFromSpec(spec: MapSpec, btfFd: Fd | undefined, opts: CollectionOptions, coll: CollectionSpec): BpfMap {
+function createMapFromSpec(spec: MapSpec, btfFd: Fd | undefined, opts: CollectionOptions, coll: CollectionSpec, token: BpfToken | undefined): BpfMap {
   if (spec.origin === "kconfig") {
     spec = { ...spec, data: kconfigData(coll.kconfig, spec.valueSize) };
   }
   const pinPath = spec.pinning === "by_name" && opts.pinPath ? join(opts.pinPath, spec.name) : undefined;
-  return createMap(spec, { btfFd, pinPath });
+  return createMap(spec, { btfFd, pinPath, ...(token ? { token } : {}) });
 }
 
 /**
@@ -211,6 +220,15 @@ function createMapFromSpec(spec: MapSpec, btfFd: Fd | undefined, opts: Collectio
  */
 export function loadCollection(spec: CollectionSpec, opts: CollectionOptions = {}): Collection {
   ensureMemlock();
+  const token = resolveToken(opts.token);
+  try {
+    return loadWithToken(spec, opts, token);
+  } finally {
+    token?.close(); // objects keep what the token granted; it is needed only to create them
+  }
+}
+
+function loadWithToken(spec: CollectionSpec, opts: CollectionOptions, token: BpfToken | undefined): Collection {
   const owned: Fd[] = [];
   const maps = new Map<string, BpfMap>();
   const programs = new Map<string, Program>();
@@ -224,13 +242,19 @@ export function loadCollection(spec: CollectionSpec, opts: CollectionOptions = {
     if (spec.btf) {
       // Kinds this kernel's BTF loader lacks (FLOAT, DECL_TAG, TYPE_TAG, ENUM64...) are rewritten in place.
       const sanitized = sanitizeBtf(spec.btf, opts.btfFeatures ?? kernelSupportsBtf).bytes;
-      btfFd = btfLoad(sanitized ?? spec.btf.bytes, { context: `load BTF of object "${spec.name}"` });
+      const context = `load BTF of object "${spec.name}"`;
+      try {
+        btfFd = btfLoad(sanitized ?? spec.btf.bytes, { context, ...(token ? { tokenFd: token.fd.value } : {}) });
+      } catch (e) {
+        if (token && e instanceof TsbpfError && (e.code === "EPERM" || e.code === "EACCES")) throw tokenRefusal(token, { cmd: "BTF_LOAD", context, needs: "CAP_BPF" }, e);
+        throw e;
+      }
       owned.push(btfFd);
     }
     for (const m of spec.maps.values()) {
       const replacement = opts.replaceMaps?.[m.name];
       // A shared map gets its own fd here, so closing this collection leaves the lender's map open.
-      maps.set(m.name, replacement ? new BpfMap(replacement.fd.dup(), replacement.spec, replacement.pinnedAt) : m.structOps ? createStructOpsMap(m, btfFd) : createMapFromSpec(m, btfFd, opts, spec));
+      maps.set(m.name, replacement ? new BpfMap(replacement.fd.dup(), replacement.spec, replacement.pinnedAt) : m.structOps ? createStructOpsMap(m, btfFd) : createMapFromSpec(m, btfFd, opts, spec, token));
     }
     let targets: CoreTargets | undefined = opts.coreTargets;
     let kbtf: Btf | undefined;
@@ -253,6 +277,7 @@ export function loadCollection(spec: CollectionSpec, opts: CollectionOptions = {
         ksyms,
         candidateCache,
         logLevel: opts.logLevel ?? 1,
+        ...(token ? { token } : {}),
         ...(structOps.has(p.name) ? { structOps: structOps.get(p.name)! } : {}),
         ...(p.type === "EXT" && opts.freplace?.[p.name] ? { extTarget: freplaceTarget(opts.freplace[p.name].target, opts.freplace[p.name].function ?? p.attachTarget) } : {}),
       }));

@@ -27,6 +27,7 @@ import type { Layout } from "../types/index.js";
 import { KeyCursor } from "./maps/cursor.js";
 import { openPin, pinAt, type OpenPinnedOptions, type PinOptions } from "./pin.js";
 import { ElemCalls } from "./maps/elem.js";
+import { tokenRefusal, type BpfToken } from "./token.js";
 
 /** Update flags for {@link BpfMap.setRaw} and `set` of typed maps. */
 export const UpdateFlags = { Any: 0, NoExist: 1, Exist: 2, Lock: 4 } as const;
@@ -89,6 +90,8 @@ export interface CreateMapOptions {
   readonly pinPath?: string;
   /** Inner map template fd for ARRAY_OF_MAPS / HASH_OF_MAPS (instead of creating one from `spec.innerMap`). */
   readonly innerMapFd?: Fd;
+  /** BPF token the map is created with (BPF_F_TOKEN_FD); see src/runtime/token.ts. */
+  readonly token?: BpfToken;
 }
 
 /** Open the map pinned at `path` and check it against `spec`; throws MapError MAP_INCOMPATIBLE on a mismatch. */
@@ -112,7 +115,7 @@ export function createMap(spec: MapSpec, opts: CreateMapOptions = {}): BpfMap {
   if (opts.pinPath && existsSync(opts.pinPath)) return openCompatible(spec, opts.pinPath);
   let inner: Fd | undefined;
   try {
-    if (spec.innerMap && !opts.innerMapFd) inner = createMap(spec.innerMap).fd;
+    if (spec.innerMap && !opts.innerMapFd) inner = createMap(spec.innerMap, opts.token ? { token: opts.token } : {}).fd;
     const innerFd = opts.innerMapFd ?? inner;
     const withBtf = opts.btfFd && (spec.btfValueTypeId || spec.btfKeyTypeId) && !NO_BTF.has(spec.type);
     const maxEntries = spec.type === "PERF_EVENT_ARRAY" && spec.maxEntries === 0 ? possibleCpus() : spec.maxEntries;
@@ -122,8 +125,9 @@ export function createMap(spec: MapSpec, opts: CreateMapOptions = {}): BpfMap {
       keySize: spec.keySize,
       valueSize: spec.valueSize,
       maxEntries,
-      mapFlags: spec.flags,
+      mapFlags: spec.flags | (opts.token ? MAP_FLAGS.TOKEN_FD : 0),
       mapName: spec.kernelName,
+      ...(opts.token ? { mapTokenFd: opts.token.fd.value } : {}),
       ...(innerFd ? { innerMapFd: innerFd.value } : {}),
       ...(spec.numaNode !== undefined ? { numaNode: spec.numaNode } : {}),
       ...(spec.mapExtra !== undefined ? { mapExtra: spec.mapExtra } : {}),
@@ -144,6 +148,9 @@ export function createMap(spec: MapSpec, opts: CreateMapOptions = {}): BpfMap {
     } catch (e) {
       // EINVAL also means "unknown map type": the probe tells that apart from a bad attribute.
       if (e instanceof SyscallError && e.code === "EINVAL") throw missingMapType(spec.type, attr.context, e) ?? e;
+      if (opts.token && e instanceof TsbpfError && (e.code === "EPERM" || e.code === "EACCES")) {
+        throw tokenRefusal(opts.token, { cmd: "MAP_CREATE", map: spec.type, context: attr.context, needs: "CAP_BPF" }, e);
+      }
       throw e;
     }
     const map = new BpfMap(fd, maxEntries === spec.maxEntries ? spec : { ...spec, maxEntries }, undefined);

@@ -19,6 +19,7 @@ import { withOp } from "./map.js";
 import { attachProgram, type AttachOptions } from "./links/attach.js";
 import type { Link } from "./links/link.js";
 import { prepareProgram, type PrepareContext } from "./prepare.js";
+import { tokenRefusal, type BpfToken } from "./token.js";
 import { failingInstruction, formatSourceLine, hasVerifierVerdict, sourceLineFor, verifierReason } from "./verifier.js";
 
 /** What loadProgram needs besides the spec. */
@@ -29,6 +30,8 @@ export interface LoadProgramContext extends PrepareContext {
   readonly extTarget?: { readonly progFd: Fd; readonly btfId: number };
   /** struct_ops programs: the kernel struct (BTF id, module BTF fd) and the member index they implement. */
   readonly structOps?: { readonly btfId: number; readonly memberIndex: number; readonly btfObjFd?: Fd };
+  /** BPF token the program is loaded with (BPF_F_TOKEN_FD); see src/runtime/token.ts. */
+  readonly token?: BpfToken;
 }
 
 const MIN_LOG = 64 * 1024;
@@ -67,7 +70,8 @@ export function loadProgram(spec: ProgramSpec, ctx: LoadProgramContext): Program
     license: spec.license || "GPL",
     progName: spec.name.slice(0, 15).replace(/[^A-Za-z0-9_.]/g, "_"),
     kernVersion: spec.kernelVersion || kernelVersion().code,
-    progFlags: (spec.sleepable ? PROG_FLAGS.SLEEPABLE : 0) | (spec.xdpFrags ? PROG_FLAGS.XDP_HAS_FRAGS : 0),
+    progFlags: (spec.sleepable ? PROG_FLAGS.SLEEPABLE : 0) | (spec.xdpFrags ? PROG_FLAGS.XDP_HAS_FRAGS : 0) | (ctx.token ? PROG_FLAGS.TOKEN_FD : 0),
+    ...(ctx.token ? { progTokenFd: ctx.token.fd.value } : {}),
     ...(spec.expectedAttachType ? { expectedAttachType: ATTACH_TYPE[spec.expectedAttachType] } : {}),
     ...(spec.needsBtfTarget && spec.type !== "EXT" ? { attachBtfId: attachBtfId(spec, kernelBtf()) } : {}),
     ...(spec.type === "EXT" && ctx.extTarget ? { attachProgFd: ctx.extTarget.progFd.value, attachBtfId: ctx.extTarget.btfId } : {}),
@@ -90,6 +94,11 @@ export function loadProgram(spec: ProgramSpec, ctx: LoadProgramContext): Program
   // EPERM before the verifier ran: the program type needs a capability this process lacks.
   if (first.code === "EPERM") {
     const need = programLoadNeed(spec.type);
+    if (ctx.token) {
+      // The kernel checked the token's delegation, then the capabilities in the token's namespace.
+      const attach = (Object.keys(ATTACH_TYPE) as (keyof typeof ATTACH_TYPE)[]).find((k) => ATTACH_TYPE[k] === (base.expectedAttachType ?? 0));
+      throw tokenRefusal(ctx.token, { cmd: "PROG_LOAD", prog: spec.type, ...(attach ? { attach } : {}), context, needs: need.map(describeGroup).join(" and ") }, first);
+    }
     const what = `${need.map(describeGroup).join(" and ")} to load ${spec.type} programs`;
     const denied = missingCapabilityError(`${context}: BPF_PROG_LOAD`, first.code, sys().strerror(first.errno), what, need, first);
     if (denied) throw denied;

@@ -246,6 +246,11 @@ export const PROG_BIND_MAP_LAYOUT = layout("PROG_BIND_MAP", "union bpf_attr", "p
   flags: u32(8),
 });
 
+export const TOKEN_CREATE_LAYOUT = layout("TOKEN_CREATE", "union bpf_attr", "token_create.", {
+  flags: u32(0),
+  bpffs_fd: u32(4),
+});
+
 /** Every bpf_attr layout, for the offsetof check. */
 export const ATTR_LAYOUTS: readonly Layout[] = [
   MAP_CREATE_LAYOUT,
@@ -260,6 +265,7 @@ export const ATTR_LAYOUTS: readonly Layout[] = [
   QUERY_LAYOUT,
   RAW_TRACEPOINT_LAYOUT,
   BTF_LOAD_LAYOUT,
+  TOKEN_CREATE_LAYOUT,
   TASK_FD_QUERY_LAYOUT,
   LINK_CREATE_LAYOUT,
   LINK_UPDATE_LAYOUT,
@@ -760,6 +766,11 @@ export function encodeBtfLoad(o: BtfLoadAttr): Attr {
 }
 
 /** The btf_log_true_size after BTF_LOAD (0 on kernels before 6.4). */
+/** BPF_TOKEN_CREATE (Linux 6.9+): a token from the root of a bpffs mounted with delegate_* options. */
+export function encodeTokenCreate(bpffsFd: number, flags = 0): Attr {
+  return new AttrBuilder(BPF_CMD.TOKEN_CREATE, TOKEN_CREATE_LAYOUT).set("flags", flags).set("bpffs_fd", bpffsFd).build();
+}
+
 export function btfLoadLogTrueSize(attr: Attr): number {
   return new DataView(attr.bytes.buffer).getUint32(BTF_LOAD_LAYOUT.fields.btf_log_true_size.offset, true);
 }

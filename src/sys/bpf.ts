@@ -30,6 +30,7 @@ import {
   encodeRawTracepointOpen,
   encodeTaskFdQuery,
   encodeTestRun,
+  encodeTokenCreate,
   MAP_BATCH_LAYOUT,
   progLoadLogTrueSize,
   TASK_FD_QUERY_LAYOUT,
@@ -41,7 +42,7 @@ import {
   type ProgLoadAttr,
   type UserMemory,
 } from "./attr.js";
-import { BPF_CMD } from "./constants.js";
+import { BPF_CMD, BTF_FLAGS } from "./constants.js";
 import { Fd, fdValue, type FdLike } from "./fd.js";
 import {
   BTF_INFO_LAYOUT,
@@ -404,11 +405,14 @@ export interface BtfLoadOptions {
   context?: string;
   /** Filled with btf_log_true_size (Linux 6.4+). */
   out?: { logTrueSize: number };
+  /** BPF token fd (Linux 6.9+): sent with BPF_F_TOKEN_FD. */
+  tokenFd?: number;
 }
 
 /** BPF_BTF_LOAD. */
 export function btfLoad(bytes: Uint8Array, opts: BtfLoadOptions = {}): Fd {
-  const attr = encodeBtfLoad({ btf: bytes, logBuf: opts.logBuf, logLevel: opts.logLevel });
+  const token = opts.tokenFd !== undefined ? { btfFlags: BTF_FLAGS.TOKEN_FD, btfTokenFd: opts.tokenFd } : {};
+  const attr = encodeBtfLoad({ btf: bytes, logBuf: opts.logBuf, logLevel: opts.logLevel, ...token });
   try {
     const fd = bpfCall(attr);
     if (opts.out) opts.out.logTrueSize = btfLoadLogTrueSize(attr);
@@ -420,7 +424,7 @@ export function btfLoad(bytes: Uint8Array, opts: BtfLoadOptions = {}): Fd {
     if (!opts.logBuf && e.code !== "EPERM") {
       const buf = new Uint8Array(1 << 20);
       try {
-        bpfCall(encodeBtfLoad({ btf: bytes, logBuf: buf, logLevel: 1 }));
+        bpfCall(encodeBtfLoad({ btf: bytes, logBuf: buf, logLevel: 1, ...token }));
       } catch {
         log = logText(buf);
       }
@@ -428,6 +432,18 @@ export function btfLoad(bytes: Uint8Array, opts: BtfLoadOptions = {}): Fd {
     const tail = log.trim().split("\n").slice(-6).join("\n");
     throw withContext(e, opts.context, tail ? `BTF log:\n${tail}` : undefined);
   }
+}
+
+/* ---------- tokens ---------- */
+
+/**
+ * BPF_TOKEN_CREATE (Linux 6.9+): a BPF token from `bpffs`, an fd of the root directory of a bpffs
+ * instance mounted with delegate_* options in this process's user namespace. Raw: the errnos
+ * (ENOENT no delegation, EOPNOTSUPP init user namespace, EPERM other namespace or no CAP_BPF there,
+ * EINVAL not a bpffs root or an older kernel) are explained by src/runtime/token.ts.
+ */
+export function tokenCreate(bpffs: FdLike, flags = 0): Fd {
+  return new Fd(bpfCall(encodeTokenCreate(fdValue(bpffs), flags)), "BPF token");
 }
 
 /* ---------- info ---------- */

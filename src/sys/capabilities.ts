@@ -41,6 +41,24 @@ export function readEffectiveCapabilities(): bigint | undefined {
   }
 }
 
+/**
+ * Whether /proc/self/uid_map text is the initial user namespace's: the whole 32-bit range mapped to
+ * itself ("0 0 4294967295"). A process in any other user namespace may show every capability in
+ * CapEff, yet the kernel's bpf() checks without a BPF token are made in the initial namespace.
+ */
+export function isInitialUidMap(uidMap: string): boolean {
+  return /^\s*0\s+0\s+4294967295\s*$/.test(uidMap);
+}
+
+/** True in the initial user namespace, false in a child one, undefined when /proc/self/uid_map cannot be read. */
+export function readInitialUserNamespace(): boolean | undefined {
+  try {
+    return isInitialUidMap(readFileSync("/proc/self/uid_map", "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every capability bit set (what root has when nothing was dropped). */
 export const ALL_CAPABILITIES = (1n << 64n) - 1n;
 

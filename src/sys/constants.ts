@@ -238,6 +238,11 @@ export const MAP_FLAGS = {
   NO_USER_CONV: 1 << 18,
 } as const;
 
+/** BTF_LOAD btf_flags (BPF_F_*). */
+export const BTF_FLAGS = {
+  TOKEN_FD: 1 << 16,
+} as const;
+
 /** PROG_LOAD prog_flags (BPF_F_*). */
 export const PROG_FLAGS = {
   STRICT_ALIGNMENT: 1 << 0,

@@ -238,4 +238,11 @@ export class FakeSys implements Sys {
   effectiveCapabilities(): bigint | undefined {
     return this.capEff ?? (this.euid === 0 ? ALL_CAPABILITIES : 0n);
   }
+
+  /** Reported to the seam: false simulates a process in a child user namespace. */
+  initialUserNs: boolean | undefined = true;
+
+  initialUserNamespace(): boolean | undefined {
+    return this.initialUserNs;
+  }
 }

@@ -2,7 +2,7 @@
 // native addon, or a fake in unit tests) wrapped so that failures surface as SyscallError/PermissionError.
 
 import { PermissionError, SyscallError, TsbpfError } from "../errors.js";
-import { describeMissing, NEED_BPF, NEED_NET_ADMIN, NEED_PERFMON, NEED_SYS_ADMIN, readEffectiveCapabilities, unmetGroups, type CapabilityNeed } from "./capabilities.js";
+import { describeMissing, NEED_BPF, NEED_NET_ADMIN, NEED_PERFMON, NEED_SYS_ADMIN, readEffectiveCapabilities, readInitialUserNamespace, unmetGroups, type CapabilityNeed } from "./capabilities.js";
 import { loadNative, type NativeAddon, type PollHandle } from "./native.js";
 
 export type { PollHandle, Rlimit, Uname } from "./native.js";
@@ -17,6 +17,11 @@ export interface Sys extends NativeAddon {
   geteuid(): number;
   /** Effective capability set (CapEff bits), or undefined when unknown; decides whether EPERM means "missing capability". */
   effectiveCapabilities(): bigint | undefined;
+  /**
+   * Whether this process is in the initial user namespace (undefined when unknown). In a child one its
+   * capabilities do not count for bpf() without a BPF token, however full CapEff looks.
+   */
+  initialUserNamespace(): boolean | undefined;
 }
 
 let active: Sys | undefined;
@@ -28,6 +33,7 @@ function nativeSys(): Sys {
   const impl: Sys = Object.create(native) as Sys;
   impl.geteuid = () => (typeof process.geteuid === "function" ? process.geteuid() : 0);
   impl.effectiveCapabilities = readEffectiveCapabilities;
+  impl.initialUserNamespace = readInitialUserNamespace;
   return impl;
 }
 
@@ -159,11 +165,17 @@ export function capabilityFor(operation: string, release?: string): string | und
 export function missingCapabilityError(operation: string, code: string, detail: string, what: string, need: CapabilityNeed, cause: unknown, impl: Sys = active ?? sys()): PermissionError | undefined {
   let caps: bigint | undefined;
   let euid = 0;
+  let initialNs: boolean | undefined;
   try {
     caps = impl.effectiveCapabilities();
     euid = impl.geteuid();
+    initialNs = impl.initialUserNamespace();
   } catch {
     // keep the defaults
+  }
+  if (initialNs === false && (what.includes("CAP_BPF") || what.includes("CAP_PERFMON") || what.includes("CAP_SYS_ADMIN"))) {
+    // The namespace's capabilities (CapEff may be full) are not the initial namespace's the kernel asks for.
+    return new PermissionError(code, `${operation}: ${detail} (${code}): needs ${what} in the initial user namespace; this process is in a child user namespace, whose capabilities do not count for BPF. Load through a BPF token: a bpffs mounted for this namespace with delegate_cmds/delegate_maps/delegate_progs/delegate_attachs (loadCollection option token, or TSBPF_BPF_TOKEN_PATH; see docs/token.md)`, { cause });
   }
   const unmet = caps === undefined ? (euid !== 0 ? [...need] : []) : unmetGroups(need, caps);
   if (unmet.length === 0) return undefined;

@@ -1,0 +1,109 @@
+// BPF tokens on the real kernel (Linux 6.9+). An unprivileged user (uid 65534), root only of its own
+// user namespace, gets a bpffs created for that namespace at /sys/fs/bpf (test/helpers/token-sandbox.c
+// does the fsopen / fsconfig delegate_* / fsmount hand-off with this privileged test), and tsbpf in a
+// Node child (test/kernel/token-child.ts) loads the XDP counter through the token, attaches it to the
+// namespace's loopback and counts real UDP datagrams. Without delegation, or with a delegation that
+// lacks the program type, the load fails with a typed error naming what is missing.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TokenError } from "../../src/errors.js";
+import { createToken, resolveToken } from "../../src/runtime/token.js";
+import { kernelAtLeast } from "../../src/sys/system.js";
+import { compileAndRead, haveTool, hostProgram, run } from "../helpers/loader.js";
+import { privileged } from "../helpers/privileges.js";
+
+const UID = "65534";
+const ALL = "delegate_cmds=any,delegate_maps=any,delegate_progs=any,delegate_attachs=any";
+const root = new URL("../..", import.meta.url).pathname;
+
+interface ChildResult {
+  ok: boolean;
+  count?: number;
+  name?: string;
+  code?: string;
+  message?: string;
+}
+
+const problem = (): string | undefined => {
+  if (!kernelAtLeast(6, 9)) return "BPF tokens need Linux 6.9+";
+  if (!haveTool("cc") && !process.env.CC) return "needs a C compiler (cc) for test/helpers/token-sandbox.c";
+  return undefined;
+};
+
+describe("BPF token: an unprivileged user namespace loads through a delegated bpffs", privileged(problem), () => {
+  let dir: string;
+  let sandbox: string;
+  let object: string;
+  let usernsProblem: string | undefined;
+
+  before(async () => {
+    sandbox = hostProgram("token-sandbox", readFileSync(join(root, "test/helpers/token-sandbox.c"), "utf8"));
+    dir = mkdtempSync(join(tmpdir(), "tsbpf-token-"));
+    chmodSync(dir, 0o755);
+    object = join(dir, "attach_xdp.o");
+    copyFileSync((await compileAndRead("test/fixtures/c/attach_xdp.bpf.c")).path, object);
+    chmodSync(object, 0o644);
+    // Unprivileged user namespaces may be switched off (user.max_user_namespaces=0, distro sysctls, LSMs).
+    const probe = await run(sandbox, [UID, "probe"]);
+    if (probe.code === 77) usernsProblem = probe.stderr.trim();
+    else assert.equal(probe.code, 0, `token-sandbox probe: ${probe.stderr}`);
+  });
+
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Runs the child with `delegation` ("none" or delegate_* options) and the token argument. */
+  async function child(delegation: string, token: string): Promise<ChildResult> {
+    const r = await run(sandbox, [UID, delegation, "/sys/fs/bpf", process.execPath, "--import", "tsx", join(root, "test/kernel/token-child.ts"), object, token, "5"]);
+    assert.equal(r.code, 0, `token-sandbox (${delegation}, ${token}) exited ${r.code}: ${r.stderr}`);
+    const line = r.stdout.trim().split("\n").pop() ?? "";
+    return JSON.parse(line) as ChildResult;
+  }
+
+  test("delegated bpffs at /sys/fs/bpf: used implicitly, XDP on the namespace's loopback counts 5 datagrams", (t) => {
+    if (usernsProblem) return t.skip(usernsProblem);
+    return child(ALL, "implicit").then((r) => assert.deepEqual(r, { ok: true, count: 5 }));
+  });
+
+  test("the same load with tokens switched off (token: false) is refused, naming the user namespace and tokens", async (t) => {
+    if (usernsProblem) return t.skip(usernsProblem);
+    const r = await child(ALL, "off");
+    assert.equal(r.ok, false);
+    assert.equal(r.name, "PermissionError");
+    assert.equal(r.code, "EPERM");
+    assert.match(r.message!, /child user namespace/);
+    assert.match(r.message!, /BPF token/);
+  });
+
+  test("a delegation without the XDP program type: TokenError naming delegate_progs=xdp", async (t) => {
+    if (usernsProblem) return t.skip(usernsProblem);
+    const r = await child("delegate_cmds=any,delegate_maps=any,delegate_progs=socket_filter,delegate_attachs=any", "/sys/fs/bpf");
+    assert.equal(r.ok, false);
+    assert.equal(r.name, "TokenError");
+    assert.equal(r.code, "TOKEN_NOT_DELEGATED");
+    assert.match(r.message!, /load program "xdp_count"/);
+    assert.match(r.message!, /does not delegate delegate_progs=xdp/);
+  });
+
+  test("a bpffs without delegation: the named token fails to be created (TOKEN_NOT_DELEGATED); implicitly, none is used and the load is refused", async (t) => {
+    if (usernsProblem) return t.skip(usernsProblem);
+    const named = await child("none", "/sys/fs/bpf");
+    assert.equal(named.name, "TokenError");
+    assert.equal(named.code, "TOKEN_NOT_DELEGATED");
+    assert.match(named.message!, /no delegate_\* mount options/);
+    const implicit = await child("none", "implicit");
+    assert.equal(implicit.name, "PermissionError");
+    assert.match(implicit.message!, /child user namespace/);
+  });
+
+  test("in the initial user namespace: no implicit token; a named one is TOKEN_INITIAL_USER_NAMESPACE, a non-bpffs TOKEN_NOT_BPFFS", () => {
+    assert.equal(resolveToken(undefined, {}), undefined);
+    assert.throws(() => createToken("/sys/fs/bpf"), (e: unknown) => e instanceof TokenError && e.code === "TOKEN_INITIAL_USER_NAMESPACE" && /initial user namespace/.test(e.message));
+    assert.throws(() => createToken(dir), (e: unknown) => e instanceof TokenError && e.code === "TOKEN_NOT_BPFFS" && e.source === dir);
+  });
+});
