@@ -5,6 +5,7 @@ import type { SourceLocation } from "../../asm/instruction.js";
 import type { BlockId, IrBlock, IrFunction, IrInstruction, IrTerminator, Operand, StackSlot, VReg } from "../ir.js";
 import { dominanceFrontiers, dominators, retarget, termSuccessors, type Dominators } from "./cfg.js";
 import { defOf, forEachUse, mapDef, mapTermUses, mapUses, termUsesOf, usesOf } from "./insn.js";
+import { walkTree } from "./recurse.js";
 
 /** `dst = φ(args)`: `args[i]` is the value arriving from the block's `preds[i]`. */
 export interface Phi {
@@ -209,7 +210,8 @@ export function toSsa(fn: IrFunction): SsaFunction {
     stacks[p].push(nv);
     out.params.push(nv);
   }
-  const walk = (id: BlockId) => {
+  // Renaming down the dominator tree (as deep as the function is long: walkTree, no recursion).
+  walkTree(blocks[0].id, (id) => dom.children.get(id)!, (id) => {
     const b = byId.get(id)!;
     const sb = ssaBlocks.get(id)!;
     const pushed: VReg[] = [];
@@ -234,10 +236,10 @@ export function toSsa(fn: IrFunction): SsaFunction {
         succ.phis[i].args[k] = stacks[v].length ? { reg: stacks[v][stacks[v].length - 1] } : { imm: 0n };
       });
     }
-    for (const c of dom.children.get(id)!) walk(c);
-    for (const v of pushed) stacks[v].pop();
-  };
-  walk(blocks[0].id);
+    return () => {
+      for (const v of pushed) stacks[v].pop();
+    };
+  });
   out.blocks = blocks.map((b) => ssaBlocks.get(b.id)!);
   if (entryInsns.length) out.blocks[0].insns.unshift(...entryInsns);
   return out;
