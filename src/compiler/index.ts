@@ -85,7 +85,7 @@ export function compile(entry: string, opts: CompileOptions = {}): CompileResult
     diagnostics.push({ code: DiagnosticCode.Internal, message: `internal compiler error: ${(e as Error).stack ?? e}`, file: path, line: 1, column: 1, start: 0, length: 0, text: "" });
     return { object: undefined, module: undefined, ir: [], diagnostics };
   }
-  diagnostics.push(...lowered.diagnostics);
+  for (const d of lowered.diagnostics) diagnostics.push(d);
   const ir = lowered.programs.map((p) => p.ir);
   if (diagnostics.length) return { object: undefined, module: undefined, ir, diagnostics: sortDiagnostics(diagnostics) };
   const functions: CompiledFunction[] = [];

@@ -43,3 +43,9 @@ export function walkTree<N>(root: N, children: (n: N) => readonly N[] | undefine
     }
   }
 }
+
+/** `dst.push(...src)` without spreading: a spread passes every element on the stack (a block or a
+ * function of tens of thousands of instructions overflows it). */
+export function appendAll<T>(dst: T[], src: readonly T[]): void {
+  for (let i = 0; i < src.length; i++) dst.push(src[i]!);
+}

@@ -5,7 +5,7 @@ import type { SourceLocation } from "../../asm/instruction.js";
 import type { BlockId, IrBlock, IrFunction, IrInstruction, IrTerminator, Operand, StackSlot, VReg } from "../ir.js";
 import { dominanceFrontiers, dominators, retarget, termSuccessors, type Dominators } from "./cfg.js";
 import { defOf, forEachUse, mapDef, mapTermUses, mapUses, termUsesOf, usesOf } from "./insn.js";
-import { walkTree } from "./recurse.js";
+import { appendAll, walkTree } from "./recurse.js";
 
 /** `dst = φ(args)`: `args[i]` is the value arriving from the block's `preds[i]`. */
 export interface Phi {
@@ -241,7 +241,7 @@ export function toSsa(fn: IrFunction): SsaFunction {
     };
   });
   out.blocks = blocks.map((b) => ssaBlocks.get(b.id)!);
-  if (entryInsns.length) out.blocks[0].insns.unshift(...entryInsns);
+  if (entryInsns.length) out.blocks[0].insns = [...entryInsns, ...out.blocks[0].insns];
   return out;
 }
 
@@ -308,9 +308,9 @@ export function fromSsa(fn: SsaFunction): IrFunction {
         const k = canKeep(1) ? 0 : canKeep(0) ? 1 : -1;
         if (k >= 0 && !termReads) {
           const copies = b.phis.map((phi) => ({ dst: phi.dst, src: phi.args[k] }));
-          from.insns.push(...sequentialize(copies, () => newVreg(fn), from.term.loc));
+          appendAll(from.insns, sequentialize(copies, () => newVreg(fn), from.term.loc));
           const keep = 1 - k;
-          by.get(b.preds[keep])!.insns.push(...sequentialize(b.phis.map((phi) => ({ dst: phi.dst, src: phi.args[keep] })), () => newVreg(fn), from.term.loc));
+          appendAll(by.get(b.preds[keep])!.insns, sequentialize(b.phis.map((phi) => ({ dst: phi.dst, src: phi.args[keep] })), () => newVreg(fn), from.term.loc));
           b.phis = [];
           continue;
         }
@@ -319,7 +319,7 @@ export function fromSsa(fn: SsaFunction): IrFunction {
     b.preds.forEach((p, k) => {
       const pb = by.get(p)!;
       const copies = b.phis.map((phi) => ({ dst: phi.dst, src: phi.args[k] }));
-      pb.insns.push(...sequentialize(copies, () => newVreg(fn), pb.term.loc));
+      appendAll(pb.insns, sequentialize(copies, () => newVreg(fn), pb.term.loc));
     });
     b.phis = [];
   }
