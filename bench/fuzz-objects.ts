@@ -2,8 +2,10 @@
 // readCollectionSpec (and, with --load, loadCollection) only ever returns or throws a TsbpfError.
 //
 // Usage: node --import tsx bench/fuzz-objects.ts [--iterations 100000] [--seed 1] [--from 0]
-//          [--load] [--json] [--save-crashes <dir>] [--max-ms 2000]
+//          [--mode all|btf] [--budget-ms N] [--load] [--json] [--save-crashes <dir>] [--max-ms 2000]
 // Iteration i mutates with a PRNG seeded from (seed, i), so `--from i --iterations 1` replays one case.
+// --mode btf corrupts only the .BTF and .BTF.ext sections (the ELF stays intact) and also decodes,
+// describes, resolves and sizes every type of a mutant that reads. --budget-ms stops early on time.
 // With --load, a mutant whose map the kernel accepts with a huge max_entries can legitimately take
 // seconds to create; such cases show up under "slow", not as crashes.
 
@@ -143,6 +145,72 @@ export function mutate(input: FuzzInput, all: readonly FuzzInput[], rnd: () => n
   return { bytes: b, what: `${input.name}: ${what.join(", ")}` };
 }
 
+/** Header fields (offset, size 4) of .BTF (hdr_len, type_off, type_len, str_off, str_len) and .BTF.ext. */
+const BTF_HEADER_FIELDS = [4, 8, 12, 16, 20];
+const BTF_EXT_HEADER_FIELDS = [4, 8, 12, 16, 20, 24, 28];
+
+/**
+ * Like {@link mutate}, but only inside the `.BTF` and `.BTF.ext` sections and without moving or
+ * resizing anything else (the ELF stays well-formed): bit flips, random bytes, interesting 32-bit
+ * values, and header lengths/offsets set off by a little, truncated or blown up.
+ */
+export function mutateBtf(input: FuzzInput, rnd: () => number): { bytes: Uint8Array; what: string } {
+  const ri = (n: number) => Math.floor(rnd() * n);
+  const b = input.bytes.slice();
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const targets = input.sections.filter((s) => (s.name === ".BTF" || s.name === ".BTF.ext") && s.size >= 8);
+  const what: string[] = [];
+  if (targets.length === 0) return { bytes: b, what: `${input.name}: no BTF` };
+  const n = 1 + ri(4);
+  for (let m = 0; m < n; m++) {
+    const sec = targets[ri(targets.length)];
+    const at = sec.offset + ri(sec.size);
+    const word = (sec.offset + ((ri(sec.size) >> 2) << 2));
+    switch (ri(8)) {
+      case 0: b[at] ^= 1 << ri(8); what.push(`flip ${sec.name}+${at - sec.offset}`); break;
+      case 1: b[at] = ri(256); what.push(`byte ${sec.name}+${at - sec.offset}`); break;
+      case 2: case 3: { // a type record / string / ext record field
+        if (word + 4 <= sec.offset + sec.size) dv.setUint32(word, INTERESTING32[ri(INTERESTING32.length)] ^ (rnd() < 0.3 ? ri(16) : 0), true);
+        what.push(`u32 ${sec.name}+${word - sec.offset}`);
+        break;
+      }
+      default: { // a header length or offset: nudged, truncated, doubled or set to an interesting value
+        const fields = sec.name === ".BTF" ? BTF_HEADER_FIELDS : BTF_EXT_HEADER_FIELDS;
+        const f = fields[ri(fields.length)];
+        if (f + 4 > sec.size) break;
+        const old = dv.getUint32(sec.offset + f, true);
+        const how = ri(4);
+        const v = how === 0 ? old + ri(9) - 4 : how === 1 ? Math.floor(old * rnd()) : how === 2 ? old * 2 + ri(8) : INTERESTING32[ri(INTERESTING32.length)];
+        dv.setUint32(sec.offset + f, v >>> 0, true);
+        what.push(`hdr ${sec.name}+${f} ${old}->${v >>> 0}`);
+      }
+    }
+  }
+  return { bytes: b, what: `${input.name}: ${what.join(", ")}` };
+}
+
+/**
+ * What a loader does with a spec's BTF beyond reading it: decode and check every type, describe,
+ * resolve and size each one. Typed errors are outcomes, as for reading.
+ */
+export function exerciseBtf(spec: CollectionSpec): void {
+  const btf = spec.btf;
+  if (!btf) return;
+  btf.validate();
+  for (let id = 1; id < btf.typeCount; id++) {
+    btf.toString(id);
+    btf.resolve(id);
+    try {
+      btf.sizeof(id);
+    } catch (e) {
+      if (!(e instanceof TsbpfError)) throw e;
+    }
+  }
+}
+
+/** Which mutator a run uses: anywhere in the object, or only inside its BTF sections. */
+export type FuzzMode = "all" | "btf";
+
 /** What one fuzz case did. */
 export type Outcome =
   | { kind: "ok"; spec: CollectionSpec }
@@ -160,13 +228,18 @@ function classify<T>(fn: () => T): { value?: T; outcome?: Outcome } {
 }
 
 /** Fuzz case `i` of `seed`: mutate, read, optionally load. */
-export function fuzzCase(inputs: readonly FuzzInput[], seed: number, i: number, load: boolean): { outcome: Outcome; what: string; bytes: Uint8Array; ms: number } {
+export function fuzzCase(inputs: readonly FuzzInput[], seed: number, i: number, load: boolean, mode: FuzzMode = "all"): { outcome: Outcome; what: string; bytes: Uint8Array; ms: number } {
   const rnd = prng((seed * 0x9e3779b1) ^ (i * 0x85ebca6b) ^ 0x5bd1e995);
   const input = inputs[Math.floor(rnd() * inputs.length)];
-  const { bytes, what } = mutate(input, inputs, rnd);
+  const { bytes, what } = mode === "btf" ? mutateBtf(input, rnd) : mutate(input, inputs, rnd);
   const t0 = performance.now();
   const read = classify(() => readCollectionSpec(bytes, { name: input.name }));
   let outcome: Outcome = read.outcome ?? { kind: "ok", spec: read.value! };
+  if (mode === "btf" && outcome.kind === "ok") {
+    const spec = outcome.spec;
+    const walked = classify(() => exerciseBtf(spec));
+    if (walked.outcome) outcome = walked.outcome.kind === "crash" ? walked.outcome : { kind: "error", key: `btf ${(walked.outcome as { key: string }).key}` };
+  }
   if (load && outcome.kind === "ok") {
     const spec = outcome.spec;
     const loaded = classify(() => loadCollection(spec).close());
@@ -177,6 +250,7 @@ export function fuzzCase(inputs: readonly FuzzInput[], seed: number, i: number, 
 
 /** Summary of a fuzz run, as printed with --json. */
 export interface FuzzReport {
+  mode: FuzzMode;
   seed: number;
   from: number;
   iterations: number;
@@ -188,12 +262,28 @@ export interface FuzzReport {
   totalMs: number;
 }
 
-/** Run `iterations` cases starting at `from`. */
-export function fuzz(inputs: readonly FuzzInput[], opts: { seed: number; from: number; iterations: number; load: boolean; maxMs: number; saveCrashes?: string }): FuzzReport {
-  const report: FuzzReport = { seed: opts.seed, from: opts.from, iterations: opts.iterations, ok: 0, errors: {}, crashes: [], slow: [], maxMs: 0, totalMs: 0 };
+/** Options of {@link fuzz}. */
+export interface FuzzOptions {
+  seed: number;
+  from: number;
+  iterations: number;
+  load: boolean;
+  maxMs: number;
+  mode?: FuzzMode;
+  /** Stop after this many milliseconds even if fewer cases ran (`iterations` in the report says how many did). */
+  budgetMs?: number;
+  saveCrashes?: string;
+}
+
+/** Run up to `iterations` cases starting at `from` (fewer when the time budget runs out). */
+export function fuzz(inputs: readonly FuzzInput[], opts: FuzzOptions): FuzzReport {
+  const mode = opts.mode ?? "all";
+  const report: FuzzReport = { mode, seed: opts.seed, from: opts.from, iterations: 0, ok: 0, errors: {}, crashes: [], slow: [], maxMs: 0, totalMs: 0 };
   const start = performance.now();
   for (let i = opts.from; i < opts.from + opts.iterations; i++) {
-    const r = fuzzCase(inputs, opts.seed, i, opts.load);
+    if (opts.budgetMs !== undefined && i > opts.from && performance.now() - start > opts.budgetMs) break;
+    report.iterations++;
+    const r = fuzzCase(inputs, opts.seed, i, opts.load, mode);
     report.maxMs = Math.max(report.maxMs, r.ms);
     if (r.ms > opts.maxMs) report.slow.push({ iteration: i, what: r.what, ms: Math.round(r.ms) });
     if (r.outcome.kind === "ok") report.ok++;
@@ -225,18 +315,21 @@ async function main(): Promise<void> {
     load: process.argv.includes("--load"),
     maxMs: Number(arg("max-ms") ?? 2000),
     saveCrashes: arg("save-crashes"),
+    mode: (arg("mode") ?? "all") as FuzzMode,
+    ...(arg("budget-ms") ? { budgetMs: Number(arg("budget-ms")) } : {}),
   };
+  if (opts.mode !== "all" && opts.mode !== "btf") throw new Error(`--mode must be all or btf, not ${opts.mode}`);
   const inputs = await corpusInputs();
   const report = fuzz(inputs, opts);
   if (process.argv.includes("--json")) {
     process.stdout.write(JSON.stringify(report) + "\n");
   } else {
     const rate = Math.round((report.iterations / report.totalMs) * 1000);
-    console.log(`fuzz-objects: ${report.iterations} cases (seed ${report.seed}, from ${report.from}${opts.load ? ", with load" : ""}) over ${inputs.length} corpus objects in ${report.totalMs} ms (${rate}/s), slowest ${report.maxMs} ms`);
+    console.log(`fuzz-objects: ${report.iterations} cases (mode ${report.mode}, seed ${report.seed}, from ${report.from}${opts.load ? ", with load" : ""}) over ${inputs.length} corpus objects in ${report.totalMs} ms (${rate}/s), slowest ${report.maxMs} ms`);
     console.log(`  accepted: ${report.ok}`);
     for (const [key, count] of Object.entries(report.errors).sort((a, b) => b[1] - a[1])) console.log(`  ${key.padEnd(44)} ${count}`);
     console.log(`  crashes (not a TsbpfError): ${report.crashes.length}`);
-    for (const c of report.crashes.slice(0, 20)) console.log(`    #${c.iteration} ${c.what}\n      ${c.error.split("\n").slice(0, 3).join("\n      ")}`);
+    for (const c of report.crashes.slice(0, 20)) console.log(`    #${c.iteration} (replay: --mode ${report.mode} --seed ${report.seed} --from ${c.iteration} --iterations 1) ${c.what}\n      ${c.error.split("\n").slice(0, 3).join("\n      ")}`);
     if (report.slow.length) console.log(`  slow cases (> ${opts.maxMs} ms): ${report.slow.map((s) => `#${s.iteration} ${s.ms} ms`).join(", ")}`);
   }
   process.exitCode = report.crashes.length || report.slow.length ? 1 : 0;

@@ -48,6 +48,8 @@ export const DiagnosticCode = {
   KernelType: "TSBPF1500",
   /** eBPF limits: stack size, argument count, recursion. */
   Limit: "TSBPF1600",
+  /** Syntax nested deeper than the compiler accepts (src/compiler/nesting.ts). */
+  Nesting: "TSBPF1601",
   /** Imports from modules kernel code may not use. */
   Import: "TSBPF1700",
   /** Internal compiler error (a bug): reported, never thrown. */

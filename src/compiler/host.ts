@@ -8,6 +8,8 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { FileError } from "../errors.js";
 import { readUserFile, USER_FILE_LIMITS } from "../sys/user-file.js";
+import type { Diagnostic } from "./diagnostics.js";
+import { scanNesting } from "./nesting.js";
 
 /** This package's root (the directory holding package.json and src/). */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -61,9 +63,10 @@ export type SourceOverrides = ReadonlyMap<string, string>;
 
 /**
  * Creates the ts.Program for `entry`. Library and unchanged user files are parsed once per process;
- * the previous program is passed to TypeScript for structure reuse.
+ * the previous program is passed to TypeScript for structure reuse. A user file nested too deeply for
+ * the parser is not parsed: it stands as an empty file and its diagnostic goes to `tooDeep`.
  */
-export function createProgram(entry: string, overrides?: SourceOverrides): ts.Program {
+export function createProgram(entry: string, overrides?: SourceOverrides, tooDeep: Diagnostic[] = []): ts.Program {
   const options = compilerOptions();
   const host = ts.createCompilerHost(options, true);
   // Sources and their imports are user files: a FIFO, device or huge file is refused, not read.
@@ -99,6 +102,13 @@ export function createProgram(entry: string, overrides?: SourceOverrides): ts.Pr
     const hash = hashText(text);
     const cached = fileCache.get(name);
     if (cached && cached.hash === hash) return cached.sf;
+    if (!isLibraryFile(name) && !name.includes("/node_modules/")) {
+      const deep = scanNesting(name, text);
+      if (deep) {
+        tooDeep.push(deep);
+        return ts.createSourceFile(name, "", languageVersion, true);
+      }
+    }
     const sf = ts.createSourceFile(name, text, languageVersion, true);
     fileCache.set(name, { hash, sf });
     return sf;

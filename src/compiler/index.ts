@@ -2,6 +2,7 @@
 // CO-RE relocations), with coded diagnostics for everything the kernel language does not support.
 
 import { basename, resolve } from "node:path";
+import type ts from "typescript";
 import type { Btf } from "../btf/btf.js";
 import { kernelBtf } from "../btf/kernel.js";
 import { generate, type Cpu } from "./codegen/index.js";
@@ -11,6 +12,7 @@ import { createProgram, isLibraryFile, type SourceOverrides } from "./host.js";
 import { checkUserFile, USER_FILE_LIMITS } from "../sys/user-file.js";
 import type { IrFunction } from "./ir.js";
 import { lowerModule } from "./lower/module.js";
+import { checkNesting, deepestPath, isStackOverflow, nestingAt } from "./nesting.js";
 import type { CompiledFunction, CompiledModule } from "./module.js";
 
 export { CompileError, formatDiagnostic, DiagnosticCode } from "./diagnostics.js";
@@ -53,26 +55,44 @@ export interface CompileResult {
 export function compile(entry: string, opts: CompileOptions = {}): CompileResult {
   const path = resolve(entry);
   if (!opts.sources?.has(path)) checkUserFile(entry, "kernel program source", USER_FILE_LIMITS.source);
-  const program = createProgram(path, opts.sources);
+  const tooDeep: Diagnostic[] = [];
+  let program: ts.Program;
+  try {
+    program = createProgram(path, opts.sources, tooDeep);
+  } catch (e) {
+    if (!isStackOverflow(e)) throw e;
+    // Only bracket nesting is checked before parsing; other right-recursive syntax (`!!!...x`) ends here.
+    return failed([{ code: DiagnosticCode.Nesting, message: "source nested too deeply for the TypeScript parser: split deeply nested expressions into several statements with intermediate variables", file: path, line: 1, column: 1, start: 0, length: 0, text: "" }]);
+  }
+  if (tooDeep.length) return failed(tooDeep);
   const sf = program.getSourceFile(path);
   if (!sf) {
     return { object: undefined, module: undefined, ir: [], diagnostics: [{ code: DiagnosticCode.Import, message: `cannot read ${entry}`, file: entry, line: 0, column: 0, start: 0, length: 0, text: "" }] };
   }
-  const diagnostics: Diagnostic[] = [];
   const userFiles = program.getSourceFiles().filter((f) => !f.isDeclarationFile && !isLibraryFile(f.fileName));
-  for (const f of userFiles) for (const d of program.getSyntacticDiagnostics(f)) diagnostics.push(fromTypeScript(d));
-  if (diagnostics.length) return { object: undefined, module: undefined, ir: [], diagnostics: sortDiagnostics(diagnostics) };
-  for (const f of userFiles) for (const d of program.getSemanticDiagnostics(f)) diagnostics.push(fromTypeScript(d));
-  for (const d of program.getOptionsDiagnostics()) diagnostics.push(fromTypeScript(d));
+  // Too deep for the checker and the lowering (which recurse per level): diagnosed before they run.
+  const nesting = userFiles.map(checkNesting).filter((d) => d !== undefined);
+  if (nesting.length) return failed(nesting);
+  const diagnostics: Diagnostic[] = [];
   const btf = typeof opts.btf === "function" ? opts.btf : opts.btf ? () => opts.btf as Btf : () => kernelBtf();
   let lowered;
   try {
+    // A file that did not parse gets only its syntax errors, as with tsc (checking it adds noise).
+    for (const f of userFiles) for (const d of program.getSyntacticDiagnostics(f)) diagnostics.push(fromTypeScript(d));
+    if (diagnostics.length) return { object: undefined, module: undefined, ir: [], diagnostics: sortDiagnostics(diagnostics) };
+    for (const f of userFiles) for (const d of program.getSemanticDiagnostics(f)) diagnostics.push(fromTypeScript(d as ts.Diagnostic));
+    for (const d of program.getOptionsDiagnostics()) diagnostics.push(fromTypeScript(d));
     lowered = lowerModule(program, sf, btf);
   } catch (e) {
+    // Under MAX_NESTING and still too deep (a caller that left little stack): located at the deepest expression.
+    if (isStackOverflow(e)) {
+      const deepest = userFiles.map((f) => ({ f, path: deepestPath(f)! })).reduce((a, b) => (b.path.length > a.path.length ? b : a));
+      return failed([nestingAt(deepest.f, deepest.path)]);
+    }
     diagnostics.push({ code: DiagnosticCode.Internal, message: `internal compiler error: ${(e as Error).stack ?? e}`, file: path, line: 1, column: 1, start: 0, length: 0, text: "" });
     return { object: undefined, module: undefined, ir: [], diagnostics };
   }
-  diagnostics.push(...lowered.diagnostics);
+  for (const d of lowered.diagnostics) diagnostics.push(d);
   const ir = lowered.programs.map((p) => p.ir);
   if (diagnostics.length) return { object: undefined, module: undefined, ir, diagnostics: sortDiagnostics(diagnostics) };
   const functions: CompiledFunction[] = [];
@@ -111,6 +131,10 @@ export function compile(entry: string, opts: CompileOptions = {}): CompileResult
     diagnostics.push({ code: DiagnosticCode.Internal, message: `internal compiler error writing the object: ${(e as Error).message}`, file: path, line: 1, column: 1, start: 0, length: 0, text: "" });
     return { object: undefined, module, ir, diagnostics };
   }
+}
+
+function failed(diagnostics: Diagnostic[]): CompileResult {
+  return { object: undefined, module: undefined, ir: [], diagnostics: sortDiagnostics(diagnostics) };
 }
 
 /** Like {@link compile}, but throws a {@link CompileError} listing every diagnostic on failure. */

@@ -60,8 +60,9 @@ export function linkProgram(entry: FunctionBody, index: FunctionIndex): LinkedPr
         ins.constant = BigInt(rel);
       }
     }
-    instructions.push(...copies);
-    metas.push(...metaCopies);
+    // Not push(...copies): a spread puts every instruction on the stack (overflows past ~100k).
+    for (const c of copies) instructions.push(c);
+    for (const m of metaCopies) metas.push(m);
   }
   return { instructions, metas, functions: order.map((f) => f.name) };
 }

@@ -11,6 +11,7 @@ import type { FrameLayout } from "./frame.js";
 import { orderBlocks, threadJumps } from "./layout.js";
 import type { MFunction, MTerm } from "./mir.js";
 import { peephole } from "./peephole.js";
+import { appendAll } from "../opt/recurse.js";
 
 const JUMP: Record<Cond, ConditionalJumpOp> = {
   eq: JumpOp.JEQ, ne: JumpOp.JNE, gt: JumpOp.JGT, ge: JumpOp.JGE, lt: JumpOp.JLT, le: JumpOp.JLE,
@@ -105,7 +106,7 @@ export function emit(fn: MFunction, colors: Int8Array, frame: FrameLayout): Emit
   order.forEach((id, k) => {
     start.set(id, out.length);
     const b = fn.byId.get(id)!;
-    out.push(...bodies.get(id)!);
+    appendAll(out, bodies.get(id)!);
     const next = order[k + 1];
     const t = b.term;
     if (t.kind === "exit") {

@@ -470,7 +470,8 @@ export function lower(fn: IrFunction, cpu: Cpu): MFunction {
   loc = fn.loc;
   fn.params.forEach((p, i) => move(N(p), i + 1));
   if (targetsEntry) {
-    const id = Math.max(...ids) + 1;
+    let id = -Infinity;
+    for (const x of ids) id = Math.max(id, x + 1); // not Math.max(...ids): a spread of every block id
     const pb: MBlock = { id, insns: prologue, term: { kind: "jmp", target: entryId } };
     m.blocks.push(pb);
     m.byId.set(id, pb);

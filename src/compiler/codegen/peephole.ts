@@ -116,35 +116,24 @@ function overwrittenBeforeRead<T extends { insn: Instruction }>(body: T[], i: nu
 /** Simplifies a block's straight-line instructions in place; returns how many were removed. */
 export function peephole<T extends { insn: Instruction }>(body: T[]): number {
   forwardStack(body);
-  let removed = 0;
+  // Kept instructions are compacted to body[0..w) (a splice per removal is quadratic in long blocks);
+  // body[i + 1..] still holds the instructions not yet visited.
+  let w = 0;
   const zext = new Set<number>();
   for (let i = 0; i < body.length; i++) {
     const a = body[i].insn;
-    if (isMove(a) && a.dst === a.src) {
-      body.splice(i--, 1);
-      removed++;
-      continue;
+    if (isMove(a) && a.dst === a.src) continue;
+    if (a.opcode === MOV32_X && a.offset === 0 && a.dst === a.src && zext.has(a.dst)) continue;
+    if (w > 0) {
+      const p = body[w - 1].insn;
+      if (isMove(a) && isMove(p) && p.dst === a.src && p.src === a.dst) continue;
     }
-    if (a.opcode === MOV32_X && a.offset === 0 && a.dst === a.src && zext.has(a.dst)) {
-      body.splice(i--, 1);
-      removed++;
-      continue;
-    }
-    if (i > 0) {
-      const p = body[i - 1].insn;
-      if (isMove(a) && isMove(p) && p.dst === a.src && p.src === a.dst) {
-        body.splice(i--, 1);
-        removed++;
-        continue;
-      }
-    }
-    if (isStackStore(a) && overwrittenBeforeRead(body, i)) {
-      body.splice(i--, 1);
-      removed++;
-      continue;
-    }
+    if (isStackStore(a) && overwrittenBeforeRead(body, i)) continue;
     for (const r of writes(a)) zext.delete(r);
     if (zeroExtends(a)) zext.add(a.dst);
+    body[w++] = body[i];
   }
+  const removed = body.length - w;
+  body.length = w;
   return removed;
 }

@@ -7,6 +7,7 @@ import { newVreg, ssaDominators, type SsaFunction } from "./ssa.js";
 import { defOf } from "./insn.js";
 import type { KnownBits } from "./known-bits.js";
 import { memoryModel, memoryVersions, writeIds } from "./memory.js";
+import { walkTree } from "./recurse.js";
 
 const COMMUTATIVE = new Set(["add", "mul", "and", "or", "xor"]);
 /**
@@ -73,7 +74,8 @@ export function valueNumbering(fn: SsaFunction, opts: GvnOptions): boolean {
     return (k.zero & high) === high;
   };
 
-  const visit = (id: BlockId) => {
+  // Down the dominator tree (as deep as the function is long: walkTree, no recursion).
+  walkTree(fn.blocks[0].id, (id) => dom.children.get(id), (id) => {
     const b = by.get(id)!;
     const undo: [string, VReg | undefined][] = [];
     const put = (key: string, v: VReg) => {
@@ -130,13 +132,13 @@ export function valueNumbering(fn: SsaFunction, opts: GvnOptions): boolean {
       }
       return out;
     });
-    for (const c of dom.children.get(id) ?? []) visit(c);
-    for (let i = undo.length - 1; i >= 0; i--) {
-      const [key, prev] = undo[i];
-      if (prev === undefined) table.delete(key);
-      else table.set(key, prev);
-    }
-  };
-  visit(fn.blocks[0].id);
+    return () => {
+      for (let i = undo.length - 1; i >= 0; i--) {
+        const [key, prev] = undo[i];
+        if (prev === undefined) table.delete(key);
+        else table.set(key, prev);
+      }
+    };
+  });
   return any;
 }

@@ -6,6 +6,7 @@
 
 import type { IrInstruction, Operand, VReg } from "../ir.js";
 import { defOf } from "./insn.js";
+import { recurse } from "./recurse.js";
 import type { SsaFunction } from "./ssa.js";
 
 const M64 = (1n << 64n) - 1n;
@@ -144,7 +145,7 @@ export interface KnownBits {
 
 /**
  * Known bits of the vregs of an SSA function, computed lazily from their definitions (a phi reached
- * again while it is being computed, i.e. through a loop, counts as unknown).
+ * again while it is being computed, i.e. through a loop, counts as unknown), without recursion.
  */
 export function knownBits(fn: SsaFunction): KnownBits {
   const def = new Map<VReg, IrInstruction | Operand[]>();
@@ -157,26 +158,38 @@ export function knownBits(fn: SsaFunction): KnownBits {
   }
   const memo = new Map<VReg, Bits>();
   const busy = new Set<VReg>();
-  const of = (o: Operand): Bits => ("imm" in o ? constBits(o.imm) : get(o.reg));
-  function get(v: VReg): Bits {
-    const m = memo.get(v);
-    if (m) return m;
-    const d = def.get(v);
-    if (d === undefined || busy.has(v)) return UNKNOWN;
+  const known = (o: Operand): Bits => ("imm" in o ? constBits(o.imm) : memo.get(o.reg) ?? UNKNOWN);
+  /** Whether `v` still has to be computed (the recursion would descend into it). */
+  const pending = (o: Operand): o is { reg: VReg } => "reg" in o && !memo.has(o.reg) && def.has(o.reg) && !busy.has(o.reg);
+  // One level of the computation; the operands it needs are yielded first (a def chain is as long as
+  // the function, so the recursion runs on recurse's explicit stack).
+  function* step(v: VReg): Generator<VReg, Bits, Bits> {
+    const d = def.get(v)!;
     busy.add(v);
     let k: Bits;
     if (Array.isArray(d)) {
       let acc: Bits | undefined;
       for (const a of d) {
-        const x = of(a);
+        const x = pending(a) ? yield a.reg : known(a);
         acc = acc ? { zero: acc.zero & x.zero, one: acc.one & x.one } : x;
         if (acc.zero === 0n && acc.one === 0n) break;
       }
       k = acc ?? UNKNOWN;
-    } else k = insnBits(d, of);
+    } else {
+      // insnBits reads every register operand, in this order.
+      const ops: Operand[] = d.op === "mov" ? [d.src] : d.op === "alu" ? [d.a, d.b] : d.op === "ext" ? [{ reg: d.src }] : [];
+      for (const o of ops) if (pending(o)) yield o.reg;
+      k = insnBits(d, known);
+    }
     busy.delete(v);
     memo.set(v, k);
     return k;
+  }
+  function get(v: VReg): Bits {
+    const m = memo.get(v);
+    if (m) return m;
+    if (!def.has(v) || busy.has(v)) return UNKNOWN;
+    return recurse(step, v);
   }
   return { get };
 }

@@ -6,6 +6,7 @@ import type { BlockId, IrBlock, IrFunction, IrTerminator, Operand, VReg } from "
 import { evalCond } from "../ir-eval.js";
 import { retarget, termSuccessors } from "./cfg.js";
 import { defOf } from "./insn.js";
+import { appendAll } from "./recurse.js";
 
 /** The constant a block leaves in `v` (its last definition there is `mov v, imm`), if any. */
 function constAtEnd(b: IrBlock, v: VReg): bigint | undefined {
@@ -119,7 +120,7 @@ export function simplifyCfg(fn: IrFunction, stats: CfgStats = { decided: 0 }): I
         const ps = preds.get(t.target)!;
         if (ps.length !== 1) break;
         const s = by.get(t.target)!;
-        b.instructions.push(...s.instructions);
+        appendAll(b.instructions, s.instructions);
         b.terminator = s.terminator;
         gone.add(s.id);
         for (const x of termSuccessors(s.terminator)) preds.set(x, preds.get(x)!.map((p) => (p === s.id ? b.id : p)));

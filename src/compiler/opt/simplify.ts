@@ -6,6 +6,7 @@
 import type { AluBits, Cond, IrInstruction, IrTerminator, Operand, VReg } from "../ir.js";
 import { evalBswap } from "../ir-eval.js";
 import { defOf, forEachUse, termUsesOf } from "./insn.js";
+import { recurse } from "./recurse.js";
 import { knownBits, signedRange, unsignedRange, type Bits, UNKNOWN } from "./known-bits.js";
 import { newVreg, recomputePreds, removeUnreachable, type SsaFunction } from "./ssa.js";
 
@@ -95,21 +96,31 @@ export function simplify(fn: SsaFunction): boolean {
   for (const b of fn.blocks) for (const p of b.phis) phiArgs.set(p.dst, p.args);
   const nonZeroMemo = new Map<VReg, boolean>();
   const small = (o: Operand): boolean => ("imm" in o ? BigInt.asUintN(64, o.imm) <= 0xffffn : unsignedRange(known.get(o.reg), 64).max <= 0xffffn);
-  const nonZero = (o: Operand): boolean => {
-    if ("imm" in o) return BigInt.asUintN(64, o.imm) !== 0n;
-    const v = o.reg;
-    const m = nonZeroMemo.get(v);
-    if (m !== undefined) return m;
+  // Recursive along mov/add/phi chains (as long as the function): run on recurse's explicit stack.
+  function* nonZeroStep(v: VReg): Generator<VReg, boolean, boolean> {
+    const sub = function* (o: Operand): Generator<VReg, boolean, boolean> {
+      if ("imm" in o) return BigInt.asUintN(64, o.imm) !== 0n;
+      const m = nonZeroMemo.get(o.reg);
+      return m !== undefined ? m : yield o.reg;
+    };
     nonZeroMemo.set(v, false); // a cycle through phis proves nothing
     let r = (known.get(v).one & M64) !== 0n;
     const d = def.get(v);
     if (!r && d) {
       if (d.op === "load") r = d.nonNull === true;
-      else if (d.op === "mov") r = nonZero(d.src);
-      else if (d.op === "alu" && d.alu === "add" && d.bits === 64) r = (nonZero(d.a) && small(d.b)) || (nonZero(d.b) && small(d.a));
-    } else if (!r && phiArgs.has(v)) r = phiArgs.get(v)!.every((a) => nonZero(a));
+      else if (d.op === "mov") r = yield* sub(d.src);
+      else if (d.op === "alu" && d.alu === "add" && d.bits === 64) r = ((yield* sub(d.a)) && small(d.b)) || ((yield* sub(d.b)) && small(d.a));
+    } else if (!r && phiArgs.has(v)) {
+      r = true;
+      for (const a of phiArgs.get(v)!) if (!(yield* sub(a))) { r = false; break; }
+    }
     nonZeroMemo.set(v, r);
     return r;
+  }
+  const nonZero = (o: Operand): boolean => {
+    if ("imm" in o) return BigInt.asUintN(64, o.imm) !== 0n;
+    const m = nonZeroMemo.get(o.reg);
+    return m !== undefined ? m : recurse(nonZeroStep, o.reg);
   };
   const copy = (ins: IrInstruction, dst: VReg, src: Operand): IrInstruction => ({ op: "mov", dst, src, ...(ins.loc ? { loc: ins.loc } : {}) });
 

@@ -5,6 +5,7 @@ import type { SourceLocation } from "../../asm/instruction.js";
 import type { BlockId, IrBlock, IrFunction, IrInstruction, IrTerminator, Operand, StackSlot, VReg } from "../ir.js";
 import { dominanceFrontiers, dominators, retarget, termSuccessors, type Dominators } from "./cfg.js";
 import { defOf, forEachUse, mapDef, mapTermUses, mapUses, termUsesOf, usesOf } from "./insn.js";
+import { appendAll, walkTree } from "./recurse.js";
 
 /** `dst = φ(args)`: `args[i]` is the value arriving from the block's `preds[i]`. */
 export interface Phi {
@@ -209,7 +210,8 @@ export function toSsa(fn: IrFunction): SsaFunction {
     stacks[p].push(nv);
     out.params.push(nv);
   }
-  const walk = (id: BlockId) => {
+  // Renaming down the dominator tree (as deep as the function is long: walkTree, no recursion).
+  walkTree(blocks[0].id, (id) => dom.children.get(id)!, (id) => {
     const b = byId.get(id)!;
     const sb = ssaBlocks.get(id)!;
     const pushed: VReg[] = [];
@@ -234,12 +236,12 @@ export function toSsa(fn: IrFunction): SsaFunction {
         succ.phis[i].args[k] = stacks[v].length ? { reg: stacks[v][stacks[v].length - 1] } : { imm: 0n };
       });
     }
-    for (const c of dom.children.get(id)!) walk(c);
-    for (const v of pushed) stacks[v].pop();
-  };
-  walk(blocks[0].id);
+    return () => {
+      for (const v of pushed) stacks[v].pop();
+    };
+  });
   out.blocks = blocks.map((b) => ssaBlocks.get(b.id)!);
-  if (entryInsns.length) out.blocks[0].insns.unshift(...entryInsns);
+  if (entryInsns.length) out.blocks[0].insns = [...entryInsns, ...out.blocks[0].insns];
   return out;
 }
 
@@ -306,9 +308,9 @@ export function fromSsa(fn: SsaFunction): IrFunction {
         const k = canKeep(1) ? 0 : canKeep(0) ? 1 : -1;
         if (k >= 0 && !termReads) {
           const copies = b.phis.map((phi) => ({ dst: phi.dst, src: phi.args[k] }));
-          from.insns.push(...sequentialize(copies, () => newVreg(fn), from.term.loc));
+          appendAll(from.insns, sequentialize(copies, () => newVreg(fn), from.term.loc));
           const keep = 1 - k;
-          by.get(b.preds[keep])!.insns.push(...sequentialize(b.phis.map((phi) => ({ dst: phi.dst, src: phi.args[keep] })), () => newVreg(fn), from.term.loc));
+          appendAll(by.get(b.preds[keep])!.insns, sequentialize(b.phis.map((phi) => ({ dst: phi.dst, src: phi.args[keep] })), () => newVreg(fn), from.term.loc));
           b.phis = [];
           continue;
         }
@@ -317,7 +319,7 @@ export function fromSsa(fn: SsaFunction): IrFunction {
     b.preds.forEach((p, k) => {
       const pb = by.get(p)!;
       const copies = b.phis.map((phi) => ({ dst: phi.dst, src: phi.args[k] }));
-      pb.insns.push(...sequentialize(copies, () => newVreg(fn), pb.term.loc));
+      appendAll(pb.insns, sequentialize(copies, () => newVreg(fn), pb.term.loc));
     });
     b.phis = [];
   }
