@@ -192,7 +192,7 @@ describe("load() on bad paths throws a TsbpfError", () => {
 describe("testRun with repeat under signals", () => {
   test("no EINTR escapes while the process is signalled", privileged(), async () => {
     const obj = await compileC(join(CORPUS_DIR, "attach_xdp.bpf.c"));
-    const child = spawn(process.execPath, ["--import", "tsx", TESTRUN_CHILD, obj, "100000"], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", TESTRUN_CHILD, obj, "100000"], { cwd: REPO_ROOT, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -214,12 +214,19 @@ describe("testRun with repeat under signals", () => {
     const pump = setInterval(() => {
       if (child.exitCode === null && child.kill("SIGUSR2")) sent++;
     }, 100);
+    // The child prints its counts on one line, then waits until the signals stop (stdin closed).
+    child.stdout.on("data", () => {
+      if (/ready\n\{.*\}\n/s.test(stdout)) {
+        clearInterval(pump);
+        child.stdin.end();
+      }
+    });
     const killer = setTimeout(() => child.kill("SIGKILL"), TIMEOUT_MS);
     const status = await new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     clearInterval(pump);
     clearTimeout(killer);
     assert.equal(status, 0, `child failed: ${stderr}`);
-    const result = JSON.parse(stdout.slice(stdout.indexOf("ready\n") + 6)) as { calls: number; eintr: number; other: string[]; signals: number };
+    const result = JSON.parse(stdout.slice(stdout.indexOf("ready\n") + 6).trim()) as { calls: number; eintr: number; other: string[]; signals: number };
     assert.ok(result.signals >= 5, `the child saw signals while running (${result.signals} of ${sent} sent)`);
     assert.deepEqual(result.other, []);
     assert.equal(result.eintr, 0, `${result.eintr} of ${result.calls} test runs failed with EINTR`);

@@ -29,4 +29,9 @@ while (Date.now() < end) {
   await new Promise((r) => setImmediate(r));
 }
 coll.close();
-process.stdout.write(JSON.stringify({ calls, eintr, other, signals }));
+process.stdout.write(JSON.stringify({ calls, eintr, other, signals }) + "\n");
+// Keep the SIGUSR2 handler until the parent has stopped signalling (it closes our stdin): a signal that
+// arrives while Node tears the process down would take the default action and kill it.
+process.stdin.resume();
+await new Promise((r) => process.stdin.on("end", r));
+process.exit(0);
