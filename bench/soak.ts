@@ -12,10 +12,9 @@
 
 import { readdirSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { SyscallError } from "../src/errors.js";
 import { readCollectionSpec } from "../src/object/reader.js";
 import { loadCollection, type Collection } from "../src/runtime/collection.js";
-import { getFdById, linkInfo, objectIds, progInfo, type ObjectKind } from "../src/sys/bpf.js";
+import { linkInfo, objectExists as exists, objectIds, progInfo, type ObjectKind } from "../src/sys/bpf.js";
 import { UNCLOSED_WARNING } from "../src/sys/finalize.js";
 import { compileC } from "../test/helpers/clang.js";
 import { fileBytes } from "../test/helpers/loader.js";
@@ -43,16 +42,6 @@ process.on("warning", (w: Error & { code?: string }) => {
 });
 
 const ids: Record<"prog" | "map" | "link", Set<number>> = { prog: new Set(), map: new Set(), link: new Set() };
-
-function exists(kind: ObjectKind, id: number): boolean {
-  try {
-    getFdById(kind, id).close();
-    return true;
-  } catch (e) {
-    if (e instanceof SyscallError && e.code === "ENOENT") return false;
-    throw e;
-  }
-}
 
 /** Kernel objects this process created that still exist (ids found gone are forgotten). */
 function ownAlive(kind: "prog" | "map" | "link"): number {

@@ -560,6 +560,14 @@ export function getFdById(kind: ObjectKind, id: number, openFlags = 0): Fd {
   return new Fd(bpfCall(encodeGetFdById(FD_BY_ID_CMD[kind], id, openFlags)), `${kind} #${id}`);
 }
 
+/** Whether the kernel object `kind` #`id` still exists (*_GET_FD_BY_ID answers ENOENT once it is gone). */
+export function objectExists(kind: ObjectKind, id: number): boolean {
+  const fd = bpfCallOrAbsent(encodeGetFdById(FD_BY_ID_CMD[kind], id, 0));
+  if (fd === undefined) return false;
+  new Fd(fd, `${kind} #${id}`).close();
+  return true;
+}
+
 /** BPF_TASK_FD_QUERY result. */
 export interface TaskFdQueryResult {
   progId: number;

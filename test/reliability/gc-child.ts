@@ -4,13 +4,12 @@
 
 import { execFileSync } from "node:child_process";
 import { readdirSync } from "node:fs";
-import { SyscallError } from "../../src/errors.js";
 import { readCollectionSpec } from "../../src/object/reader.js";
 import type { CollectionSpec } from "../../src/object/spec.js";
 import { loadCollection } from "../../src/runtime/collection.js";
 import { BpfMap } from "../../src/runtime/map.js";
 import { xdpState } from "../../src/runtime/links/xdp.js";
-import { getFdById, linkInfo, progInfo } from "../../src/sys/bpf.js";
+import { linkInfo, objectExists as exists, progInfo } from "../../src/sys/bpf.js";
 import { compileC } from "../helpers/clang.js";
 import { compileAndRead, fileBytes } from "../helpers/loader.js";
 
@@ -22,17 +21,6 @@ const warnings: { code: string | undefined; message: string }[] = [];
 process.on("warning", (w: Error & { code?: string }) => warnings.push({ code: w.code, message: w.message }));
 
 interface Ids { progs: number[]; maps: number[]; links: number[] }
-
-/** Whether the kernel object with this id still exists. */
-function exists(kind: "prog" | "map" | "link", id: number): boolean {
-  try {
-    getFdById(kind, id).close();
-    return true;
-  } catch (e) {
-    if (e instanceof SyscallError && e.code === "ENOENT") return false;
-    throw e;
-  }
-}
 
 function alive(ids: Ids): Ids {
   return {
