@@ -3,6 +3,7 @@
 // minimal object (or, where the kernel's BTF settles it, from that BTF) and is memoised per process.
 // The probe table and this host's answers are in docs/features.md.
 
+import type { BtfFeature } from "./btf/sanitize.js";
 import { encode } from "./asm/encode.js";
 import { alu32Imm, mov32Imm, mov64Imm, movsx } from "./asm/alu.js";
 import { call, callKfunc, exit, jump32Imm, jumpImm } from "./asm/jump.js";
@@ -559,8 +560,8 @@ export function haveMapType(type: MapTypeName | number): FeatureResult {
 
 type ProbeKind = Exclude<BtfKindName, "void"> | "enum64";
 
-/** Builds BTF whose last type is of `kind` (plus the int it refers to). */
-function btfWithKind(kind: ProbeKind): Uint8Array {
+/** Builds BTF whose last type is of `kind` (plus the int it refers to); `attribute` marks a type_tag's kind flag. */
+function btfWithKind(kind: ProbeKind, attribute = false): Uint8Array {
   const b = new BtfBuilder();
   const int = b.add({ kind: "int", name: "int", size: 4, signed: true, char: false, bool: false, bitOffset: 0, bits: 32 });
   switch (kind) {
@@ -577,7 +578,7 @@ function btfWithKind(kind: ProbeKind): Uint8Array {
     case "const":
     case "restrict": b.add({ kind, name: "", type: kind === "restrict" ? b.add({ kind: "ptr", name: "", type: int }) : int }); break;
     case "type_tag": {
-      const tag = b.add({ kind: "type_tag", name: "tag", type: int });
+      const tag = b.add({ kind: "type_tag", name: "tag", type: int, ...(attribute ? { attribute: true } : {}) });
       b.add({ kind: "ptr", name: "", type: tag });
       break;
     }
@@ -616,13 +617,39 @@ const BTF_KINDS: readonly ProbeKind[] = ["int", "ptr", "array", "struct", "union
  */
 export function haveBtfKind(kind: ProbeKind): FeatureResult {
   if (!BTF_KINDS.includes(kind)) throw new TsbpfError("INVALID_ARGUMENT", `BTF kind: "${String(kind)}" is not one of ${BTF_KINDS.join(", ")}`);
-  const feature = `BTF kind ${kind.toUpperCase()}`;
-  return memo(`btf:${kind}`, () => {
-    const blob = btfWithKind(kind);
-    const r = attempt(() => btfLoad(blob, { logBuf: new Uint8Array(4096), logLevel: 1 }));
+  return probeBtf(`btf:${kind}`, `BTF kind ${kind.toUpperCase()}`, () => btfWithKind(kind));
+}
+
+/**
+ * Does the kernel accept the BTF kind flag that marks a type or decl tag as a plain
+ * `__attribute__((...))` text (Linux 6.14)?
+ */
+export function haveBtfTagAttribute(): FeatureResult {
+  return probeBtf("btf:tag_attribute", "BTF tag attributes", () => btfWithKind("type_tag", true));
+}
+
+/** Loads the BTF `blob` builds, once per process: yes, or the errno's answer. */
+function probeBtf(key: string, feature: string, blob: () => Uint8Array): FeatureResult {
+  return memo(key, () => {
+    const r = attempt(() => btfLoad(blob(), { logBuf: new Uint8Array(4096), logLevel: 1 }));
     if ("ok" in r) { r.ok.close(); return yes(feature); }
     return byErrno(feature, r.err);
   });
+}
+
+/**
+ * Whether BTF sanitising (src/btf/sanitize.ts) may leave types that use `feature` as they are. Only a
+ * clear "no" rewrites them: a kernel that refuses BTF altogether (EPERM), or a probe that cannot
+ * decide, gains nothing from rewriting, and the real load says why it fails.
+ */
+export function btfFeatureSupported(feature: BtfFeature): boolean {
+  try {
+    const r = feature === "tag_attribute" ? haveBtfTagAttribute() : haveBtfKind(feature === "func_global" ? "func" : feature);
+    return r.status !== "no";
+  } catch (e) {
+    if (e instanceof TsbpfError) return true;
+    throw e;
+  }
 }
 
 /* ---------- links ---------- */

@@ -10,7 +10,7 @@ import { readUserFile, USER_FILE_LIMITS } from "./sys/user-file.js";
 
 export * from "./errors.js";
 export {
-  haveProgramType, haveMapType, haveHelper, haveAttachType, haveLinkType, haveKfunc, haveBtfKind, haveInstructionSet,
+  haveProgramType, haveMapType, haveHelper, haveAttachType, haveLinkType, haveKfunc, haveBtfKind, haveBtfTagAttribute, haveInstructionSet,
   haveIterTarget, assertFeature, MAP_TYPE_SINCE, PROGRAM_TYPE_SINCE, LINK_TYPE_SINCE,
 } from "./features.js";
 export type { FeatureResult, InstructionSet } from "./features.js";

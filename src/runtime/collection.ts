@@ -2,7 +2,7 @@
 // programs (with verifier logs on failure) and declared prog-array / map-in-map contents.
 
 import { sanitizeBtf, type BtfFeature } from "../btf/sanitize.js";
-import { kernelSupportsBtf } from "./btf-features.js";
+import { btfFeatureSupported } from "../features.js";
 import { join } from "node:path";
 import type { Btf } from "../btf/btf.js";
 import { kernelBtf } from "../btf/kernel.js";
@@ -241,7 +241,7 @@ function loadWithToken(spec: CollectionSpec, opts: CollectionOptions, token: Bpf
     let btfFd: Fd | undefined;
     if (spec.btf) {
       // Kinds this kernel's BTF loader lacks (FLOAT, DECL_TAG, TYPE_TAG, ENUM64...) are rewritten in place.
-      const sanitized = sanitizeBtf(spec.btf, opts.btfFeatures ?? kernelSupportsBtf).bytes;
+      const sanitized = sanitizeBtf(spec.btf, opts.btfFeatures ?? btfFeatureSupported).bytes;
       const context = `load BTF of object "${spec.name}"`;
       try {
         btfFd = btfLoad(sanitized ?? spec.btf.bytes, { context, ...(token ? { tokenFd: token.fd.value } : {}) });

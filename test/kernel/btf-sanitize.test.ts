@@ -12,7 +12,7 @@ import { describe, test } from "node:test";
 import { Btf } from "../../src/btf/btf.js";
 import { BTF_FEATURES, sanitizeBtf, type BtfFeature } from "../../src/btf/sanitize.js";
 import { loadCollection } from "../../src/runtime/collection.js";
-import { kernelSupportsBtf } from "../../src/runtime/btf-features.js";
+import { btfFeatureSupported as kernelSupportsBtf } from "../../src/features.js";
 import { readCollectionSpec } from "../../src/object/reader.js";
 import type { CollectionSpec } from "../../src/object/spec.js";
 import { privileged } from "../helpers/privileges.js";
