@@ -119,12 +119,12 @@ export function fits(v: bigint, t: IntTy): boolean {
 }
 
 /**
- * The type of an integer constant that has no typed operand to take its type from: the first of
- * `i32`, `u32` (numbers) or `i64`, `u64` (bigints) that holds it, or undefined when none does.
+ * The type of integer constants that have no typed operand to take their type from: the first of
+ * `i32`, `u32` (numbers) or `i64`, `u64` (bigints) that holds every one of `values`, or undefined.
  */
-export function literalType(v: bigint, big: boolean): IntTy | undefined {
+export function literalType(big: boolean, ...values: bigint[]): IntTy | undefined {
   const candidates = big ? [I64, U64] : [I32, U32];
-  return candidates.find((t) => fits(v, t));
+  return candidates.find((t) => values.every((v) => fits(v, t)));
 }
 
 /** Wraps `v` into `t`'s range (two's complement). */

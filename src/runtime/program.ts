@@ -134,7 +134,7 @@ function refusedBeforeVerification(context: string, spec: ProgramSpec, e: Syscal
   switch (e.code) {
     case "EPERM":
     case "EACCES":
-      why = TRAMPOLINES.has(spec.type) && /^(fentry|fexit|fmod_ret|lsm)/.test(spec.sectionName ?? "")
+      why = /^(fentry|fexit|fmod_ret|lsm)/.test(spec.sectionName)
         ? "fentry/fexit/LSM programs attach through BPF trampolines, which need ftrace (CONFIG_FUNCTION_TRACER, and ftrace not locked down); also check CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN) and LSM policy"
         : "the process may lack a capability (CAP_BPF, plus CAP_PERFMON for tracing or CAP_NET_ADMIN for networking programs, or CAP_SYS_ADMIN), or kernel lockdown or an LSM policy forbids this kind of program here";
       break;
@@ -154,8 +154,6 @@ function refusedBeforeVerification(context: string, spec: ProgramSpec, e: Syscal
   }
   return new KernelRefusedError(`${context}: the kernel refused this ${kind} before verification (${e.code}, no verifier log): ${why}`, e);
 }
-
-const TRAMPOLINES = new Set(["TRACING", "LSM", "EXT"]);
 
 /** Input and output of {@link Program.testRun} (BPF_PROG_TEST_RUN). */
 export interface TestRunOptions {

@@ -1188,7 +1188,7 @@ export class Lowerer {
     let ty: IntTy;
     if (shift) {
       // A shift has the type of its (promoted) left operand; `>>>` is logical and its result unsigned.
-      ty = a.ty.k === "lit" ? this.ownType(a, node) : promote(this.intOf(a, node));
+      ty = a.ty.k === "lit" ? this.#ownType(a, node) : promote(this.intOf(a, node));
       if (op === "shr") ty = { ...ty, signed: false };
       if (b.ty.k === "lit") {
         const n = (b.op as { imm: bigint }).imm;
@@ -1230,10 +1230,10 @@ export class Lowerer {
   }
 
   /** The type of a constant with no typed operand beside it: the first of i32, u32 (i64, u64) holding it. */
-  ownType(lit: Value, node: ts.Node): IntTy {
+  #ownType(lit: Value, node: ts.Node): IntTy {
     const v = (lit.op as { imm: bigint }).imm;
     const big = lit.ty.k === "lit" && lit.ty.big;
-    const t = literalType(v, big);
+    const t = literalType(big, v);
     if (!t) this.report(node, D.ConstantRange, `the constant ${showConstant(v)} does not fit in ${big ? "64" : "32"} bits${big ? "" : "; write it as a bigint (with n) and compute in u64/i64"}`);
     return t;
   }
@@ -1320,7 +1320,7 @@ export class Lowerer {
       const x = (a.op as { imm: bigint }).imm, y = (b.op as { imm: bigint }).imm;
       if (expected?.k === "int" && fits(x, expected) && fits(y, expected)) return expected;
       const big = (a.ty.k === "lit" && a.ty.big) || (b.ty.k === "lit" && b.ty.big);
-      const t = [big ? I64 : I32, big ? U64 : U32].find((c) => fits(x, c) && fits(y, c));
+      const t = literalType(big, x, y);
       if (!t) this.report(e, D.ConstantRange, `no ${big ? "64" : "32"}-bit integer type holds both ${showConstant(x)} and ${showConstant(y)}`);
       return t;
     }
