@@ -68,26 +68,22 @@ export function unlessKernelRefuses<T>(t: TestContext, what: string, load: () =>
     if (e instanceof KernelRefusedError) {
       assert.match(e.message, /refused .* before verification \((EPERM|EACCES|EINVAL|EOPNOTSUPP|ENOTSUPP)/);
       agree(e.errnoCode);
-      t.skip(`this kernel (${kernelRelease()}) refuses ${what}: ${e.errnoCode}`);
+      t.skip(`this kernel (${release()}) refuses ${what}: ${e.errnoCode}`);
       return undefined;
     }
     if (e instanceof MissingFeatureError) {
       agree("EINVAL");
-      t.skip(`this kernel (${kernelRelease()}) lacks ${what}: ${e.message}`);
+      t.skip(`this kernel (${release()}) lacks ${what}: ${e.message}`);
       return undefined;
     }
     if (e instanceof SyscallError && ["EPERM", "EINVAL", "EOPNOTSUPP", "ENOTSUPP"].includes(e.code) && process.getuid?.() === 0) {
       assert.ok(e.message.includes(e.operation), "the error names the refused operation");
       agree(e.code);
-      t.skip(`this kernel (${kernelRelease()}) refuses ${what}: ${e.operation} ${e.code}`);
+      t.skip(`this kernel (${release()}) refuses ${what}: ${e.operation} ${e.code}`);
       return undefined;
     }
     throw e;
   }
   agree(undefined);
   return value;
-}
-
-function kernelRelease(): string {
-  return release();
 }
