@@ -1,6 +1,7 @@
 // The one module every system call goes through: `sys()` returns the active implementation (the
 // native addon, or a fake in unit tests) wrapped so that failures surface as SyscallError/PermissionError.
 
+import { releaseAtLeast } from "./system.js";
 import { PermissionError, SyscallError, TsbpfError } from "../errors.js";
 import { describeMissing, NEED_BPF, NEED_NET_ADMIN, NEED_PERFMON, NEED_SYS_ADMIN, readEffectiveCapabilities, readInitialUserNamespace, unmetGroups, type CapabilityNeed } from "./capabilities.js";
 import { loadNative, type NativeAddon, type PollHandle } from "./native.js";
@@ -142,10 +143,7 @@ function capabilityEntry(operation: string, release?: string): readonly [string,
   const entry = CAPABILITY_BY_OP[operation];
   if (entry) return entry;
   if (!operation.startsWith("BPF_")) return undefined;
-  if (FD_OPS.has(operation) && release !== undefined) {
-    const m = /^(\d+)\.(\d+)/.exec(release);
-    if (m && (Number(m[1]) > 6 || (Number(m[1]) === 6 && Number(m[2]) >= 5))) return undefined;
-  }
+  if (FD_OPS.has(operation) && release !== undefined && releaseAtLeast(release, 6, 5)) return undefined;
   return [BPF_CAPABILITY, NEED_BPF];
 }
 

@@ -56,7 +56,16 @@ export function kernelVersion(): KernelVersion {
 
 /** True when the running kernel is at least major.minor. */
 export function kernelAtLeast(major: number, minor: number): boolean {
-  const v = kernelVersion();
+  return versionAtLeast(kernelVersion(), major, minor);
+}
+
+/** True when the kernel `release` (a uname release string) is at least major.minor; false when it does not parse. */
+export function releaseAtLeast(release: string, major: number, minor: number): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  return m !== null && versionAtLeast({ major: Number(m[1]), minor: Number(m[2]) }, major, minor);
+}
+
+function versionAtLeast(v: { major: number; minor: number }, major: number, minor: number): boolean {
   return v.major > major || (v.major === major && v.minor >= minor);
 }
 
