@@ -61,8 +61,13 @@ export function kernelAtLeast(major: number, minor: number): boolean {
 
 /** True when the kernel `release` (a uname release string) is at least major.minor; false when it does not parse. */
 export function releaseAtLeast(release: string, major: number, minor: number): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(release);
-  return m !== null && versionAtLeast({ major: Number(m[1]), minor: Number(m[2]) }, major, minor);
+  let v: KernelVersion;
+  try {
+    v = parseKernelRelease(release);
+  } catch {
+    return false;
+  }
+  return versionAtLeast(v, major, minor);
 }
 
 function versionAtLeast(v: { major: number; minor: number }, major: number, minor: number): boolean {
