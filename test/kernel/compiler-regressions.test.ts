@@ -169,8 +169,11 @@ type Rec = Infer<typeof Rec>;
   r.v[1] = u64(b.inner.f1);
   r.v[2] = u64(b.arr[1]!);
   r.v[3] = u64(b.arr[0]!);
-`, cpu, 4);
-      assert.deepEqual(got, [0n, 0n, 1n, 7n]);
+  const tail = p.x;
+  const d: Rec = { tag: 3, inner: { f0: 1, f1: 2 }, tail, arr: [0, 0] };
+  r.v[4] = u64(d.tail) * 10n + u64(d.inner.f1);
+`, cpu, 5);
+      assert.deepEqual(got, [0n, 0n, 1n, 7n, 12n], "the shorthand { tail } takes the local's value");
     });
 
     test(`struct copies at 4-byte offsets load and copy the right bytes (-mcpu=${cpu})`, () => {
