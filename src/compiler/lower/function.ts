@@ -502,7 +502,8 @@ export class Lowerer {
 
   #compare(op: ts.SyntaxKind, a: Value, bv: Value, node: ts.Node, t: BlockId, f: BlockId): void {
     const isNull = (v: Value) => v.ty.k === "null";
-    const pointerish = (ty: Ty) => ty.k === "mem" || ty.k === "ref" || ty.k === "kptr";
+    // Scalar map references reach here only beside null (cond() reads their values otherwise).
+    const pointerish = (ty: Ty) => ty.k === "mem" || ty.k === "kptr";
     let cond: Cond;
     let bits: 32 | 64 = 64;
     if (isNull(a) || isNull(bv) || (pointerish(a.ty) && pointerish(bv.ty))) {
