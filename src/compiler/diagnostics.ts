@@ -44,6 +44,8 @@ export const DiagnosticCode = {
   UnknownHelper: "TSBPF1301",
   /** Program declaration problems. */
   ProgramDeclaration: "TSBPF1400",
+  /** A constant return value the program's kind does not accept (XDP actions, cgroup verdicts...). */
+  ReturnValue: "TSBPF1401",
   /** A kernel type or field missing from BTF. */
   KernelType: "TSBPF1500",
   /** eBPF limits: stack size, argument count, recursion. */

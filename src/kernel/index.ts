@@ -2,7 +2,7 @@
 // gives each one its meaning in eBPF; none of it runs in Node. See docs/language.md.
 
 import type { AnyLayout, Infer, ScalarLayout } from "../types/index.js";
-import type { BtfTracepointArgs, KernelFunctions, LsmHookArgs, task_struct } from "./vmlinux.js";
+import type { task_struct } from "./vmlinux.js";
 import type { KernelPtr } from "./types.js";
 
 export { struct, union, array, bytes, cstring, padding } from "../types/index.js";
@@ -160,126 +160,16 @@ export declare class StackTraceMap {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Program contexts.
+// Program kinds: one file each under ./programs/ (declaration function and context type), matched by
+// an entry of the compiler's registry (src/compiler/kinds/).
 
-/** Packet memory: `load` gives a bounds-checked view of a header, or null when the packet is too short. */
-interface PacketAccess {
-  /** The header `layout` at byte `offset` of the packet, or null when it does not fit. */
-  load<L extends AnyLayout>(layout: L, offset: number): Infer<L> | null;
-  /** Packet length in bytes. */
-  readonly len: u32;
-}
-
-/** XDP context (struct xdp_md). */
-export interface XdpContext extends PacketAccess {
-  readonly ingressIfindex: u32;
-  readonly rxQueueIndex: u32;
-  readonly egressIfindex: u32;
-}
-
-/** Socket buffer context (struct __sk_buff) for TC, socket filter and cgroup skb programs. */
-export interface SkBuffContext extends PacketAccess {
-  readonly pktType: u32;
-  mark: u32;
-  readonly queueMapping: u32;
-  readonly protocol: u32;
-  readonly vlanPresent: u32;
-  readonly vlanTci: u32;
-  readonly vlanProto: u32;
-  priority: u32;
-  readonly ingressIfindex: u32;
-  readonly ifindex: u32;
-  tcIndex: u32;
-  readonly hash: u32;
-  tcClassid: u32;
-  readonly family: u32;
-  readonly remoteIp4: u32;
-  readonly localIp4: u32;
-  readonly remotePort: u32;
-  readonly localPort: u32;
-}
-
-/** Raw tracepoint / BTF tracepoint / fentry context: the traced function's arguments as u64. */
-export interface ArgsContext {
-  /**
-   * Argument `n` (0-based), as a u64 or as the type given: an integer type (`ctx.arg<i32>(1)` keeps the
-   * low 32 bits, sign-extended) or a kernel struct (`ctx.arg<sock>(0)`: fields read with CO-RE).
-   */
-  arg<T = u64>(n: number): T;
-}
-
-/** The named arguments `A` of a traced function as `ctx.args` (nothing extra when `A` is unknown). */
-type NamedArgs<A> = [A] extends [never] ? unknown : { readonly args: Readonly<A> };
-
-/** tp_btf / raw_tp context for event `N`: `ctx.args.<name>` typed from the kernel's BTF when known. */
-export type BtfTracepointContext<N extends string> = ArgsContext & NamedArgs<N extends keyof BtfTracepointArgs ? BtfTracepointArgs[N] : never>;
-/** fentry context for kernel function `N`: `ctx.args.<name>` typed from BTF when the declarations have `N`. */
-export type FentryContext<N extends string> = ArgsContext & NamedArgs<N extends keyof KernelFunctions ? KernelFunctions[N]["args"] : never>;
-/** fexit context for kernel function `N`: its arguments and `ctx.ret`, the value it returned. */
-export type FexitContext<N extends string> = FentryContext<N> & (N extends keyof KernelFunctions ? { readonly ret: KernelFunctions[N]["ret"] } : unknown);
-/** LSM context for hook `N`: `ctx.args.<name>` typed from the `bpf_lsm_<hook>` prototype. */
-export type LsmContext<N extends string> = ArgsContext & NamedArgs<N extends keyof LsmHookArgs ? LsmHookArgs[N] : never>;
-
-/** kprobe / uprobe context (struct pt_regs): arguments and return value by the calling convention. */
-export interface ProbeContext extends ArgsContext {
-  /** The return value (kretprobe / uretprobe). */
-  ret(): u64;
-}
-
-/** perf_event context (struct bpf_perf_event_data). */
-export interface PerfEventContext {
-  readonly samplePeriod: u64;
-  readonly addr: u64;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Program entry points: `export const name = kind(target, (ctx) => { ... })`.
-
-/** A program declaration; the exported const's name is the program's name. */
-export interface Program<Kind extends string> {
-  readonly kind: Kind;
-}
-
-/** Tracepoint context for `category/name`: the event's `trace_event_raw_<name>` struct when known. */
-export type TracepointContext<N extends string> = N extends `${string}/${infer E}`
-  ? E extends keyof import("./vmlinux.js").TracepointContexts ? import("./vmlinux.js").TracepointContexts[E] : object
-  : object;
-
-/** `SEC("tracepoint/<category>/<name>")`. Return 0. */
-export declare function tracepoint<N extends string>(name: N, fn: (ctx: TracepointContext<N>) => number): Program<"tracepoint">;
-/** `SEC("raw_tp/<name>")`. */
-export declare function rawTracepoint<N extends string>(name: N, fn: (ctx: BtfTracepointContext<N>) => number): Program<"raw_tracepoint">;
-/** `SEC("tp_btf/<name>")`. */
-export declare function btfTracepoint<N extends string>(name: N, fn: (ctx: BtfTracepointContext<N>) => number): Program<"tp_btf">;
-/** `SEC("kprobe/<function>")`. */
-export declare function kprobe(fn: string, handler: (ctx: ProbeContext) => number): Program<"kprobe">;
-/** `SEC("kretprobe/<function>")`. */
-export declare function kretprobe(fn: string, handler: (ctx: ProbeContext) => number): Program<"kretprobe">;
-/** `SEC("uprobe/<binary>:<symbol>")`; binary and symbol may be left empty and given at attach time. */
-export declare function uprobe(target: string, handler: (ctx: ProbeContext) => number): Program<"uprobe">;
-/** `SEC("uretprobe/<binary>:<symbol>")`. */
-export declare function uretprobe(target: string, handler: (ctx: ProbeContext) => number): Program<"uretprobe">;
-/** `SEC("fentry/<function>")`. */
-export declare function fentry<N extends string>(fn: N, handler: (ctx: FentryContext<N>) => number): Program<"fentry">;
-/** `SEC("fexit/<function>")`: arguments, then the return value as the last argument. */
-export declare function fexit<N extends string>(fn: N, handler: (ctx: FexitContext<N>) => number): Program<"fexit">;
-/** `SEC("lsm/<hook>")`: return 0 to allow, a negative errno to deny. */
-export declare function lsm<N extends string>(hook: N, handler: (ctx: LsmContext<N>) => number): Program<"lsm">;
-/** `SEC("xdp")`: return an {@link XdpAction}. */
-export declare function xdp(handler: (ctx: XdpContext) => number): Program<"xdp">;
-/** `SEC("tc")` (sched_cls, direct action): return a {@link TcAction}. */
-export declare function tc(handler: (ctx: SkBuffContext) => number): Program<"tc">;
-/** `SEC("socket")`: return the number of bytes to keep (0 drops). */
-export declare function socketFilter(handler: (ctx: SkBuffContext) => number): Program<"socket">;
-/** `SEC("cgroup_skb/ingress|egress")`: return 1 to allow, 0 to drop. */
-export declare function cgroupSkb(direction: "ingress" | "egress", handler: (ctx: SkBuffContext) => number): Program<"cgroup_skb">;
-/** `SEC("perf_event")`. */
-export declare function perfEvent(handler: (ctx: PerfEventContext) => number): Program<"perf_event">;
-
-/** XDP verdicts. */
-export declare const XdpAction: { readonly ABORTED: 0; readonly DROP: 1; readonly PASS: 2; readonly TX: 3; readonly REDIRECT: 4 };
-/** TC verdicts. */
-export declare const TcAction: { readonly OK: 0; readonly RECLASSIFY: 1; readonly SHOT: 2; readonly PIPE: 3; readonly STOLEN: 4; readonly REDIRECT: 7 };
+export type { Program, ArgsContext, PacketAccess } from "./program.js";
+export * from "./programs/tracing.js";
+// The kernel also has structs named `tracepoint` and `uprobe` (./vmlinux.js): the program kinds win.
+export { tracepoint, uprobe } from "./programs/tracing.js";
+export * from "./programs/xdp.js";
+export * from "./programs/skb.js";
+export * from "./programs/perf-event.js";
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers.

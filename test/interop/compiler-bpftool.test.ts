@@ -16,7 +16,7 @@ import { bpftoolPath, REPO_ROOT } from "../helpers/clang.js";
 import { bpffsProblem } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
 
-/** Every `*.bpf.ts` under examples/ (any depth), test/fixtures/ts/semantics/ and test/fixtures/ts/asm/. */
+/** Every `*.bpf.ts` under examples/ (any depth), test/fixtures/ts/{semantics,asm,kinds}/. */
 function discover(): string[] {
   const out: string[] = [];
   const add = (dir: string, recursive: boolean) => {
@@ -30,6 +30,7 @@ function discover(): string[] {
   add("examples", true);
   add("test/fixtures/ts/semantics", false);
   add("test/fixtures/ts/asm", false);
+  add("test/fixtures/ts/kinds", false);
   return out.sort();
 }
 

@@ -9,8 +9,7 @@ import { FunctionBuilder } from "../builder.js";
 import { NOT_CONSTANT } from "../consteval.js";
 import { DiagnosticCode as D, Diagnosed, lineText } from "../diagnostics.js";
 import type { AluOp, BlockId, Cond, Operand, VReg } from "../ir.js";
-import type { ProgramKind } from "../programs.js";
-import { PERF_EVENT_DATA, SK_BUFF, XDP_MD } from "../programs.js";
+import type { ProgramKind, ReturnRule } from "../kinds/index.js";
 import {
   arithmeticType, BIGLIT, BOOL, fits, I32, I64, intRange, LIT, literalType, promote, scalarOfLayout, showTy, U8, U32, U64, VOID, wrap,
   type IntTy, type Ty,
@@ -45,9 +44,13 @@ export class Lowerer {
   /** Ring buffer records already submitted or discarded (use after that is a verifier error), per scope. */
   readonly #consumed: Map<ts.Symbol, ts.Node>[] = [new Map()];
 
-  constructor(m: ModuleContext, prog: ProgramKind, name: string, loc?: SourceLocation) {
+  /** The return values the kernel accepts from this program, if it restricts them. */
+  readonly #returns: ReturnRule | undefined;
+
+  constructor(m: ModuleContext, prog: ProgramKind, targets: readonly string[], name: string, loc?: SourceLocation) {
     this.m = m;
     this.prog = prog;
+    this.#returns = prog.returns?.(targets);
     this.b = new FunctionBuilder(name, 1, loc);
     this.ctxReg = this.b.params[0]!;
   }
@@ -299,7 +302,15 @@ export class Lowerer {
   }
 
   ret(v: Value, node: ts.Node): void {
-    this.b.terminate({ op: "ret", value: this.operandOf(v, node) });
+    const op = this.operandOf(v, node);
+    const rule = this.#returns;
+    if (rule && "imm" in op) {
+      const x = BigInt.asIntN(32, op.imm);
+      if (x < BigInt(rule.min) || x > BigInt(rule.max)) {
+        this.report(node, D.ReturnValue, `${this.prog.entry} programs return ${rule.min === rule.max ? rule.min : `${rule.min}..${rule.max}`} (${rule.meaning}); ${x} is not accepted by the kernel`);
+      }
+    }
+    this.b.terminate({ op: "ret", value: op });
   }
 
   /** `for (init; i < N; i += k)`: the bound must be a constant the loop variable is compared with. */
@@ -773,28 +784,20 @@ export class Lowerer {
   #contextField(e: ts.PropertyAccessExpression, name: string, ctx: Value): Place {
     const base = this.b.toReg(ctx.op);
     if (ctx.ty.k === "ctx" && ctx.ty.args) return this.#namedArgument(e, name, base);
-    if (this.prog.context === "args" && name === "args") return { k: "value", value: { ty: { k: "ctx", args: true }, op: reg(base) }, what: "ctx.args" };
-    if (this.prog.entry === "fexit" && name === "ret") return this.#returnValue(e, base);
-    switch (this.prog.context) {
-      case "xdp": {
-        if (name === "len") {
-          // struct xdp_md has no length: data_end - data.
-          const data = this.b.reg(), end = this.b.reg(), len = this.b.reg();
-          this.b.emit({ op: "load", size: 4, dst: data, base, offset: XDP_MD.data![0] });
-          this.b.emit({ op: "load", size: 4, dst: end, base, offset: XDP_MD.dataEnd![0] });
-          this.b.emit({ op: "alu", alu: "sub", bits: 64, dst: len, a: reg(end), b: reg(data) });
-          return { k: "value", value: { ty: U32, op: reg(len) }, what: "ctx.len" };
-        }
-        const f = XDP_MD[name];
-        if (!f || name === "data" || name === "dataEnd" || name === "dataMeta") this.report(e.name, D.TypeMismatch, `the XDP context has no field "${name}"`);
-        if (name === "egressIfindex") this.report(e.name, D.TypeMismatch, "ctx.egressIfindex is only readable by XDP programs run from a devmap, which tsbpf programs cannot declare yet");
-        return { k: "mem", base, offset: f[0], ty: U32, what: `ctx.${name}`, readonly: true };
-      }
-      case "skb": {
-        if (name === "len") return { k: "mem", base, offset: 0, ty: U32, what: "ctx.len", readonly: true };
-        const f = SK_BUFF[name];
-        if (!f || name === "data" || name === "dataEnd") this.report(e.name, D.TypeMismatch, `the socket buffer context has no field "${name}"`);
-        return { k: "mem", base, offset: f[0], ty: U32, what: `ctx.${name}`, readonly: !f[2] };
+    const shape = this.prog.context;
+    switch (shape.k) {
+      case "args":
+        if (name === "args") return { k: "value", value: { ty: { k: "ctx", args: true }, op: reg(base) }, what: "ctx.args" };
+        if (shape.ret && name === "ret") return this.#returnValue(e, base);
+        break;
+      case "fields": {
+        const computed = shape.computed && Object.hasOwn(shape.computed, name) ? shape.computed[name]! : undefined;
+        if (computed) return { k: "value", value: computed(this, base), what: `ctx.${name}` };
+        const f = Object.hasOwn(shape.fields, name) ? shape.fields[name]! : undefined;
+        if (!f) return this.report(e.name, D.TypeMismatch, `the ${shape.what} has no field "${name}"`);
+        if (f.unavailable) this.report(e.name, D.TypeMismatch, f.unavailable);
+        const ty: Ty = { k: "int", bits: (f.size * 8) as 8 | 16 | 32 | 64, signed: f.signed ?? false };
+        return { k: "mem", base, offset: f.offset, ty, what: `ctx.${name}`, readonly: !f.writable };
       }
       case "tracepoint": {
         const { kt, id, mem } = this.#tracepointMember(e, name);
@@ -808,14 +811,8 @@ export class Lowerer {
         } else this.report(e.name, D.KernelType, `${kt.name}.${name} cannot be read directly`);
         return { k: "mem", base, offset: mem.offset, ty, what: `ctx.${name}`, readonly: true, core: this.m.kernel.coreAccess("field_byte_offset", id, mem.path) };
       }
-      case "perf_event": {
-        const f = PERF_EVENT_DATA[name];
-        if (!f) this.report(e.name, D.TypeMismatch, `the perf_event context has no field "${name}"`);
-        return { k: "mem", base, offset: f, ty: U64, what: `ctx.${name}`, readonly: true };
-      }
-      default:
-        return this.report(e, D.TypeMismatch, `this context has no field "${name}"; use ctx.arg(n)`);
     }
+    return this.report(e, D.TypeMismatch, `this context has no field "${name}"; use ctx.arg(n)`);
   }
 
   /** Member `name` of the tracepoint record struct that `e.expression` (the context) is typed as. */
@@ -867,7 +864,7 @@ export class Lowerer {
    * dynamic index works on a copy of the array on the stack.
    */
   #contextArrayElement(e: ts.ElementAccessExpression): Place | undefined {
-    if (this.prog.context !== "tracepoint" || !ts.isPropertyAccessExpression(e.expression)) return undefined;
+    if (this.prog.context.k !== "tracepoint" || !ts.isPropertyAccessExpression(e.expression)) return undefined;
     const inner = skipParens(e.expression.expression);
     const sym = ts.isIdentifier(inner) ? this.m.consts.resolveSymbol(inner) : undefined;
     const local = sym && this.#lookup(sym);

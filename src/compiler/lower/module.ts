@@ -9,11 +9,12 @@ import { ConstEvaluator, NOT_CONSTANT } from "../consteval.js";
 import { DiagnosticCode as D, Diagnosed, diagnosticAt, type Diagnostic } from "../diagnostics.js";
 import { isLibraryFile } from "../host.js";
 import type { IrFunction } from "../ir.js";
-import type { CompiledGlobal, CompiledMap, CompiledMapType, CType } from "../module.js";
-import { PROGRAM_KINDS, type ProgramKind } from "../programs.js";
+import type { CompiledGlobal, CompiledMap, CType } from "../module.js";
+import { CONTEXT_TYPES, PROGRAM_KINDS, type ProgramKind } from "../kinds/index.js";
 import { BOOL, cTypeOf, intByName, U32, U64, wrap, type Ty } from "../types.js";
 import type { GlobalVar, MapInfo, ModuleContext } from "./context.js";
 import { isLayout, Lowerer, tyOfLayout } from "./function.js";
+import { MAP_KINDS, required as requiredEntries, type MapOptionsReader } from "./maps.js";
 import { BTF_MARKER, KernelTypes } from "./kernel.js";
 
 /** One lowered program. */
@@ -35,17 +36,6 @@ export interface LoweredModule {
   readonly kernel: KernelTypes;
 }
 
-const MAP_CLASSES: Record<string, CompiledMapType> = {
-  HashMap: "hash", LruHashMap: "lru_hash", PerCpuHashMap: "percpu_hash", LruPerCpuHashMap: "lru_percpu_hash",
-  ArrayMap: "array", PerCpuArrayMap: "percpu_array", LpmTrieMap: "lpm_trie", QueueMap: "queue", StackMap: "stack",
-  RingBuf: "ringbuf", PerfEventArray: "perf_event_array", ProgArray: "prog_array", StackTraceMap: "stack_trace",
-};
-
-/** `tsbpf/kernel` context types: a function parameter of one of them takes the program's context. */
-const CONTEXT_TYPES: ReadonlySet<string> = new Set([
-  "XdpContext", "SkBuffContext", "ArgsContext", "ProbeContext", "PerfEventContext", "TracepointContext",
-  "BtfTracepointContext", "FentryContext", "FexitContext", "LsmContext",
-]);
 
 /** Lowers every program declared in `entry` (with maps and variables from all user modules). */
 export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () => Btf): LoweredModule {
@@ -116,9 +106,10 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
 
   const declareMap = (decl: ts.VariableDeclaration, init: ts.NewExpression): MapInfo | undefined => {
     const className = consts.libraryName(init.expression);
-    if (!className || !(className in MAP_CLASSES)) return undefined;
+    const kind = className && Object.hasOwn(MAP_KINDS, className) ? MAP_KINDS[className]! : undefined;
+    if (!className || !kind) return undefined;
     const name = (decl.name as ts.Identifier).text;
-    const type = MAP_CLASSES[className]!;
+    const type = kind.type;
     const optsNode = init.arguments?.[0];
     const opts = optsNode ? consts.evaluate(optsNode, "map options") : {};
     if (typeof opts !== "object" || opts === null) return report(optsNode ?? init, D.MapDeclaration, "map options must be an object literal of constants");
@@ -130,45 +121,35 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
       return tyOfLayout(v);
     };
     let key: Ty | undefined, value: Ty | undefined;
-    const keyed = ["hash", "lru_hash", "percpu_hash", "lru_percpu_hash", "lpm_trie"].includes(type);
+    const keyed = kind.typing === "keyed";
     if (keyed) {
       key = targs[0] ? typeOfNode(targs[0]) : layoutTy(o.key, "key");
       value = targs[1] ? typeOfNode(targs[1]) : layoutTy(o.value, "value");
-    } else if (type === "array" || type === "percpu_array" || type === "queue" || type === "stack") {
-      key = type === "array" || type === "percpu_array" ? U32 : undefined;
+    } else if (kind.typing === "indexed" || kind.typing === "value") {
+      key = kind.typing === "indexed" ? U32 : undefined;
       value = targs[0] ? typeOfNode(targs[0]) : layoutTy(o.value, "value");
     }
-    const needsTypes = keyed || type === "array" || type === "percpu_array" || type === "queue" || type === "stack";
-    if (needsTypes && (!value || (keyed && !key))) {
+    if (kind.typing !== "none" && (!value || (keyed && !key))) {
       return report(init, D.MapDeclaration, `${className} needs its key and value types: \`new ${className}<K, V>(...)\` or { key: u32, value: Layout }`);
     }
     for (const t of [key, value]) if (t && t.k !== "int" && t.k !== "bool" && t.k !== "mem") report(init, D.MapDeclaration, "map keys and values are integers, booleans or layouts");
-    const num = (k: string): number | undefined => {
-      const v = o[k];
-      if (v === undefined) return undefined;
-      if (typeof v !== "number" || !Number.isInteger(v) || v < 0) return report(optsNode!, D.MapDeclaration, `${k} must be a non-negative integer`);
-      return v;
+    const reader: MapOptionsReader = {
+      num: (k) => {
+        const v = o[k];
+        if (v === undefined) return undefined;
+        if (typeof v !== "number" || !Number.isInteger(v) || v < 0) return report(optsNode!, D.MapDeclaration, `${k} must be a non-negative integer`);
+        return v;
+      },
+      fail: (message) => report(optsNode ?? init, D.MapDeclaration, message),
     };
-    let maxEntries = num("maxEntries");
-    let flags = num("flags") ?? 0;
+    const fixed = kind.declare ? kind.declare(reader) : { maxEntries: requiredEntries(reader) };
+    const flags = (reader.num("flags") ?? 0) | (fixed.flags ?? 0);
     const extra: Partial<{ keySize: number; valueSize: number; key: CType; value: CType }> = {};
-    if (type === "ringbuf") {
-      const size = num("byteSize");
-      if (!size || size % 4096 !== 0 || (size & (size - 1)) !== 0) return report(optsNode ?? init, D.MapDeclaration, "RingBuf byteSize must be a power of two and a multiple of 4096");
-      maxEntries = size;
-    } else if (type === "perf_event_array") {
-      extra.keySize = 4;
-      extra.valueSize = 4;
-    } else if (type === "prog_array") {
-      extra.keySize = 4;
-      extra.valueSize = 4;
-    } else if (type === "stack_trace") {
-      extra.keySize = 4;
-      extra.valueSize = 8 * (num("depth") ?? 127);
-    } else if (maxEntries === undefined) return report(optsNode ?? init, D.MapDeclaration, "maxEntries is required");
-    if (type === "lpm_trie") flags |= 1;
+    if (fixed.keySize !== undefined) extra.keySize = fixed.keySize;
+    if (fixed.valueSize !== undefined) extra.valueSize = fixed.valueSize;
     if (key) extra.key = cTypeOf(key);
     if (value) extra.value = cTypeOf(value);
+    const maxEntries = fixed.maxEntries;
     const pinning = o.pinning === "by_name" ? "by_name" as const : undefined;
     const compiled: CompiledMap = { name, type, ...extra, ...(maxEntries !== undefined ? { maxEntries } : {}), ...(flags ? { flags } : {}), ...(pinning ? { pinning } : {}), loc: locOf(decl) };
     const info: MapInfo = { name, className, type, key, value, compiled };
@@ -314,7 +295,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
       }
       const handler = call.arguments[kind.targets];
       if (!handler || !(ts.isArrowFunction(handler) || ts.isFunctionExpression(handler))) return report(call, D.ProgramDeclaration, `${kind.entry}() needs a handler function \`(ctx) => { ... }\``);
-      const L = new Lowerer(ctx, kind, name, locOf(decl));
+      const L = new Lowerer(ctx, kind, targets, name, locOf(decl));
       L.lowerHandler(handler);
       programs.push({ name, section: kind.section(targets), kind, ir: L.b.finish(), loc: locOf(decl) });
     } catch (e) {
