@@ -92,7 +92,12 @@ export function compile(entry: string, opts: CompileOptions = {}): CompileResult
     diagnostics.push({ code: DiagnosticCode.Internal, message: `internal compiler error: ${(e as Error).stack ?? e}`, file: path, line: 1, column: 1, start: 0, length: 0, text: "" });
     return { object: undefined, module: undefined, ir: [], diagnostics };
   }
-  for (const d of lowered.diagnostics) diagnostics.push(d);
+  // Where the compiler and TypeScript refuse the same code, the compiler's report gives the kernel
+  // language's reason (an import it does not allow, a read-only context field): keep it alone.
+  const ours = lowered.diagnostics;
+  const overlaps = (a: Diagnostic, b: Diagnostic): boolean => a.file === b.file && a.start < b.start + Math.max(1, b.length) && b.start < a.start + Math.max(1, a.length);
+  for (let i = diagnostics.length - 1; i >= 0; i--) if (ours.some((d) => overlaps(d, diagnostics[i]!))) diagnostics.splice(i, 1);
+  for (const d of ours) diagnostics.push(d);
   const ir = lowered.programs.map((p) => p.ir);
   if (diagnostics.length) return { object: undefined, module: undefined, ir, diagnostics: sortDiagnostics(diagnostics) };
   const functions: CompiledFunction[] = [];

@@ -40,6 +40,8 @@ export interface ModuleContext {
   mapOf(decl: ts.Declaration): MapInfo | undefined;
   /** A declared map by name. */
   mapByName(name: string): MapInfo;
+  /** Whether a module-level declaration was already reported (its uses abort quietly). */
+  failed(decl: ts.Declaration): boolean;
   /** The global a declaration is. */
   globalOf(decl: ts.Declaration): GlobalVar | undefined;
   /** Offset in `.rodata` of a NUL-terminated string constant. */

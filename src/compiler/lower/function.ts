@@ -682,6 +682,7 @@ export class Lowerer {
     }
     const decl = sym.valueDeclaration ?? sym.declarations?.[0];
     if (decl) {
+      if (this.m.failed(decl)) throw new Diagnosed();
       const map = this.m.mapOf(decl);
       if (map) return { ty: { k: "map", name: map.name }, op: imm(0) };
       const g = this.m.globalOf(decl);

@@ -50,6 +50,8 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
   const maps = new Map<ts.Declaration, MapInfo>();
   const mapsByName = new Map<string, MapInfo>();
   const globals = new Map<ts.Declaration, GlobalVar>();
+  /** Module-level declarations already reported: their uses are not reported again. */
+  const failed = new Set<ts.Declaration>();
   const compiledGlobals: CompiledGlobal[] = [];
   const sectionSize: Record<string, number> = { ".data": 0, ".bss": 0, ".rodata": 0 };
   const strings = new Map<string, number>();
@@ -198,6 +200,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
     mapOf: (decl) => maps.get(decl),
     mapByName: (name) => mapsByName.get(name)!,
     globalOf: (decl) => globals.get(decl),
+    failed: (decl) => failed.has(decl),
     rodataString: (text) => {
       const have = strings.get(text);
       if (have !== undefined) return have;
@@ -253,6 +256,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
               declareGlobal(d, isConst);
             } catch (e) {
               if (!(e instanceof Diagnosed)) throw e;
+              failed.add(d);
             }
           }
           continue;
