@@ -15,6 +15,7 @@ import { createToken, resolveToken } from "../../src/runtime/token.js";
 import { kernelAtLeast } from "../../src/sys/system.js";
 import { compileAndRead, haveTool, hostProgram, run } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
+import { vmObject } from "../vm/fixtures.js";
 
 const UID = "65534";
 const ALL = "delegate_cmds=any,delegate_maps=any,delegate_progs=any,delegate_attachs=any";
@@ -23,6 +24,8 @@ const root = new URL("../..", import.meta.url).pathname;
 interface ChildResult {
   ok: boolean;
   count?: number;
+  probes?: Record<string, Record<string, string>>;
+  offered?: boolean;
   name?: string;
   code?: string;
   message?: string;
@@ -38,6 +41,7 @@ describe("BPF token: an unprivileged user namespace loads through a delegated bp
   let dir: string;
   let sandbox: string;
   let object: string;
+  let structOpsObject: string;
   let usernsProblem: string | undefined;
 
   before(async () => {
@@ -47,6 +51,9 @@ describe("BPF token: an unprivileged user namespace loads through a delegated bp
     object = join(dir, "attach_xdp.o");
     copyFileSync((await compileAndRead("test/fixtures/c/attach_xdp.bpf.c")).path, object);
     chmodSync(object, 0o644);
+    structOpsObject = join(dir, "tsbpf_cc.o");
+    copyFileSync(await vmObject("structops"), structOpsObject);
+    chmodSync(structOpsObject, 0o644);
     // Unprivileged user namespaces may be switched off (user.max_user_namespaces=0, distro sysctls, LSMs).
     const probe = await run(sandbox, [UID, "probe"]);
     if (probe.code === 77) usernsProblem = probe.stderr.trim();
@@ -57,10 +64,10 @@ describe("BPF token: an unprivileged user namespace loads through a delegated bp
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Runs the child with `delegation` ("none" or delegate_* options) and the token argument. */
-  async function child(delegation: string, token: string): Promise<ChildResult> {
-    const r = await run(sandbox, [UID, delegation, "/sys/fs/bpf", process.execPath, "--import", "tsx", join(root, "test/kernel/token-child.ts"), object, token, "5"]);
-    assert.equal(r.code, 0, `token-sandbox (${delegation}, ${token}) exited ${r.code}: ${r.stderr}`);
+  /** Runs the child with `delegation` ("none" or delegate_* options) and the token argument (or other child arguments). */
+  async function child(delegation: string, token: string, args: string[] = [object, token, "5"]): Promise<ChildResult> {
+    const r = await run(sandbox, [UID, delegation, "/sys/fs/bpf", process.execPath, "--import", "tsx", join(root, "test/kernel/token-child.ts"), ...args]);
+    assert.equal(r.code, 0, `token-sandbox (${delegation}, ${args.join(" ")}) exited ${r.code}: ${r.stderr}`);
     const line = r.stdout.trim().split("\n").pop() ?? "";
     return JSON.parse(line) as ChildResult;
   }
@@ -99,6 +106,34 @@ describe("BPF token: an unprivileged user namespace loads through a delegated bp
     const implicit = await child("none", "implicit");
     assert.equal(implicit.name, "PermissionError");
     assert.match(implicit.message!, /child user namespace/);
+  });
+
+  test("feature probes use the token: XDP programs and hash maps are there with it (implicit or named), refused without", async (t) => {
+    if (usernsProblem) return t.skip(usernsProblem);
+    const r = await child(ALL, "", ["probe"]);
+    assert.equal(r.ok, true, r.message);
+    assert.deepEqual(r.probes, {
+      implicit: { xdp: "yes", hash: "yes" },
+      named: { xdp: "yes", hash: "yes" },
+      off: { xdp: "refused EPERM", hash: "refused EPERM" },
+    });
+  });
+
+  test("a delegation without XDP: the XDP probe answers refused through the token, the hash map probe yes", async (t) => {
+    if (usernsProblem) return t.skip(usernsProblem);
+    const r = await child("delegate_cmds=any,delegate_maps=any,delegate_progs=socket_filter,delegate_attachs=any", "", ["probe"]);
+    assert.equal(r.ok, true, r.message);
+    assert.deepEqual(r.probes?.named, { xdp: "refused EPERM", hash: "yes" });
+  });
+
+  test("struct_ops: the tcp_congestion_ops map, its BTF and programs are made through the token, and TCP offers it", async (t) => {
+    if (usernsProblem) return t.skip(usernsProblem);
+    const r = await child(ALL, "", ["struct_ops", structOpsObject, "/sys/fs/bpf"]);
+    assert.deepEqual(r, { ok: true, offered: true }, r.message);
+    const denied = await child("delegate_cmds=any,delegate_maps=array,delegate_progs=any,delegate_attachs=any", "", ["struct_ops", structOpsObject, "/sys/fs/bpf"]);
+    assert.equal(denied.name, "TokenError");
+    assert.equal(denied.code, "TOKEN_NOT_DELEGATED");
+    assert.match(denied.message!, /create struct_ops map "tsbpf_cc".*does not delegate delegate_maps=struct_ops/);
   });
 
   test("in the initial user namespace: no implicit token; a named one is TOKEN_INITIAL_USER_NAMESPACE, a non-bpffs TOKEN_NOT_BPFFS", () => {
