@@ -168,6 +168,17 @@ function scoped<T>(opts: ProbeOptions | undefined, fn: () => T): T {
 }
 
 /**
+ * Runs `fn`, a batch of probes, all through the token `opts` names (made once, closed after), as if
+ * each probe had been given `opts`.
+ *
+ * @example
+ * probeScope({ token: "/sys/fs/bpf" }, () => [haveProgramType("XDP"), haveMapType("HASH")]);
+ */
+export function probeScope<T>(opts: ProbeOptions, fn: () => T): T {
+  return scoped(opts, fn);
+}
+
+/**
  * Runs `fn` (a load) so that the probes it consults use `token`, the token of the load (undefined:
  * none), whatever the environment says.
  * @internal used by loadCollection

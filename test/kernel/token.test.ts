@@ -136,6 +136,31 @@ describe("BPF token: an unprivileged user namespace loads through a delegated bp
     assert.match(denied.message!, /create struct_ops map "tsbpf_cc".*does not delegate delegate_maps=struct_ops/);
   });
 
+  test("tsbpf load --token <bpffs>: the CLI loads through the named token; --no-token is refused; a bad path names itself", async (t) => {
+    if (usernsProblem) return t.skip(usernsProblem);
+    const cli = (...args: string[]) => run(sandbox, [UID, ALL, "/sys/fs/bpf", process.execPath, "--import", "tsx", join(root, "src/cli/main.ts"), "load", object, ...args]);
+    const ok = await cli("--token", "/sys/fs/bpf");
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /program xdp_count \(xdp, section xdp\)/);
+    assert.match(ok.stdout, /loaded /);
+    const off = await cli("--no-token");
+    assert.equal(off.code, 1);
+    assert.match(off.stderr, /child user namespace/);
+    const missing = "/sys/fs/bpf/tsbpf-i12-no-such-dir";
+    const bad = await cli("--token", missing);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /error \[TOKEN_PATH_NOT_FOUND\]: BPF token from \/sys\/fs\/bpf\/tsbpf-i12-no-such-dir: the path does not exist/);
+    // tsbpf features probes through the token the same way.
+    const features = async (...args: string[]) => {
+      const r = await run(sandbox, [UID, ALL, "/sys/fs/bpf", process.execPath, "--import", "tsx", join(root, "src/cli/main.ts"), "features", "--json", ...args]);
+      assert.equal(r.code, 0, r.stderr);
+      const rows = JSON.parse(r.stdout) as { group: string; feature: string; status: string }[];
+      return rows.find((x) => x.group === "program type" && x.feature === "XDP")?.status;
+    };
+    assert.equal(await features("--token", "/sys/fs/bpf"), "yes");
+    assert.equal(await features("--no-token"), "refused");
+  });
+
   test("in the initial user namespace: no implicit token; a named one is TOKEN_INITIAL_USER_NAMESPACE, a non-bpffs TOKEN_NOT_BPFFS", () => {
     assert.equal(resolveToken(undefined, {}), undefined);
     assert.throws(() => createToken("/sys/fs/bpf"), (e: unknown) => e instanceof TokenError && e.code === "TOKEN_INITIAL_USER_NAMESPACE" && /initial user namespace/.test(e.message));
