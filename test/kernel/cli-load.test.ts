@@ -80,6 +80,11 @@ test("tsbpf load --token <path> that does not exist: a TokenError naming the pat
   assert.equal(r.status, 1);
   assert.match(r.stderr, new RegExp(`error \\[TOKEN_PATH_NOT_FOUND\\]: BPF token from ${missing}: the path does not exist`));
   assert.doesNotMatch(r.stdout, /loaded/);
+  // tsbpf features makes a named token before probing: the same error, not a table of errors.
+  const features = tsbpf("features", "--token", missing);
+  assert.equal(features.status, 1);
+  assert.match(features.stderr, /error \[TOKEN_PATH_NOT_FOUND\]/);
+  assert.equal(features.stdout, "");
   const help = tsbpf("load", "--help");
   assert.match(help.stdout, /--token <bpffs>/);
   assert.match(help.stdout, /--no-token/);

@@ -6,6 +6,7 @@ import { release } from "node:os";
 import { Command } from "commander";
 import pc from "picocolors";
 import { TsbpfError } from "../../errors.js";
+import { createToken } from "../../runtime/token.js";
 import {
   haveAttachType, haveBtfKind, haveHelper, haveInstructionSet, haveIterTarget, haveKfunc, haveLinkType, haveMapType,
   haveProgramType, probeScope, type FeatureResult, type ProbeOptions,
@@ -93,7 +94,10 @@ export function featuresCommand(): Command {
     .option("--token <bpffs>", "probe through a BPF token from this delegated bpffs mount (in a user namespace; default as for tsbpf load; see docs/token.md)")
     .option("--no-token", "probe without a BPF token, whatever the environment says")
     .action((opts: { markdown?: boolean; json?: boolean; token?: string | false }) => {
-      const rows = standardFeatureRows(opts.token !== undefined ? { token: opts.token } : {});
+      // A named token is made up front: a bad bpffs ends the command with its TokenError rather than
+      // turning every row into that error.
+      using token = typeof opts.token === "string" ? createToken(opts.token) : undefined;
+      const rows = standardFeatureRows(token ? { token } : opts.token === false ? { token: false } : {});
       if (opts.json) {
         process.stdout.write(JSON.stringify(rows.map((r) => ({ group: r.group, feature: r.feature, ...answer(r.result) })), null, 2) + "\n");
       } else if (opts.markdown) {
