@@ -50,7 +50,8 @@ export interface CollectionOptions {
    * of a bpffs delegated to this namespace, an fd of it, a token fd or a {@link BpfToken}; `false` for
    * none. Unset: TSBPF_BPF_TOKEN_PATH, else LIBBPF_BPF_TOKEN_PATH ("" = none), else /sys/fs/bpf when the
    * process is in a child user namespace and that bpffs is delegated (see docs/token.md). The token
-   * is passed to the BTF load, every map creation and every program load, and closed after loading.
+   * is passed to the BTF load, every map creation (struct_ops maps included), every program load and
+   * the feature probes the load consults, and closed after loading.
    */
   readonly token?: TokenSource | false;
 }
