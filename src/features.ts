@@ -1,6 +1,8 @@
 // Kernel feature probes: does the running kernel have a program type, map type, helper, attach type,
 // link type, kfunc, BTF kind, instruction set or iterator target? Each answer comes from loading a
-// minimal object (or, where the kernel's BTF settles it, from that BTF) and is memoised per process.
+// minimal object (or, where the kernel's BTF settles it, from that BTF) and is memoised per process and
+// per BPF token: inside a user namespace the probes make their objects through the token a load would
+// use (option, environment, implicit default), so they answer what the load will meet.
 // The probe table and this host's answers are in docs/features.md.
 
 import type { BtfFeature } from "./btf/sanitize.js";
@@ -23,6 +25,7 @@ import { ATTACH_TYPE, attachTypeName, helperId, helperName, LINK_TYPE, linkTypeN
 import type { Fd } from "./sys/fd.js";
 import { sys, type Sys } from "./sys/seam.js";
 import { kernelVersion, pageSize } from "./sys/system.js";
+import { BpfToken, createToken, DEFAULT_TOKEN_PATH, tokenPathFromEnv, type TokenSource } from "./runtime/token.js";
 
 /**
  * A probe's answer.
@@ -73,19 +76,148 @@ export const LINK_TYPE_SINCE: Readonly<Record<Exclude<keyof typeof LINK_TYPE, "U
   SOCKMAP: "6.10",
 };
 
-/* ---------- results, memoisation, errno classification ---------- */
+/* ---------- tokens, results, memoisation, errno classification ---------- */
+
+/** Options every probe takes. */
+export interface ProbeOptions {
+  /**
+   * BPF token (Linux 6.9+) the probe makes its maps, programs and BTF with, in the forms
+   * `loadCollection` takes: a delegated bpffs path, an Fd, a {@link BpfToken}, or `false` for none.
+   * Unset: what a load without the option uses (TSBPF_BPF_TOKEN_PATH, else LIBBPF_BPF_TOKEN_PATH,
+   * else /sys/fs/bpf when the process is in a child user namespace; see docs/token.md). A named
+   * token that cannot be made throws its TokenError. Answers are memoised per token.
+   */
+  readonly token?: TokenSource | false;
+}
+
+/** The token the probes of one public call use: a memo key and the token, made on first need. */
+interface ProbeScope {
+  readonly key: string;
+  token(): BpfToken | undefined;
+  close(): void;
+}
+
+let scope: ProbeScope | undefined;
+const tokenIds = new WeakMap<BpfToken, number>();
+let nextTokenId = 1;
+
+/** Memo key of a token: what it delegates (tokens delegating the same answer the same), else the token itself. */
+function tokenKey(t: BpfToken): string {
+  const d = t.delegation();
+  if (d) return `token:${JSON.stringify(d)}`;
+  let id = tokenIds.get(t);
+  if (id === undefined) tokenIds.set(t, (id = nextTokenId++));
+  return `token#${id}`;
+}
+
+const NO_TOKEN: ProbeScope = { key: "", token: () => undefined, close: () => {} };
+
+/** A scope for a named path: the token is made on first need and closed with the scope; `quiet` falls back to none. */
+function pathScope(key: string, path: string, quiet: boolean): ProbeScope {
+  let made: BpfToken | undefined;
+  let tried = false;
+  return {
+    key,
+    token() {
+      if (!tried) {
+        tried = true;
+        try {
+          made = createToken(path);
+        } catch (e) {
+          if (!quiet || !(e instanceof TsbpfError)) throw e;
+        }
+      }
+      return made;
+    },
+    close: () => made?.close(),
+  };
+}
+
+function openScope(option: TokenSource | false | undefined): ProbeScope {
+  if (option === false || option === "") return NO_TOKEN;
+  if (option instanceof BpfToken) return { key: tokenKey(option), token: () => option, close: () => {} };
+  if (typeof option === "string") return pathScope(`path:${option}`, option, false);
+  if (option !== undefined) {
+    const t = createToken(option);
+    return { key: tokenKey(t), token: () => t, close: () => t.close() };
+  }
+  const fromEnv = tokenPathFromEnv();
+  if (fromEnv !== undefined) return fromEnv === "" ? NO_TOKEN : pathScope(`path:${fromEnv}`, fromEnv, false);
+  let initial: boolean | undefined;
+  try {
+    initial = sys().initialUserNamespace();
+  } catch {
+    initial = undefined;
+  }
+  // As a load does: the implicit default only in a child user namespace, silently none when it gives no token.
+  return initial === false ? pathScope(`implicit:${DEFAULT_TOKEN_PATH}`, DEFAULT_TOKEN_PATH, true) : NO_TOKEN;
+}
+
+/** Runs a public probe in the token scope `opts` names; without a token option, inside another probe, that probe's scope. */
+function scoped<T>(opts: ProbeOptions | undefined, fn: () => T): T {
+  if (scope && opts?.token === undefined) return fn();
+  const s = openScope(opts?.token);
+  const prev = scope;
+  scope = s;
+  try {
+    return fn();
+  } finally {
+    scope = prev;
+    s.close();
+  }
+}
+
+/**
+ * Runs `fn`, a batch of probes, all through the token `opts` names (made once, closed after), as if
+ * each probe had been given `opts`.
+ *
+ * @example
+ * probeScope({ token: "/sys/fs/bpf" }, () => [haveProgramType("XDP"), haveMapType("HASH")]);
+ */
+export function probeScope<T>(opts: ProbeOptions, fn: () => T): T {
+  return scoped(opts, fn);
+}
+
+/**
+ * Runs `fn` (a load) so that the probes it consults use `token`, the token of the load (undefined:
+ * none), whatever the environment says.
+ * @internal used by loadCollection
+ */
+export function probingWith<T>(token: BpfToken | undefined, fn: () => T): T {
+  return scoped({ token: token ?? false }, fn);
+}
+
+/** The token of the running probe (made now if it was named but not made yet), or undefined. */
+function probeToken(): BpfToken | undefined {
+  return scope?.token();
+}
+
+/** Token attributes for BPF_MAP_CREATE / BPF_PROG_LOAD / BPF_BTF_LOAD of a probe. */
+const mapToken = (flags = 0): Pick<MapCreateAttr, "mapFlags" | "mapTokenFd"> => {
+  const t = probeToken();
+  return t ? { mapFlags: flags | MAP_FLAGS.TOKEN_FD, mapTokenFd: t.fd.value } : { mapFlags: flags };
+};
+const progToken = (flags = 0): Pick<ProgLoadAttr, "progFlags" | "progTokenFd"> => {
+  const t = probeToken();
+  return t ? { progFlags: flags | PROG_FLAGS.TOKEN_FD, progTokenFd: t.fd.value } : { progFlags: flags };
+};
+const btfToken = (): { tokenFd?: number } => {
+  const t = probeToken();
+  return t ? { tokenFd: t.fd.value } : {};
+};
 
 const caches = new WeakMap<Sys, Map<string, FeatureResult>>();
 
-/** The memoised answer for `key`; `probe` runs once per syscall implementation (once per process for the kernel). */
+/** The memoised answer for `key` under the current token; `probe` runs once per syscall implementation and token (once per process for the kernel). */
 function memo(key: string, probe: () => FeatureResult): FeatureResult {
   const s = sys();
   let cache = caches.get(s);
   if (!cache) caches.set(s, (cache = new Map()));
-  const hit = cache.get(key);
+  const full = scope?.key ? `${scope.key}|${key}` : key;
+  const hit = cache.get(full);
   if (hit) return hit;
   const r = probe();
-  cache.set(key, r);
+  cache.set(full, r);
   return r;
 }
 
@@ -226,7 +358,7 @@ interface LoadOutcome {
 function loadProbe(base: ProgBase, insns: readonly Instruction[], extra: Partial<ProgLoadAttr> = {}): LoadOutcome {
   const buf = new Uint8Array(64 * 1024);
   const r = attempt(() => progLoad({
-    ...base, ...extra, insns: encode(insns), license: "GPL", progName: "tsbpf_probe",
+    ...base, ...extra, ...progToken((base.progFlags ?? 0) | (extra.progFlags ?? 0)), insns: encode(insns), license: "GPL", progName: "tsbpf_probe",
     kernVersion: kernelVersion().code, logLevel: 1, logBuf: buf,
   }));
   if ("ok" in r) return { fd: r.ok, log: "" };
@@ -241,10 +373,10 @@ function loadProbe(base: ProgBase, insns: readonly Instruction[], extra: Partial
  * import { haveProgramType } from "tsbpf";
  * if (haveProgramType("NETFILTER").status !== "yes") console.log("no netfilter programs here");
  */
-export function haveProgramType(type: ProgramTypeName | number): FeatureResult {
+export function haveProgramType(type: ProgramTypeName | number, opts?: ProbeOptions): FeatureResult {
   const n = progTypeOf(type);
   const feature = `${shortName(progTypeName(n), "BPF_PROG_TYPE_")} programs`;
-  return memo(`prog:${n}`, () => {
+  return scoped(opts, () => memo(`prog:${n}`, () => {
     const base = progBase(n, feature);
     if ("status" in base) return base;
     const r = loadProbe(base, RET0);
@@ -253,7 +385,7 @@ export function haveProgramType(type: ProgramTypeName | number): FeatureResult {
     // programs need a target the probe does not give, and say so in the log).
     if (hasVerifierVerdict(r.log)) return yes(feature);
     return byErrno(feature, r.err!);
-  });
+  }));
 }
 
 /** A verifier log line that means the helper or kfunc does not exist or is not allowed for the program type. */
@@ -268,7 +400,7 @@ const HELPER_MISSING = /invalid func |unknown func |cannot use helper|helper cal
  * import { haveHelper } from "tsbpf";
  * haveHelper("XDP", "map_lookup_elem"); // { status: "yes", ... }
  */
-export function haveHelper(progType: ProgramTypeName | number, helper: number | string): FeatureResult {
+export function haveHelper(progType: ProgramTypeName | number, helper: number | string, opts?: ProbeOptions): FeatureResult {
   const pt = progTypeOf(progType);
   let id: number;
   if (typeof helper === "number") {
@@ -280,7 +412,7 @@ export function haveHelper(progType: ProgramTypeName | number, helper: number | 
     id = found;
   }
   const feature = `helper ${helperName(id)} in ${shortName(progTypeName(pt), "BPF_PROG_TYPE_")} programs`;
-  return memo(`helper:${pt}:${id}`, () => {
+  return scoped(opts, () => memo(`helper:${pt}:${id}`, () => {
     const prog = haveProgramType(pt);
     if (prog.status !== "yes") return { ...prog, feature };
     const base = progBase(pt, feature) as ProgBase;
@@ -292,7 +424,7 @@ export function haveHelper(progType: ProgramTypeName | number, helper: number | 
       return yes(feature);
     }
     return byErrno(feature, r.err!);
-  });
+  }));
 }
 
 const ISA_PROGRAMS: Record<InstructionSet, () => Instruction[]> = {
@@ -309,15 +441,15 @@ const ISA_PROGRAMS: Record<InstructionSet, () => Instruction[]> = {
  * import { haveInstructionSet } from "tsbpf";
  * const cpu = haveInstructionSet("v4").status === "yes" ? "v4" : "v3";
  */
-export function haveInstructionSet(isa: InstructionSet): FeatureResult {
+export function haveInstructionSet(isa: InstructionSet, opts?: ProbeOptions): FeatureResult {
   if (!Object.hasOwn(ISA_PROGRAMS, isa)) throw new TsbpfError("INVALID_ARGUMENT", `instruction set: "${String(isa)}" is not v2, v3 or v4`);
   const feature = `instruction set ${isa}`;
-  return memo(`isa:${isa}`, () => {
+  return scoped(opts, () => memo(`isa:${isa}`, () => {
     const r = loadProbe({ progType: PROG_TYPE.SOCKET_FILTER }, ISA_PROGRAMS[isa]());
     if (r.fd) { r.fd.close(); return yes(feature); }
     if (hasVerifierVerdict(r.log)) return { status: "no", feature, errno: r.err!.errno, errnoCode: r.err!.code, reason: `the verifier says: ${verifierReason(r.log)}` };
     return byErrno(feature, r.err!);
-  });
+  }));
 }
 
 /** A BTF target for a tracing/LSM attach type, by name. */
@@ -351,12 +483,12 @@ const ATTACH_VIA_LINK: Partial<Record<AttachTypeName, keyof typeof LINK_TYPE>> =
  * import { haveAttachType } from "tsbpf";
  * haveAttachType("CGROUP_SOCK_ADDR", "CGROUP_UNIX_CONNECT"); // Linux 6.7+
  */
-export function haveAttachType(progType: ProgramTypeName | number, attachType: AttachTypeName | number): FeatureResult {
+export function haveAttachType(progType: ProgramTypeName | number, attachType: AttachTypeName | number, opts?: ProbeOptions): FeatureResult {
   const pt = progTypeOf(progType);
   const at = attachTypeOf(attachType);
   const atName = shortName(attachTypeName(at), "BPF_");
   const feature = `attach type ${atName} for ${shortName(progTypeName(pt), "BPF_PROG_TYPE_")} programs`;
-  return memo(`attach:${pt}:${at}`, () => {
+  return scoped(opts, () => memo(`attach:${pt}:${at}`, () => {
     const pb = progBase(pt, feature);
     if ("status" in pb) return pb;
     let base: ProgBase = { ...pb, expectedAttachType: at };
@@ -387,7 +519,7 @@ export function haveAttachType(progType: ProgramTypeName | number, attachType: A
     }
     if (hasVerifierVerdict(r.log)) return yes(feature);
     return byErrno(feature, r.err!);
-  });
+  }));
 }
 
 /**
@@ -398,10 +530,10 @@ export function haveAttachType(progType: ProgramTypeName | number, attachType: A
  * import { haveIterTarget } from "tsbpf";
  * if (haveIterTarget("bpf_map_elem").status === "refused") console.log("map element iterators are forbidden here");
  */
-export function haveIterTarget(target: string): FeatureResult {
+export function haveIterTarget(target: string, opts?: ProbeOptions): FeatureResult {
   if (!/^[A-Za-z0-9_]+$/.test(target)) throw new TsbpfError("INVALID_ARGUMENT", `iterator target: "${target}" is not an identifier`);
   const feature = `iterator ${target}`;
-  return memo(`iter:${target}`, () => {
+  return scoped(opts, () => memo(`iter:${target}`, () => {
     const btf = btfOrUndefined();
     if (!btf) return absent(feature, "the kernel has no BTF, which iterators need");
     const id = btf.find(`bpf_iter_${target}`, "func")[0];
@@ -410,7 +542,7 @@ export function haveIterTarget(target: string): FeatureResult {
     if (r.fd) { r.fd.close(); return yes(feature); }
     if (hasVerifierVerdict(r.log)) return yes(feature);
     return byErrno(feature, r.err!);
-  });
+  }));
 }
 
 /**
@@ -423,10 +555,10 @@ export function haveIterTarget(target: string): FeatureResult {
  * import { haveKfunc } from "tsbpf";
  * haveKfunc("bpf_task_from_pid", "SYSCALL");
  */
-export function haveKfunc(name: string, progType?: ProgramTypeName | number): FeatureResult {
+export function haveKfunc(name: string, progType?: ProgramTypeName | number, opts?: ProbeOptions): FeatureResult {
   const pt = progType === undefined ? undefined : progTypeOf(progType);
   const feature = `kfunc ${name}${pt === undefined ? "" : ` in ${shortName(progTypeName(pt), "BPF_PROG_TYPE_")} programs`}`;
-  return memo(`kfunc:${name}:${pt ?? ""}`, () => {
+  return scoped(opts, () => memo(`kfunc:${name}:${pt ?? ""}`, () => {
     const btf = btfOrUndefined();
     if (!btf) return absent(feature, "the kernel has no BTF, which kfuncs need");
     const id = btf.find(name, "func")[0];
@@ -445,7 +577,7 @@ export function haveKfunc(name: string, progType?: ProgramTypeName | number): Fe
       return yes(feature);
     }
     return byErrno(feature, r.err!);
-  });
+  }));
 }
 
 /** A verifier log line that means the kfunc may not be called from the program (type, or a program not bound to a device). */
@@ -473,7 +605,7 @@ interface MapProbe { attr: MapCreateAttr; cleanup: Fd[] }
 function intBtf(): Fd {
   const b = new BtfBuilder();
   b.add({ kind: "int", name: "int", size: 4, signed: true, char: false, bool: false, bitOffset: 0, bits: 32 });
-  return btfLoad(b.encode());
+  return btfLoad(b.encode(), btfToken());
 }
 
 /** A `struct bpf_struct_ops_<name>` of the kernel's BTF to create a struct_ops map with. */
@@ -505,7 +637,7 @@ function mapProbe(type: number, feature: string, flags = 0): MapProbe | FeatureR
     case MAP_TYPE.ARENA: return plain(0, 0, 1, MAP_FLAGS.MMAPABLE);
     case MAP_TYPE.ARRAY_OF_MAPS:
     case MAP_TYPE.HASH_OF_MAPS: {
-      const inner = mapCreate({ mapType: MAP_TYPE.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, mapName: "tsbpf_probe" });
+      const inner = mapCreate({ mapType: MAP_TYPE.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, mapName: "tsbpf_probe", ...mapToken() });
       const p = plain(4, 4);
       return { attr: { ...p.attr, innerMapFd: inner.value }, cleanup: [inner] };
     }
@@ -534,7 +666,7 @@ function tryMap(type: number, feature: string, flags = 0): FeatureResult {
   const p = mapProbe(type, feature, flags);
   if ("status" in p) return p;
   try {
-    const r = attempt(() => mapCreate({ ...p.attr, mapName: "tsbpf_probe" }));
+    const r = attempt(() => mapCreate({ ...p.attr, ...mapToken(p.attr.mapFlags), mapName: "tsbpf_probe" }));
     if ("ok" in r) { r.ok.close(); return yes(feature); }
     return byErrno(feature, r.err);
   } finally {
@@ -550,10 +682,10 @@ function tryMap(type: number, feature: string, flags = 0): FeatureResult {
  * import { haveMapType } from "tsbpf";
  * const events = haveMapType("RINGBUF").status === "yes" ? "ringbuf" : "perf";
  */
-export function haveMapType(type: MapTypeName | number): FeatureResult {
+export function haveMapType(type: MapTypeName | number, opts?: ProbeOptions): FeatureResult {
   const n = mapTypeOf(type);
   const feature = `${shortName(mapTypeName(n), "BPF_MAP_TYPE_")} maps`;
-  return memo(`map:${n}`, () => tryMap(n, feature));
+  return scoped(opts, () => memo(`map:${n}`, () => tryMap(n, feature)));
 }
 
 /* ---------- BTF kinds ---------- */
@@ -615,23 +747,23 @@ const BTF_KINDS: readonly ProbeKind[] = ["int", "ptr", "array", "struct", "union
  * import { haveBtfKind } from "tsbpf";
  * haveBtfKind("enum64"); // Linux 6.0+
  */
-export function haveBtfKind(kind: ProbeKind): FeatureResult {
+export function haveBtfKind(kind: ProbeKind, opts?: ProbeOptions): FeatureResult {
   if (!BTF_KINDS.includes(kind)) throw new TsbpfError("INVALID_ARGUMENT", `BTF kind: "${String(kind)}" is not one of ${BTF_KINDS.join(", ")}`);
-  return probeBtf(`btf:${kind}`, `BTF kind ${kind.toUpperCase()}`, () => btfWithKind(kind));
+  return scoped(opts, () => probeBtf(`btf:${kind}`, `BTF kind ${kind.toUpperCase()}`, () => btfWithKind(kind)));
 }
 
 /**
  * Does the kernel accept the BTF kind flag that marks a type or decl tag as a plain
  * `__attribute__((...))` text (Linux 6.14)?
  */
-export function haveBtfTagAttribute(): FeatureResult {
-  return probeBtf("btf:tag_attribute", "BTF tag attributes", () => btfWithKind("type_tag", true));
+export function haveBtfTagAttribute(opts?: ProbeOptions): FeatureResult {
+  return scoped(opts, () => probeBtf("btf:tag_attribute", "BTF tag attributes", () => btfWithKind("type_tag", true)));
 }
 
 /** Loads the BTF `blob` builds, once per process: yes, or the errno's answer. */
 function probeBtf(key: string, feature: string, blob: () => Uint8Array): FeatureResult {
   return memo(key, () => {
-    const r = attempt(() => btfLoad(blob(), { logBuf: new Uint8Array(4096), logLevel: 1 }));
+    const r = attempt(() => btfLoad(blob(), { logBuf: new Uint8Array(4096), logLevel: 1, ...btfToken() }));
     if ("ok" in r) { r.ok.close(); return yes(feature); }
     return byErrno(feature, r.err);
   });
@@ -642,9 +774,9 @@ function probeBtf(key: string, feature: string, blob: () => Uint8Array): Feature
  * clear "no" rewrites them: a kernel that refuses BTF altogether (EPERM), or a probe that cannot
  * decide, gains nothing from rewriting, and the real load says why it fails.
  */
-export function btfFeatureSupported(feature: BtfFeature): boolean {
+export function btfFeatureSupported(feature: BtfFeature, opts?: ProbeOptions): boolean {
   try {
-    const r = feature === "tag_attribute" ? haveBtfTagAttribute() : haveBtfKind(feature === "func_global" ? "func" : feature);
+    const r = feature === "tag_attribute" ? haveBtfTagAttribute(opts) : haveBtfKind(feature === "func_global" ? "func" : feature, opts);
     return r.status !== "no";
   } catch (e) {
     if (e instanceof TsbpfError) return true;
@@ -727,11 +859,11 @@ const LINK_PROBES: Partial<Record<keyof typeof LINK_TYPE, (feature: string) => L
  * import { haveLinkType } from "tsbpf";
  * const useTcx = haveLinkType("TCX").status === "yes";
  */
-export function haveLinkType(linkType: keyof typeof LINK_TYPE | number): FeatureResult {
+export function haveLinkType(linkType: keyof typeof LINK_TYPE | number, opts?: ProbeOptions): FeatureResult {
   const n = linkTypeOf(linkType);
   const name = shortName(linkTypeName(n), "BPF_LINK_TYPE_") as keyof typeof LINK_TYPE;
   const feature = `${name} links`;
-  return memo(`link:${n}`, () => {
+  return scoped(opts, () => memo(`link:${n}`, () => {
     if (name === "STRUCT_OPS") return tryMap(MAP_TYPE.STRUCT_OPS, feature, MAP_FLAGS.LINK);
     const probe = LINK_PROBES[name]?.(feature);
     if (!probe) throw new TsbpfError("INVALID_ARGUMENT", `link type: no probe for link type ${linkTypeName(n)} (probes exist for ${[...Object.keys(LINK_PROBES), "STRUCT_OPS"].join(", ")})`);
@@ -751,7 +883,7 @@ export function haveLinkType(linkType: keyof typeof LINK_TYPE | number): Feature
     } finally {
       loaded.fd.close();
     }
-  });
+  }));
 }
 
 /* ---------- asserting ---------- */
@@ -793,22 +925,22 @@ function sinceOf(feature: string): string | undefined {
 }
 
 /** "this kernel lacks X maps (needs Linux Y)" for a loader error, when the probe says the kernel lacks map type `type`. */
-export function missingMapType(type: MapTypeName, context: string, cause: unknown): MissingFeatureError | undefined {
-  const r = quietly(() => haveMapType(type));
+export function missingMapType(type: MapTypeName, context: string, cause: unknown, token?: BpfToken): MissingFeatureError | undefined {
+  const r = quietly(() => haveMapType(type, token ? { token } : undefined));
   if (r?.status !== "no") return undefined;
   return new MissingFeatureError("MAP_TYPE_UNSUPPORTED", `${context}: this kernel (${kernelVersion().release}) lacks ${type} maps (needs Linux ${MAP_TYPE_SINCE[type as Exclude<MapTypeName, "UNSPEC">] ?? "?"})`, { cause });
 }
 
 /** "this kernel lacks X programs (needs Linux Y)" for a loader error, when the probe says the kernel lacks program type `type`. */
-export function missingProgramType(type: ProgramTypeName, context: string, cause: unknown): MissingFeatureError | undefined {
-  const r = quietly(() => haveProgramType(type));
+export function missingProgramType(type: ProgramTypeName, context: string, cause: unknown, token?: BpfToken): MissingFeatureError | undefined {
+  const r = quietly(() => haveProgramType(type, token ? { token } : undefined));
   if (r?.status !== "no") return undefined;
   return new MissingFeatureError("PROGRAM_TYPE_UNSUPPORTED", `${context}: this kernel (${kernelVersion().release}) lacks ${type} programs (needs Linux ${PROGRAM_TYPE_SINCE[type]})`, { cause });
 }
 
 /** "this kernel lacks attach type X for Y programs" for a loader error, when the probe says so. */
-export function missingAttachType(type: ProgramTypeName, attachType: AttachTypeName, context: string, cause: unknown): MissingFeatureError | undefined {
-  const r = quietly(() => haveAttachType(type, attachType));
+export function missingAttachType(type: ProgramTypeName, attachType: AttachTypeName, context: string, cause: unknown, token?: BpfToken): MissingFeatureError | undefined {
+  const r = quietly(() => haveAttachType(type, attachType, token ? { token } : undefined));
   if (r?.status !== "no") return undefined;
   return new MissingFeatureError("ATTACH_TYPE_UNSUPPORTED", `${context}: this kernel (${kernelVersion().release}) lacks attach type ${attachType} for ${type} programs: ${r.reason}`, { cause });
 }

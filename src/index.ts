@@ -11,9 +11,9 @@ import { readUserFile, USER_FILE_LIMITS } from "./sys/user-file.js";
 export * from "./errors.js";
 export {
   haveProgramType, haveMapType, haveHelper, haveAttachType, haveLinkType, haveKfunc, haveBtfKind, haveBtfTagAttribute, haveInstructionSet,
-  haveIterTarget, assertFeature, MAP_TYPE_SINCE, PROGRAM_TYPE_SINCE, LINK_TYPE_SINCE,
+  haveIterTarget, assertFeature, probeScope, MAP_TYPE_SINCE, PROGRAM_TYPE_SINCE, LINK_TYPE_SINCE,
 } from "./features.js";
-export type { FeatureResult, InstructionSet } from "./features.js";
+export type { FeatureResult, InstructionSet, ProbeOptions } from "./features.js";
 export { objectNameFromPath, readCollectionSpec } from "./object/reader.js";
 export type { ReadOptions } from "./object/reader.js";
 export type * from "./object/spec.js";

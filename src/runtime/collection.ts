@@ -2,7 +2,7 @@
 // programs (with verifier logs on failure) and declared prog-array / map-in-map contents.
 
 import { sanitizeBtf, type BtfFeature } from "../btf/sanitize.js";
-import { btfFeatureSupported } from "../features.js";
+import { btfFeatureSupported, probingWith } from "../features.js";
 import { join } from "node:path";
 import type { Btf } from "../btf/btf.js";
 import { kernelBtf } from "../btf/kernel.js";
@@ -50,7 +50,8 @@ export interface CollectionOptions {
    * of a bpffs delegated to this namespace, an fd of it, a token fd or a {@link BpfToken}; `false` for
    * none. Unset: TSBPF_BPF_TOKEN_PATH, else LIBBPF_BPF_TOKEN_PATH ("" = none), else /sys/fs/bpf when the
    * process is in a child user namespace and that bpffs is delegated (see docs/token.md). The token
-   * is passed to the BTF load, every map creation and every program load, and closed after loading.
+   * is passed to the BTF load, every map creation (struct_ops maps included), every program load and
+   * the feature probes the load consults, and closed after loading.
    */
   readonly token?: TokenSource | false;
 }
@@ -222,7 +223,8 @@ export function loadCollection(spec: CollectionSpec, opts: CollectionOptions = {
   ensureMemlock();
   const token = resolveToken(opts.token);
   try {
-    return loadWithToken(spec, opts, token);
+    // The feature probes the load consults (BTF sanitising, error explanations) use the same token.
+    return probingWith(token, () => loadWithToken(spec, opts, token));
   } finally {
     token?.close(); // objects keep what the token granted; it is needed only to create them
   }
@@ -254,7 +256,7 @@ function loadWithToken(spec: CollectionSpec, opts: CollectionOptions, token: Bpf
     for (const m of spec.maps.values()) {
       const replacement = opts.replaceMaps?.[m.name];
       // A shared map gets its own fd here, so closing this collection leaves the lender's map open.
-      maps.set(m.name, replacement ? new BpfMap(replacement.fd.dup(), replacement.spec, replacement.pinnedAt) : m.structOps ? createStructOpsMap(m, btfFd) : createMapFromSpec(m, btfFd, opts, spec, token));
+      maps.set(m.name, replacement ? new BpfMap(replacement.fd.dup(), replacement.spec, replacement.pinnedAt) : m.structOps ? createStructOpsMap(m, btfFd, token) : createMapFromSpec(m, btfFd, opts, spec, token));
     }
     let targets: CoreTargets | undefined = opts.coreTargets;
     let kbtf: Btf | undefined;

@@ -147,7 +147,7 @@ export function createMap(spec: MapSpec, opts: CreateMapOptions = {}): BpfMap {
       }
     } catch (e) {
       // EINVAL also means "unknown map type": the probe tells that apart from a bad attribute.
-      if (e instanceof SyscallError && e.code === "EINVAL") throw missingMapType(spec.type, attr.context, e) ?? e;
+      if (e instanceof SyscallError && e.code === "EINVAL") throw missingMapType(spec.type, attr.context, e, opts.token) ?? e;
       if (opts.token && e instanceof TsbpfError && (e.code === "EPERM" || e.code === "EACCES")) {
         throw tokenRefusal(opts.token, { cmd: "MAP_CREATE", map: spec.type, context: attr.context, needs: "CAP_BPF" }, e);
       }

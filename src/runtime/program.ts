@@ -118,7 +118,7 @@ export function loadProgram(spec: ProgramSpec, ctx: LoadProgramContext): Program
       // An interrupted load (EAGAIN) is not a verdict of the verifier; no log means nothing was verified.
       if (e.code === "EAGAIN") throw e;
       // (Some kernels refuse first and still print the statistics line: "processed 0 insns ...".)
-      if (!hasVerifierVerdict(text)) throw refusedBeforeVerification(context, spec, e);
+      if (!hasVerifierVerdict(text)) throw refusedBeforeVerification(context, spec, e, ctx.token);
       const insn = failingInstruction(text);
       const line = insn !== undefined ? sourceLineFor(prepared.lines, insn) : undefined;
       const at = line ? ` at ${formatSourceLine(line)}` : insn !== undefined ? ` at instruction ${insn}` : "";
@@ -128,7 +128,7 @@ export function loadProgram(spec: ProgramSpec, ctx: LoadProgramContext): Program
 }
 
 /** Why the kernel may refuse a program of `spec`'s kind without verifying it, by errno. */
-function refusedBeforeVerification(context: string, spec: ProgramSpec, e: SyscallError): KernelRefusedError | MissingFeatureError {
+function refusedBeforeVerification(context: string, spec: ProgramSpec, e: SyscallError, token: BpfToken | undefined): KernelRefusedError | MissingFeatureError {
   const kind = `${spec.type.toLowerCase()} program${spec.sectionName ? ` (SEC("${spec.sectionName}"))` : ""}`;
   let why: string;
   switch (e.code) {
@@ -140,7 +140,7 @@ function refusedBeforeVerification(context: string, spec: ProgramSpec, e: Syscal
       break;
     case "EINVAL": {
       // Ask the feature probes whether the kernel has this program type and attach type at all.
-      const missing = missingProgramType(spec.type, context, e) ?? (spec.expectedAttachType ? missingAttachType(spec.type, spec.expectedAttachType, context, e) : undefined);
+      const missing = missingProgramType(spec.type, context, e, token) ?? (spec.expectedAttachType ? missingAttachType(spec.type, spec.expectedAttachType, context, e, token) : undefined);
       if (missing) return missing;
       why = "this kernel may not know this program type, attach type or a flag it was loaded with (an older kernel, or a feature compiled out)";
       break;

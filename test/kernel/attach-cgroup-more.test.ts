@@ -18,13 +18,14 @@ import { REPO_ROOT, vmlinuxHeader } from "../helpers/clang.js";
 import { compileAndRead, counterAt, hostProgram, u32 } from "../helpers/loader.js";
 import { nettool } from "../helpers/nettool.js";
 import { privileged } from "../helpers/privileges.js";
+import { featureProblem, needs, type Needs } from "../helpers/needs.js";
 
 /** The socket tool the processes in the cgroup run (see its usage in the source). */
 export function socktool(): string {
   return hostProgram("tsbpf-socktool", readFileSync(join(REPO_ROOT, "test/fixtures/c/hooks/socktool.c"), "utf8"));
 }
 
-const unixHooks = kernelAtLeast(6, 7) ? undefined : "unix sock_addr hooks need Linux 6.7+";
+const UNIX_HOOKS: Needs = { attachType: ["CGROUP_SOCK_ADDR", "CGROUP_UNIX_CONNECT"] };
 const ordering = kernelAtLeast(6, 16) ? undefined : "cgroup program ordering needs Linux 6.16+";
 
 describe("attach: more cgroup hooks (ingress, post_bind, IPv6, unix, ordering)", privileged(), () => {
@@ -38,7 +39,8 @@ describe("attach: more cgroup hooks (ingress, post_bind, IPv6, unix, ordering)",
 
   before(async () => {
     cg = createCgroup("cgm");
-    // The unix hooks and their kfuncs need 6.7: left out of the object on older kernels.
+    // The unix hooks and their kfuncs need 6.7: left out of the object on kernels without them.
+    const unixHooks = featureProblem(UNIX_HOOKS);
     const { spec } = await compileAndRead("test/fixtures/c/hooks/cgroup_more.bpf.c",
       { includes: [dirname(vmlinuxHeader())], ...(unixHooks ? { defines: { NO_UNIX_HOOKS: true } } : {}) });
     coll = loadCollection(spec);
@@ -121,7 +123,8 @@ describe("attach: more cgroup hooks (ingress, post_bind, IPv6, unix, ordering)",
     assert.equal([hits(8), hits(9)].join(), "2,1");
   });
 
-  test("unix sock_addr hooks: connect and sendmsg rewrite abstract names, getpeername/getsockname/recvmsg rewrite what is reported", { skip: unixHooks }, async () => {
+  test("unix sock_addr hooks: connect and sendmsg rewrite abstract names, getpeername/getsockname/recvmsg rewrite what is reported", async (t) => {
+    if (!needs(t, UNIX_HOOKS)) return;
     assert.equal(await tool("unix", "tsbpf-hooks-virt", "tsbpf-hooks-real"), "connect:ECONNREFUSED");
     {
       using _c = coll.program("connect_unix").attach({ cgroup: cg.path });

@@ -16,6 +16,7 @@ import { vmlinuxHeader } from "../helpers/clang.js";
 import { compileAndRead, counterAt, must, sleep, u32, waitFor } from "../helpers/loader.js";
 import { createVethPair, netnsProblem, sendUdpFromNs, type VethPair } from "../helpers/netns.js";
 import { privileged } from "../helpers/privileges.js";
+import { needs } from "../helpers/needs.js";
 
 function busy(ms: number): void {
   const end = Date.now() + ms;
@@ -39,7 +40,8 @@ describe("attach: perf_event, netfilter, syscall, lwt", privileged(netnsProblem)
     await veth?.cleanup();
   });
 
-  test("perf_event: cpu-clock sampling at 1000 Hz on every CPU; nothing after close", async () => {
+  test("perf_event: cpu-clock sampling at 1000 Hz on every CPU; nothing after close", async (t) => {
+    if (!needs(t, { programType: "PERF_EVENT", linkType: "PERF_EVENT" })) return;
     const link = coll.program("on_sample").attach({ perfEvent: { frequency: 1000 } });
     assert.ok(link instanceof PerfEventLinks);
     assert.deepEqual([...link.cpus], onlineCpus());
@@ -60,7 +62,8 @@ describe("attach: perf_event, netfilter, syscall, lwt", privileged(netnsProblem)
     assert.throws(() => one.pin("/sys/fs/bpf/x"), (e: unknown) => e instanceof TsbpfError && e.code === "NOT_A_LINK");
   });
 
-  test("netfilter: drops UDP to one port on the IPv4 output hook while attached", async () => {
+  test("netfilter: drops UDP to one port on the IPv4 output hook while attached", async (t) => {
+    if (!needs(t, { programType: "NETFILTER", linkType: "NETFILTER" })) return;
     const rx = createSocket("udp4");
     let got = 0;
     rx.on("message", () => { got++; });
@@ -91,7 +94,8 @@ describe("attach: perf_event, netfilter, syscall, lwt", privileged(netnsProblem)
     assert.throws(() => coll.program("nf_drop").attach(), (e: unknown) => e instanceof TsbpfError && e.code === "ATTACH_NEEDS_TARGET");
   });
 
-  test("syscall program: run with a test run on a context it reads and writes", () => {
+  test("syscall program: run with a test run on a context it reads and writes", (t) => {
+    if (!needs(t, { programType: "SYSCALL" })) return;
     const ctx = new Uint8Array(24);
     const v = new DataView(ctx.buffer);
     v.setBigUint64(0, 40n, true);
@@ -103,7 +107,8 @@ describe("attach: perf_event, netfilter, syscall, lwt", privileged(netnsProblem)
     assert.throws(() => coll.program("sum_args").attach(), (e: unknown) => e instanceof TsbpfError && e.code === "ATTACH_UNSUPPORTED");
   });
 
-  test("lwt_xmit: a route with BPF encapsulation runs the program; closing deletes the route", async () => {
+  test("lwt_xmit: a route with BPF encapsulation runs the program; closing deletes the route", async (t) => {
+    if (!needs(t, { programType: "LWT_XMIT" })) return;
     const route = "198.18.145.0/24";
     const link = attachLwt(coll.program("lwt_count"), { route, interface: veth.hostIf });
     try {
@@ -129,7 +134,8 @@ describe("attach: perf_event, netfilter, syscall, lwt", privileged(netnsProblem)
       (e: unknown) => e instanceof TsbpfError && e.code === "NO_SUCH_INTERFACE");
   });
 
-  test("lwt_out: locally generated packets on the route run the program; nothing after close", async () => {
+  test("lwt_out: locally generated packets on the route run the program; nothing after close", async (t) => {
+    if (!needs(t, { programType: "LWT_OUT" })) return;
     const route = "198.18.146.0/24";
     const send = async (n: number) => {
       const tx = createSocket("udp4");
@@ -149,7 +155,8 @@ describe("attach: perf_event, netfilter, syscall, lwt", privileged(netnsProblem)
     assert.equal(hits(3), 4, "not run after close");
   });
 
-  test("lwt_in: forwarded packets matching the route run the program on input; nothing after close", async () => {
+  test("lwt_in: forwarded packets matching the route run the program on input; nothing after close", async (t) => {
+    if (!needs(t, { programType: "LWT_IN" })) return;
     const route = "198.18.147.0/24";
     // Packets from the namespace to 198.18.147.7 via the host: the host routes them on input,
     // which needs forwarding on the receiving interface.

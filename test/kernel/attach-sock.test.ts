@@ -19,6 +19,7 @@ import { compileAndRead, counterAt, sleep, u32, waitFor } from "../helpers/loade
 import { createVethPair, netnsProblem, type VethPair } from "../helpers/netns.js";
 import { nettool } from "../helpers/nettool.js";
 import { privileged } from "../helpers/privileges.js";
+import { needs } from "../helpers/needs.js";
 
 function sockaddrIn(ip: string, port: number): Uint8Array {
   const b = new Uint8Array(16);
@@ -87,7 +88,8 @@ describe("attach: socket hooks", privileged(netnsProblem), () => {
     }
   });
 
-  test("reuseport selector: SK_DROP drops datagrams for the whole group; detach restores delivery", async () => {
+  test("reuseport selector: SK_DROP drops datagrams for the whole group; detach restores delivery", async (t) => {
+    if (!needs(t, { programType: "SK_REUSEPORT", mapType: "REUSEPORT_SOCKARRAY" })) return;
     const s = sys();
     const fds = [0, 1].map(() => s.socket(SOCKET.AF_INET, SOCKET.SOCK_DGRAM | SOCKET.SOCK_CLOEXEC | SOCKET.SOCK_NONBLOCK, 0));
     try {
@@ -242,7 +244,8 @@ describe("attach: socket hooks", privileged(netnsProblem), () => {
     }
   });
 
-  test("sk_lookup on a network namespace drops connections to one port", async () => {
+  test("sk_lookup on a network namespace drops connections to one port", async (t) => {
+    if (!needs(t, { programType: "SK_LOOKUP", linkType: "NETNS" })) return;
     const link = coll.program("lookup_drop").attach({ netns: veth.ns });
     try {
       assert.equal(link.info().type, LINK_TYPE.NETNS);
@@ -257,7 +260,8 @@ describe("attach: socket hooks", privileged(netnsProblem), () => {
     assert.equal(hits(5), n, "not run after close");
   });
 
-  test("flow_dissector on a namespace: runs for received packets with RPS on, stops after close", async () => {
+  test("flow_dissector on a namespace: runs for received packets with RPS on, stops after close", async (t) => {
+    if (!needs(t, { programType: "FLOW_DISSECTOR", linkType: "NETNS" })) return;
     await veth.inNs("sh", ["-c", `echo 3 > /sys/class/net/${veth.peerIf}/queues/rx-0/rps_cpus`]);
     const link = attachNetns(coll.program("dissect"), `/run/netns/${veth.ns}`);
     try {

@@ -15,6 +15,7 @@ import { progInfo } from "../../src/sys/bpf.js";
 import { bpffsProblem, bpffsScratch, compileAndRead, counterAt, readGlobal, spawnGated, waitFor } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
 import { probeTarget } from "../helpers/probes.js";
+import { needs } from "../helpers/needs.js";
 
 const SOURCE = "test/fixtures/c/probes/uprobe.bpf.c";
 
@@ -119,6 +120,7 @@ describe("attach: uprobe", privileged(bpffsProblem), () => {
   });
 
   test("uprobe.multi over a glob: one link, every matching function", async (t) => {
+    if (!needs(t, { linkType: "UPROBE_MULTI" })) return;
     let link;
     try {
       link = attachUprobeMulti(coll.program("on_multi"), { binary: bin, pattern: "tsbpf_*" });

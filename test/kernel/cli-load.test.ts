@@ -72,3 +72,20 @@ test("tsbpf inspect lists programs, maps and variables without the kernel", asyn
   assert.match(r.stdout, /variable cfg_base: 4 B at \.rodata\+0/);
   assert.match(r.stdout, /^\s+0: \([0-9a-f]{2}\) /m);
 });
+
+test("tsbpf load --token <path> that does not exist: a TokenError naming the path, exit 1, nothing loaded", async () => {
+  const obj = await compileC(join(CORPUS_DIR, "tailcall.bpf.c"));
+  const missing = `/nonexistent/tsbpf-i12-token-${process.pid}`;
+  const r = tsbpf("load", obj, "--token", missing);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, new RegExp(`error \\[TOKEN_PATH_NOT_FOUND\\]: BPF token from ${missing}: the path does not exist`));
+  assert.doesNotMatch(r.stdout, /loaded/);
+  // tsbpf features makes a named token before probing: the same error, not a table of errors.
+  const features = tsbpf("features", "--token", missing);
+  assert.equal(features.status, 1);
+  assert.match(features.stderr, /error \[TOKEN_PATH_NOT_FOUND\]/);
+  assert.equal(features.stdout, "");
+  const help = tsbpf("load", "--help");
+  assert.match(help.stdout, /--token <bpffs>/);
+  assert.match(help.stdout, /--no-token/);
+});

@@ -25,6 +25,7 @@ import { unlessKernelRefuses } from "../helpers/program-set.js";
 import { haveMapType } from "../../src/features.js";
 import { privileged } from "../helpers/privileges.js";
 import { cgroup2Root, ownCgroup } from "./maps-common.js";
+import { needs } from "../helpers/needs.js";
 
 const PACKET = new Uint8Array(64);
 const XDP = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
@@ -221,7 +222,7 @@ describe("map kinds round-trip with a BPF program", privileged(), () => {
   });
 });
 
-describe("user ring buffer", privileged(), () => {
+describe("user ring buffer", needs({ mapType: "USER_RINGBUF" }), () => {
   const Cmd = struct({ op: u32, seq: u32, arg: u64 });
   let coll: Collection;
   before(async () => {
@@ -291,7 +292,8 @@ describe("storage maps written by programs", privileged(), () => {
     }
   });
 
-  test("cgrp storage: a value set from userspace (cgroup fd) is incremented by a tp_btf program", async () => {
+  test("cgrp storage: a value set from userspace (cgroup fd) is incremented by a tp_btf program", async (t) => {
+    if (!needs(t, { mapType: "CGRP_STORAGE" })) return;
     const { spec } = await compileAndRead("test/fixtures/c/maps/storage.bpf.c", { includes: [dirname(vmlinuxHeader())] });
     setVariable(spec, "target_tgid", process.pid);
     using coll = loadCollection(spec, { programs: ["on_enter"] });
@@ -387,7 +389,7 @@ describe("arena", privileged(), () => {
   });
 });
 
-describe("task storage from userspace", privileged(), () => {
+describe("task storage from userspace", needs({ mapType: "TASK_STORAGE" }), () => {
   test("task storage by pid: a value set from userspace is incremented by a tp_btf program; one the program creates reads back", async () => {
     const { spec } = await compileAndRead("test/fixtures/c/maps/storage.bpf.c", { includes: [dirname(vmlinuxHeader())] });
     setVariable(spec, "target_tgid", process.pid);

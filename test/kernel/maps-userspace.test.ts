@@ -13,6 +13,7 @@ import { possibleCpus } from "../../src/sys/system.js";
 import { bytes, struct, u16, u32, u64, u8 } from "../../src/types/index.js";
 import { privileged } from "../helpers/privileges.js";
 import { cgroup2Root, ownCgroup } from "./maps-common.js";
+import { needs } from "../helpers/needs.js";
 
 const Stats = struct({ packets: u64, bytes: u64, proto: u8 });
 
@@ -370,7 +371,8 @@ describe("userspace maps", privileged(), () => {
     }
   });
 
-  test("cgrp_storage keyed by a cgroup fd; task_storage creates", () => {
+  test("cgrp_storage keyed by a cgroup fd; task_storage creates", (t) => {
+    if (!needs(t, { mapType: ["CGRP_STORAGE", "TASK_STORAGE"] })) return;
     using cs = createMap({ type: "cgrp_storage", name: "percg", value: u64 });
     const fd = openSync(ownCgroup(), "r");
     try {

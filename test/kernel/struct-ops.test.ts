@@ -19,6 +19,7 @@ import { bpffsProblem, bpffsScratch, cString, fileBytes, waitFor } from "../help
 import { privileged } from "../helpers/privileges.js";
 import { vmObject } from "../vm/fixtures.js";
 import { availableCcs, counter, structOpsSpec, tcpWithCc, uniqueCcName } from "../vm/struct-ops-helpers.js";
+import { needs } from "../helpers/needs.js";
 
 const BYTES = 8 << 20;
 
@@ -71,7 +72,7 @@ describe("struct_ops: spec from the object", () => {
   });
 });
 
-describe("struct_ops: tcp_congestion_ops on the host kernel", privileged(), () => {
+describe("struct_ops: tcp_congestion_ops on the host kernel", needs({ programType: "STRUCT_OPS", mapType: "STRUCT_OPS" }), () => {
   let plain: CollectionSpec;
   let linked: CollectionSpec;
   before(async () => {
@@ -147,7 +148,7 @@ describe("struct_ops: tcp_congestion_ops on the host kernel", privileged(), () =
     assert.ok(!allowed().includes(name));
   });
 
-  test("a link pinned on bpffs keeps the registration after close; BPF_LINK_DETACH through the pin ends it", privileged(bpffsProblem), () => {
+  test("a link pinned on bpffs keeps the registration after close; BPF_LINK_DETACH through the pin ends it", needs({ linkType: "STRUCT_OPS" }, bpffsProblem), () => {
     const { dir, cleanup } = bpffsScratch("structops");
     try {
       using coll = loadCollection(linked);
@@ -185,7 +186,8 @@ describe("struct_ops: tcp_congestion_ops on the host kernel", privileged(), () =
     assert.ok(!availableCcs().includes(name), "closing the collection closed the registration");
   });
 
-  test("links: attach makes a STRUCT_OPS link, update swaps in the other map, detach unregisters, attach again works", async () => {
+  test("links: attach makes a STRUCT_OPS link, update swaps in the other map, detach unregisters, attach again works", async (t) => {
+    if (!needs(t, { linkType: "STRUCT_OPS" })) return;
     using coll = loadCollection(linked);
     const a = coll.structOps("cc_link_a");
     const b = coll.structOps("cc_link_b");

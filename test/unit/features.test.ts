@@ -6,12 +6,14 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { exit, mov64Imm, R0 } from "../../src/asm/index.js";
 import { KernelRefusedError, MapSyscallError, MissingFeatureError, PermissionError, TsbpfError } from "../../src/errors.js";
-import { assertFeature, haveHelper, haveInstructionSet, haveMapType, haveProgramType, type FeatureResult } from "../../src/features.js";
+import { assertFeature, haveBtfKind, haveHelper, haveInstructionSet, haveMapType, haveProgramType, type FeatureResult } from "../../src/features.js";
 import { mapSpec } from "../../src/object/maps.js";
 import type { ProgramSpec } from "../../src/object/spec.js";
 import { createMap } from "../../src/runtime/map.js";
 import { loadProgram } from "../../src/runtime/program.js";
-import { BPF_CMD } from "../../src/sys/constants.js";
+import { BPF_CMD, BTF_FLAGS, MAP_FLAGS, PROG_FLAGS } from "../../src/sys/constants.js";
+import { Fd } from "../../src/sys/fd.js";
+import { BpfToken } from "../../src/runtime/token.js";
 import { FakeSys, nativeErrnoError } from "../../src/sys/fake.js";
 import { withSys } from "../../src/sys/seam.js";
 
@@ -147,4 +149,39 @@ test("loader: a program refused with EINVAL and no log, whose type the kernel la
   const fake = new FakeSys().fail("bpf", "EINVAL").fail("bpf", "EINVAL").fail("bpf", "EINVAL"); // load, load with log, probe
   assert.throws(() => withSys(fake, () => loadProgram(spec, { mapFd: () => 0, coreTargets: () => { throw new Error("unused"); }, logLevel: 1 } as never)), (e: unknown) =>
     e instanceof MissingFeatureError && e.code === "PROGRAM_TYPE_UNSUPPORTED" && /load program "nf": this kernel \(.*\) lacks NETFILTER programs \(needs Linux 6\.4\)/.test(e.message));
+});
+
+test("with a token, probes make their objects through it (BPF_F_TOKEN_FD) and are memoised per token", () => {
+  // This fake kernel loads the first program (made with the token) and refuses the second (without).
+  const fake = new FakeSys().script("bpf", { value: 200 }, { errno: "EPERM" });
+  const token = new BpfToken(new Fd(88, "token"), "test bpffs");
+  const withToken = withSys(fake, () => haveProgramType("XDP", { token }));
+  const prog = (i: number) => {
+    const a = fake.callsOf("bpf")[i]!.args[1] as Uint8Array;
+    return new DataView(a.buffer, a.byteOffset, a.byteLength);
+  };
+  assert.equal(withToken.status, "yes");
+  assert.ok(prog(0).getUint32(44, true) & PROG_FLAGS.TOKEN_FD, "BPF_F_TOKEN_FD in prog_flags");
+  assert.equal(prog(0).getInt32(144, true), 88, "prog_token_fd");
+  // Without the token it is a different question, asked again (and this fake kernel refuses it).
+  const without = withSys(fake, () => haveProgramType("XDP", { token: false }));
+  assert.equal(without.status, "refused");
+  assert.equal(prog(1).getUint32(44, true) & PROG_FLAGS.TOKEN_FD, 0);
+  assert.equal(prog(1).getInt32(144, true), 0);
+  // Both answers are memoised, each under its own token.
+  assert.equal(withSys(fake, () => haveProgramType("XDP", { token })), withToken);
+  assert.equal(withSys(fake, () => haveProgramType("XDP", { token: false })), without);
+  assert.equal(fake.callsOf("bpf").length, 2);
+  // Map and BTF probes carry it too.
+  withSys(fake, () => haveMapType("HASH", { token }));
+  withSys(fake, () => haveBtfKind("float", { token }));
+  const [map, btf] = fake.callsOf("bpf").slice(2).map((c) => {
+    const a = c.args[1] as Uint8Array;
+    return new DataView(a.buffer, a.byteOffset, a.byteLength);
+  });
+  assert.ok(map!.getUint32(16, true) & MAP_FLAGS.TOKEN_FD);
+  assert.equal(map!.getInt32(76, true), 88);
+  assert.ok(btf!.getUint32(32, true) & BTF_FLAGS.TOKEN_FD);
+  assert.equal(btf!.getInt32(36, true), 88);
+  withSys(fake, () => token.close());
 });

@@ -6,9 +6,10 @@ import { release } from "node:os";
 import { Command } from "commander";
 import pc from "picocolors";
 import { TsbpfError } from "../../errors.js";
+import { createToken } from "../../runtime/token.js";
 import {
   haveAttachType, haveBtfKind, haveHelper, haveInstructionSet, haveIterTarget, haveKfunc, haveLinkType, haveMapType,
-  haveProgramType, type FeatureResult,
+  haveProgramType, probeScope, type FeatureResult, type ProbeOptions,
 } from "../../features.js";
 import type { MapTypeName } from "../../object/spec.js";
 import type { AttachTypeName, ProgramTypeName } from "../../object/sections.js";
@@ -50,8 +51,12 @@ function ask(group: string, feature: string, probe: () => FeatureResult): Featur
   }
 }
 
-/** Runs the standard set of probes (everything `tsbpf features` prints). */
-export function standardFeatureRows(): FeatureRow[] {
+/** Runs the standard set of probes (everything `tsbpf features` prints), through `opts.token` as a load would. */
+export function standardFeatureRows(opts: ProbeOptions = {}): FeatureRow[] {
+  return probeScope(opts, standardRows);
+}
+
+function standardRows(): FeatureRow[] {
   const rows: FeatureRow[] = [];
   for (const t of Object.keys(PROG_TYPE) as (ProgramTypeName | "UNSPEC")[]) if (t !== "UNSPEC") rows.push(ask("program type", t, () => haveProgramType(t)));
   for (const t of Object.keys(MAP_TYPE) as MapTypeName[]) if (t !== "UNSPEC") rows.push(ask("map type", t, () => haveMapType(t)));
@@ -86,8 +91,13 @@ export function featuresCommand(): Command {
     .description("probe the running kernel for program, map, link and attach types, helpers, kfuncs, BTF kinds, instruction sets and iterators")
     .option("--markdown", "print a Markdown table (as in docs/features.md)")
     .option("--json", "print JSON")
-    .action((opts: { markdown?: boolean; json?: boolean }) => {
-      const rows = standardFeatureRows();
+    .option("--token <bpffs>", "probe through a BPF token from this delegated bpffs mount (in a user namespace; default as for tsbpf load; see docs/token.md)")
+    .option("--no-token", "probe without a BPF token, whatever the environment says")
+    .action((opts: { markdown?: boolean; json?: boolean; token?: string | false }) => {
+      // A named token is made up front: a bad bpffs ends the command with its TokenError rather than
+      // turning every row into that error.
+      using token = typeof opts.token === "string" ? createToken(opts.token) : undefined;
+      const rows = standardFeatureRows(token ? { token } : opts.token === false ? { token: false } : {});
       if (opts.json) {
         process.stdout.write(JSON.stringify(rows.map((r) => ({ group: r.group, feature: r.feature, ...answer(r.result) })), null, 2) + "\n");
       } else if (opts.markdown) {

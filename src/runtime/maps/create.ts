@@ -26,6 +26,7 @@ import { SockMap } from "./sockmap.js";
 import { StackTraceMap } from "./stack-trace.js";
 import { CgroupStorage, LocalStorage, PerCpuCgroupStorage, TaskStorage } from "./storage.js";
 import { u32Codec } from "./codecs.js";
+import type { BpfToken } from "../token.js";
 
 /** Map kinds by their lowercase kernel names (`BPF_MAP_TYPE_LRU_HASH` → `"lru_hash"`). */
 export type MapKind = Lowercase<Exclude<MapTypeName, "UNSPEC">>;
@@ -41,6 +42,8 @@ export interface CommonMapOptions {
   /** Reuse the map pinned at this bpffs path when compatible (else MAP_INCOMPATIBLE), or create and pin it there. */
   readonly pin?: string;
   readonly numaNode?: number;
+  /** BPF token (Linux 6.9+) the map, its inner-map template and its BTF are made with (BPF_F_TOKEN_FD); see docs/token.md. */
+  readonly token?: BpfToken;
 }
 
 export interface HashOptions<K, V, KI, VI> extends CommonMapOptions {
@@ -185,11 +188,11 @@ export type AnyTypedMap =
 const UPPER = (k: MapKind): MapTypeName => k.toUpperCase() as MapTypeName;
 const isKind = (t: unknown): t is MapKind => typeof t === "string" && t === t.toLowerCase() && Object.hasOwn(MAP_TYPE, t.toUpperCase()) && t !== "unspec";
 
-function innerFd(o: InnerMapOptions, name: string): { fd: Fd; owned: boolean } {
+function innerFd(o: InnerMapOptions, name: string, token: BpfToken | undefined): { fd: Fd; owned: boolean } {
   if (o instanceof BpfMap) return { fd: o.fd, owned: false };
   if ("map" in o && o.map instanceof BpfMap) return { fd: o.map.fd, owned: false };
   const t = o as Exclude<InnerMapOptions, BpfMap | { readonly map: BpfMap }>;
-  const m = createFromSpec(mapSpec({ name: `${name}_inner`.slice(0, 15), type: UPPER(t.type), keySize: t.keySize, valueSize: t.valueSize, maxEntries: t.maxEntries, flags: t.flags ?? 0 }));
+  const m = createFromSpec(mapSpec({ name: `${name}_inner`.slice(0, 15), type: UPPER(t.type), keySize: t.keySize, valueSize: t.valueSize, maxEntries: t.maxEntries, flags: t.flags ?? 0 }), token ? { token } : {});
   return { fd: m.fd, owned: true };
 }
 
@@ -301,15 +304,16 @@ export function createMap(o: MapOptions | MapSpec, opts: CreateMapOptions = {}):
   let inner: { fd: Fd; owned: boolean } | undefined;
   let btf: ReturnType<typeof loadMapBtf> | undefined;
   try {
-    if (options.type === "array_of_maps" || options.type === "hash_of_maps") inner = innerFd(options.inner, spec.name);
+    if (options.type === "array_of_maps" || options.type === "hash_of_maps") inner = innerFd(options.inner, spec.name, options.token);
     if (["SK_STORAGE", "TASK_STORAGE", "INODE_STORAGE", "CGRP_STORAGE"].includes(spec.type)) {
-      btf = loadMapBtf(spec.name, spec.keySize, spec.valueSize);
+      btf = loadMapBtf(spec.name, spec.keySize, spec.valueSize, options.token);
       spec = { ...spec, btfKeyTypeId: btf.keyTypeId, btfValueTypeId: btf.valueTypeId };
     }
     const map = createFromSpec(spec, {
       ...(options.pin ? { pinPath: options.pin } : {}),
       ...(inner ? { innerMapFd: inner.fd } : {}),
       ...(btf ? { btfFd: btf.fd } : {}),
+      ...(options.token ? { token: options.token } : {}),
     });
     try {
       return wrapMap(map, options);

@@ -5,7 +5,7 @@ import type { Btf } from "../../btf/btf.js";
 import { kernelBtfWithModules } from "../../btf/kernel.js";
 import type { BtfComposite } from "../../btf/types.js";
 import { essentialName } from "../../core/candidates.js";
-import { MapError, MissingFeatureError, SyscallError } from "../../errors.js";
+import { MapError, MissingFeatureError, SyscallError, TsbpfError } from "../../errors.js";
 import type { MapSpec, StructOpsSpec } from "../../object/spec.js";
 import { btfInfo, getFdById, mapCreate, mapUpdate, objectIds } from "../../sys/bpf.js";
 import { MAP_FLAGS, MAP_TYPE } from "../../sys/constants.js";
@@ -13,6 +13,7 @@ import type { Fd } from "../../sys/fd.js";
 import { kernelVersion } from "../../sys/system.js";
 import { StructOpsLink } from "../links/struct-ops.js";
 import { BpfMap } from "../map.js";
+import { tokenRefusal, type BpfToken } from "../token.js";
 
 /** Prefix of the kernel's map value type for a struct_ops type: `bpf_struct_ops_tcp_congestion_ops`. */
 export const STRUCT_OPS_VALUE_PREFIX = "bpf_struct_ops_";
@@ -172,13 +173,15 @@ function moduleBtfFd(name: string, mapName: string): Fd {
 
 /**
  * Create the STRUCT_OPS map for `spec` (read from a `.struct_ops` / `.struct_ops.link` variable) with
- * the object's BTF loaded as `btfFd`. Nothing is registered yet: the collection fills in the program
- * fds after loading them, and {@link StructOpsMap.attach} registers the struct.
+ * the object's BTF loaded as `btfFd` (and, with `token`, through that BPF token: BPF_F_TOKEN_FD). Nothing
+ * is registered yet: the collection fills in the program fds after loading them, and
+ * {@link StructOpsMap.attach} registers the struct.
  *
  * @throws MissingFeatureError STRUCT_OPS_TYPE_NOT_FOUND when the kernel has no such struct_ops type,
- *   STRUCT_OPS_LINK_UNSUPPORTED for `.struct_ops.link` before Linux 6.4; MapError STRUCT_OPS_MISMATCH.
+ *   STRUCT_OPS_LINK_UNSUPPORTED for `.struct_ops.link` before Linux 6.4; MapError STRUCT_OPS_MISMATCH;
+ *   TokenError / PermissionError when the kernel refuses the map although a token was given.
  */
-export function createStructOpsMap(spec: MapSpec, btfFd: Fd | undefined): StructOpsMap {
+export function createStructOpsMap(spec: MapSpec, btfFd: Fd | undefined, token?: BpfToken): StructOpsMap {
   const so = spec.structOps;
   if (!so) throw new MapError("BAD_MAP_TYPE", spec.name, "create struct_ops map", "the spec has no struct_ops description (it was not read from a .struct_ops section)");
   const kernel = findStructOpsType(so.typeName);
@@ -190,21 +193,26 @@ export function createStructOpsMap(spec: MapSpec, btfFd: Fd | undefined): Struct
   const layout = layoutStructOps(spec, so, kernel);
   const modFd = kernel.module === "vmlinux" ? undefined : moduleBtfFd(kernel.module, spec.name);
   let fd: Fd;
+  const context = `create struct_ops map "${spec.name}" (struct ${kernel.btf.nameOf(kernel.typeId)})`;
   try {
     fd = mapCreate({
-      context: `create struct_ops map "${spec.name}" (struct ${kernel.btf.nameOf(kernel.typeId)})`,
+      context,
       mapType: MAP_TYPE.STRUCT_OPS,
       keySize: 4,
       valueSize: kernel.valueSize,
       maxEntries: 1,
-      mapFlags: spec.flags | (modFd ? MAP_FLAGS.VTYPE_BTF_OBJ_FD : 0),
+      mapFlags: spec.flags | (modFd ? MAP_FLAGS.VTYPE_BTF_OBJ_FD : 0) | (token ? MAP_FLAGS.TOKEN_FD : 0),
       mapName: spec.kernelName,
       btfFd: btfFd.value,
       btfVmlinuxValueTypeId: kernel.valueTypeId,
       ...(modFd ? { valueTypeBtfObjFd: modFd.value } : {}),
+      ...(token ? { mapTokenFd: token.fd.value } : {}),
     });
   } catch (e) {
     modFd?.close();
+    if (token && e instanceof TsbpfError && (e.code === "EPERM" || e.code === "EACCES")) {
+      throw tokenRefusal(token, { cmd: "MAP_CREATE", map: "STRUCT_OPS", context, needs: "CAP_BPF" }, e);
+    }
     const v = kernelVersion();
     if (e instanceof SyscallError && e.code === "EINVAL" && so.link && v.major * 100 + v.minor < 604) {
       throw new MissingFeatureError("STRUCT_OPS_LINK_UNSUPPORTED", `create struct_ops map "${spec.name}": SEC(".struct_ops.link") needs Linux 6.4 or later (struct_ops links); this kernel is ${v.release} — use SEC(".struct_ops"), registered by a map update`, { cause: e });
