@@ -6,7 +6,7 @@ import { compile, formatDiagnostic, type CompileOptions, type CompileResult } fr
 import { loadCollection, readCollectionSpec } from "../../src/index.js";
 import type { CompiledModule } from "../../src/compiler/module.js";
 import type { Collection } from "../../src/runtime/collection.js";
-import { REPO_ROOT } from "./clang.js";
+import { REPO_ROOT } from "./toolchain.js";
 
 /** Where the TypeScript semantic fixtures live. */
 export const TS_FIXTURES = resolve(REPO_ROOT, "test", "fixtures", "ts", "semantics");
