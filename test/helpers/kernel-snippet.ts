@@ -12,12 +12,12 @@ import assert from "node:assert/strict";
 import ts from "typescript";
 import { disassemble } from "../../src/asm/disasm.js";
 import { formatDiagnostic, type CompileResult, type Diagnostic } from "../../src/compiler/index.js";
-import { libraryPaths, compilerOptions } from "../../src/compiler/host.js";
+import { createProgram, libraryPaths } from "../../src/compiler/host.js";
 import { EvalMap, evalIr, type EvalHelper } from "../../src/compiler/ir-eval.js";
 import { SK_BUFF, XDP_MD } from "../../src/compiler/programs.js";
 import { loadCollection, readCollectionSpec } from "../../src/index.js";
 import type { CollectionSpec, MapSpec, ProgramSpec } from "../../src/object/spec.js";
-import { compileVirtual, globalSections } from "./compile-ts.js";
+import { compileVirtual, globalSections, virtualPath } from "./compile-ts.js";
 import { privilegeProblem } from "./privileges.js";
 
 /** Instruction set the snippet is compiled for. */
@@ -30,13 +30,16 @@ export type Cpu = "v3" | "v4";
 const KERNEL_MODULE = "tsbpf/kernel";
 let kernelExports: ReadonlySet<string> | undefined;
 
-/** Every name `tsbpf/kernel` exports (values and types), read from its declarations once per process. */
+/**
+ * Every name `tsbpf/kernel` exports (values and types), read once per process through the compiler's
+ * own front end: the library files it parses (vmlinux.ts is 1 MB) are reused by the compilations that follow.
+ */
 function kernelExportNames(): ReadonlySet<string> {
   if (kernelExports) return kernelExports;
-  const file = libraryPaths().kernel;
-  const program = ts.createProgram([file], compilerOptions());
+  const entry = virtualPath("snippet-exports");
+  const program = createProgram(entry, new Map([[entry, `export * from "${KERNEL_MODULE}";\n`]]));
   const checker = program.getTypeChecker();
-  const symbol = checker.getSymbolAtLocation(program.getSourceFile(file)!)!;
+  const symbol = checker.getSymbolAtLocation(program.getSourceFile(libraryPaths().kernel)!)!;
   kernelExports = new Set(checker.getExportsOfModule(symbol).map((s) => s.name));
   return kernelExports;
 }
