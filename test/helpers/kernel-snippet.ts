@@ -82,6 +82,11 @@ export function withKernelImport(text: string): string {
   return `${text}${text.endsWith("\n") ? "" : "\n"}import { ${[...used].sort().join(", ")} } from "${KERNEL_MODULE}";\n`;
 }
 
+/** The programs' instructions, each under a `--- name (section) ---` line, for failure messages. */
+function assemblyListing(programs: Iterable<ProgramSpec>): string {
+  return [...programs].map((p) => `\n--- ${p.name} (${p.sectionName}) ---\n${disassemble(p.instructions).join("\n")}`).join("");
+}
+
 /** The text with 1-based line numbers, for failure messages. */
 function numbered(text: string): string {
   const lines = text.split("\n");
@@ -325,7 +330,7 @@ export class KernelSnippet {
   expectDiagnostic(code: string, message: RegExp | string, at: { line?: number; column?: number } = {}): Diagnostic {
     const { diagnostics, object } = this.compile();
     const listing = (): string => this.describe(`\n--- diagnostics ---\n${diagnostics.map(formatDiagnostic).join("\n") || "(none)"}`);
-    assert.equal(object, undefined, `expected ${code}, but the snippet compiled${listing()}`);
+    if (object) assert.fail(`expected ${code}, but the snippet compiled${this.describe(assemblyListing(readCollectionSpec(object).programs.values()))}`);
     assert.equal(diagnostics.length, 1, `expected exactly one diagnostic (${code}), got ${diagnostics.length}${listing()}`);
     const d = diagnostics[0]!;
     assert.equal(d.code, code, `diagnostic code${listing()}`);
@@ -473,7 +478,7 @@ export class ReturnExpectation implements PromiseLike<void> {
     }
     const problems = [...this.#evaluate(result, mapSpecs, program.name), ...this.#kernel(spec, mapSpecs, program.name)];
     if (problems.length) {
-      assert.fail(`${problems.join("\n")}${this.snippet.describe(`\n--- ${program.name} (${program.sectionName}) ---\n${disassemble(program.instructions).join("\n")}`)}`);
+      assert.fail(`${problems.join("\n")}${this.snippet.describe(assemblyListing([program]))}`);
     }
   }
 
@@ -542,7 +547,8 @@ export class ReturnExpectation implements PromiseLike<void> {
         // A raw tracepoint's run takes its arguments as the context and refuses an output buffer for it.
         ({ retval } = coll.program(name).testRun(this.run === "args" ? { ctx: ctx!, ctxOutSize: 0 } : { data: frame, ...(ctx ? { ctx } : {}) }));
       } catch (e) {
-        return [`[kernel] ${(e as Error).message}${this.run === "args" ? "" : ` (packet of ${frame.length} bytes; test runs of packet programs need at least ${ETH_HLEN})`}`];
+        const short = this.run !== "args" && frame.length < ETH_HLEN;
+        return [`[kernel] ${(e as Error).message}${short ? ` (a packet of ${frame.length} bytes: test runs of packet programs need at least ${ETH_HLEN})` : ""}`];
       }
       const out: string[] = [];
       if (BigInt(retval >>> 0) !== BigInt.asUintN(32, this.value)) out.push(`[kernel] returned ${retval >>> 0}, expected ${this.value}`);

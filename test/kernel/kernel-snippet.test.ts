@@ -21,6 +21,13 @@ test("the tsbpf/kernel import lists the kernel names the snippet uses, not prope
   assert.equal(withKernelImport(own), own, "a snippet that imports the module is kept as written");
 });
 
+test("expectDiagnostic on a snippet that compiles shows its assembly", () => {
+  assert.throws(
+    () => kernel`export const p = xdp(() => XdpAction.PASS);`.expectDiagnostic("TSBPF1103", /x/),
+    (e: Error) => /expected TSBPF1103, but the snippet compiled/.test(e.message) && /--- p \(xdp\) ---\n0: /.test(e.message),
+  );
+});
+
 test("expectDiagnostic locates the diagnostic on the snippet's own lines and refuses a second one", () => {
   const d = kernel`export const p = xdp((ctx) => {
   const b: u8 = 300;
@@ -65,6 +72,11 @@ export const f = socketFilter((ctx) => {
   if (v === null) return 0;
   return ctx.len * 1000 + v.a * 10 + v.b;
 });`.socketFilter().expectReturn({ packet: frame(60) }, 46 * 1000 + 15 * 10 + 16);
+  });
+
+  test("cgroup_skb: the network header first, as for socket filters", async () => {
+    await kernel`export const f = cgroupSkb("ingress", (ctx) => (ctx.len === 46 && ctx.protocol === 8 ? 1 : 0));`
+      .cgroupSkb().expectReturn({ packet: frame(60) }, 1);
   });
 
   test("raw tracepoint: the arguments are the context", async () => {
