@@ -12,7 +12,7 @@ import { readCollectionSpec } from "../src/object/reader.js";
 import { loadCollection } from "../src/runtime/collection.js";
 import type { Collection } from "../src/runtime/collection.js";
 import { progInfo } from "../src/sys/bpf.js";
-import { clangFlags, clangPath } from "../test/helpers/clang.js";
+import { clangFlags, clangPath } from "../test/helpers/toolchain.js";
 import { compileTs, cTwinPath, PROGRAM_PAIRS, TS_FIXTURES, type ProgramPair } from "../test/helpers/compile-ts.js";
 import type { BenchRow } from "./load.js";
 

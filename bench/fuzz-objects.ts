@@ -16,7 +16,7 @@ import { TsbpfError } from "../src/errors.js";
 import { readCollectionSpec } from "../src/object/reader.js";
 import type { CollectionSpec } from "../src/object/spec.js";
 import { loadCollection } from "../src/runtime/collection.js";
-import { compileC } from "../test/helpers/clang.js";
+import { compileC } from "../test/helpers/toolchain.js";
 import { fileBytes } from "../test/helpers/loader.js";
 import { corpusSource, loadCorpus } from "../test/interop/corpus.js";
 

@@ -16,7 +16,7 @@ import { readCollectionSpec } from "../src/object/reader.js";
 import { loadCollection, type Collection } from "../src/runtime/collection.js";
 import { linkInfo, objectExists as exists, objectIds, progInfo, type ObjectKind } from "../src/sys/bpf.js";
 import { UNCLOSED_WARNING } from "../src/sys/finalize.js";
-import { compileC } from "../test/helpers/clang.js";
+import { compileC } from "../test/helpers/toolchain.js";
 import { fileBytes } from "../test/helpers/loader.js";
 
 const { values } = parseArgs({

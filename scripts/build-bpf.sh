@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compiles one eBPF C source (*.bpf.c) into a BPF ELF object with clang and libbpf's headers,
-# with the same flags as test/helpers/clang.ts. Usage: bash scripts/build-bpf.sh <src.bpf.c> <out.o> [clang flags...]
+# with the same flags as test/helpers/toolchain.ts. Usage: bash scripts/build-bpf.sh <src.bpf.c> <out.o> [clang flags...]
 set -euo pipefail
 
 if [[ $# -lt 2 ]]; then

@@ -1,4 +1,4 @@
-// C sources shared by the ELF and BTF unit tests (compiled at test time with test/helpers/compile-c.ts).
+// C sources shared by the ELF and BTF unit tests (compiled at test time with compileCText in test/helpers/toolchain.ts).
 // TYPES_C covers every BTF kind clang 14 emits plus maps, globals, subprogram calls and their relocations.
 
 /** A BPF program touching structs with bitfields, unions, enums, typedef chains, qualifiers, type and decl tags. */

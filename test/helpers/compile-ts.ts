@@ -2,10 +2,11 @@
 // a string) and load them, plus a JS reference model of the documented integer semantics (C promotion).
 
 import { resolve } from "node:path";
-import { compile, formatDiagnostic, type CompileOptions } from "../../src/compiler/index.js";
+import { compile, formatDiagnostic, type CompileOptions, type CompileResult } from "../../src/compiler/index.js";
 import { loadCollection, readCollectionSpec } from "../../src/index.js";
+import type { CompiledModule } from "../../src/compiler/module.js";
 import type { Collection } from "../../src/runtime/collection.js";
-import { REPO_ROOT } from "./clang.js";
+import { REPO_ROOT } from "./toolchain.js";
 
 /** Where the TypeScript semantic fixtures live. */
 export const TS_FIXTURES = resolve(REPO_ROOT, "test", "fixtures", "ts", "semantics");
@@ -20,9 +21,33 @@ export function compileTs(path: string, source?: string, opts: Omit<CompileOptio
   return r.object;
 }
 
+/** A fresh virtual path next to the fixtures (so relative imports of fixtures resolve); `tag` names it. */
+export function virtualPath(tag = "virtual"): string {
+  return resolve(TS_FIXTURES, `${tag}-${process.pid}-${counter++}.bpf.ts`);
+}
+
+/** Compiles a kernel program given as text as a virtual file next to the fixtures; returns the whole result. */
+export function compileVirtual(source: string, opts: Omit<CompileOptions, "sources"> = {}, tag?: string): CompileResult {
+  const path = virtualPath(tag);
+  return compile(path, { ...opts, sources: new Map([[path, source]]) });
+}
+
 /** Compiles a kernel program given as text (a virtual file next to the fixtures). */
 export function compileSource(source: string, opts: Omit<CompileOptions, "sources"> = {}): Uint8Array {
-  return compileTs(resolve(TS_FIXTURES, `virtual-${process.pid}-${counter++}.bpf.ts`), source, opts);
+  return compileTs(virtualPath(), source, opts);
+}
+
+/** The global data sections (".data", ".bss", ".rodata"...) of a module with their initial bytes. */
+export function globalSections(module: CompiledModule): Record<string, Uint8Array> {
+  const sections: Record<string, Uint8Array> = {};
+  for (const g of module.globals) {
+    const cur = sections[g.section];
+    const next = new Uint8Array(Math.max(cur?.length ?? 0, g.offset + g.size));
+    if (cur) next.set(cur);
+    if (g.init) next.set(g.init, g.offset);
+    sections[g.section] = next;
+  }
+  return sections;
 }
 
 /** Compiles and loads a kernel program given as text. */

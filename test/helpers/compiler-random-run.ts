@@ -2,16 +2,13 @@
 // JavaScript model: the IR evaluator on the compiler's IR, the kernel through BPF_PROG_TEST_RUN, and
 // (for cases the model rejects) the compiler's diagnostics, which must include TSBPF1103.
 
-import { resolve } from "node:path";
-import { compile, formatDiagnostic, type Diagnostic } from "../../src/compiler/index.js";
+import { formatDiagnostic, type CompileResult, type Diagnostic } from "../../src/compiler/index.js";
 import { EvalMap, evalIr } from "../../src/compiler/ir-eval.js";
 import type { IrFunction } from "../../src/compiler/ir.js";
 import { loadCollection, readCollectionSpec } from "../../src/index.js";
 import type { Collection } from "../../src/runtime/collection.js";
-import { TS_FIXTURES } from "./compile-ts.js";
+import { compileVirtual, globalSections } from "./compile-ts.js";
 import { moduleSource, type Case, type Expected, type GeneratedProgram } from "./compiler-random.js";
-
-let counter = 0;
 
 /** What one program's check did. */
 export interface ProgramReport {
@@ -36,10 +33,9 @@ function inputBytes(words: readonly bigint[]): Uint8Array {
   return b;
 }
 
-function compileModule(p: GeneratedProgram, cases: readonly Case[]): { r: ReturnType<typeof compile>; ranges: Map<string, [number, number]>; text: string } {
+function compileModule(p: GeneratedProgram, cases: readonly Case[]): { r: CompileResult; ranges: Map<string, [number, number]>; text: string } {
   const { text, ranges } = moduleSource(p, cases);
-  const path = resolve(TS_FIXTURES, `virtual-random-${process.pid}-${counter++}.bpf.ts`);
-  return { r: compile(path, { sources: new Map([[path, text]]) }), ranges, text };
+  return { r: compileVirtual(text, {}, "virtual-random"), ranges, text };
 }
 
 function caseOf(d: Diagnostic, cases: readonly Case[], ranges: Map<string, [number, number]>): Case | undefined {
@@ -123,15 +119,7 @@ export function checkProgram(p: GeneratedProgram, opts: { kernel: boolean }): Pr
   const { r } = compiled;
 
   // (a) the IR evaluator
-  const sections: Record<string, Uint8Array> = {};
-  for (const g of r.module!.globals) {
-    const cur = sections[g.section];
-    const size = Math.max(cur?.length ?? 0, g.offset + g.size);
-    const next = new Uint8Array(size);
-    if (cur) next.set(cur);
-    if (g.init) next.set(g.init, g.offset);
-    sections[g.section] = next;
-  }
+  const sections = globalSections(r.module!);
   const evalMaps: Record<string, EvalMap> = {};
   for (const m of p.maps) evalMaps[m.name] = new EvalMap({ type: "array", keySize: 4, valueSize: m.valueSize, maxEntries: m.maxEntries });
   const irOf = new Map<string, IrFunction>(r.ir.map((f) => [f.name, f]));

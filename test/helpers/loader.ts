@@ -10,7 +10,7 @@ import { readCollectionSpec } from "../../src/object/reader.js";
 import type { CollectionSpec, MapSpec } from "../../src/object/spec.js";
 import type { BpfMap } from "../../src/runtime/map.js";
 import type { Collection } from "../../src/runtime/collection.js";
-import { REPO_ROOT, compileC, type CompileOptions } from "./clang.js";
+import { REPO_ROOT, compileC, type CompileOptions } from "./toolchain.js";
 
 /** The bytes of a file as a plain Uint8Array (a copy: Buffer.slice would alias). */
 export function fileBytes(path: string): Uint8Array {

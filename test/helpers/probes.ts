@@ -3,7 +3,7 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { REPO_ROOT } from "./clang.js";
+import { REPO_ROOT } from "./toolchain.js";
 import { hostProgram } from "./loader.js";
 
 /** Path of the probe_target binary (cached by content under .cache/host/). */

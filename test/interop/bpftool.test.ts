@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { privileged } from "../helpers/privileges.js";
-import { bpftoolPath, compileC } from "../helpers/clang.js";
+import { bpftoolPath, compileC } from "../helpers/toolchain.js";
 import {
   type CorpusObject,
   type MapCheck,

@@ -12,7 +12,7 @@ import { KernelRefusedError, VerifierError } from "../../src/errors.js";
 import { load } from "../../src/index.js";
 import { readCollectionSpec } from "../../src/object/reader.js";
 import type { CollectionSpec } from "../../src/object/spec.js";
-import { bpftoolPath, REPO_ROOT } from "../helpers/clang.js";
+import { bpftoolPath, REPO_ROOT } from "../helpers/toolchain.js";
 import { bpffsProblem } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
 

@@ -1,13 +1,13 @@
 // Checks that every C corpus object (test/fixtures/c, examples/) compiles with clang into a BPF ELF
-// with the sections its expectations name, and that the clang helper caches and reports errors well.
+// with the sections its expectations name, and that the toolchain helper caches and reports errors well.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { compileC, compileCSource, REPO_ROOT, ToolchainError } from "../helpers/clang.js";
+import { assembleObject, compileC, compileCSource, compileCText, REPO_ROOT, TOOLCHAIN_CACHE_DIR, ToolchainError, vmlinuxHeader } from "../helpers/toolchain.js";
 import { corpusSourceFiles, loadCorpus } from "./corpus.js";
 
 /** Section name -> contents of a little-endian ELF64 file (enough of ELF for these checks). */
@@ -80,7 +80,7 @@ describe("C corpus compiles", () => {
   }
 });
 
-describe("clang helper", () => {
+describe("toolchain helper", () => {
   test("caches by content: same inputs give the same object, other defines another", async () => {
     const a = await compileC("test/fixtures/c/globals.bpf.c");
     const b = await compileC(join(REPO_ROOT, "test/fixtures/c/globals.bpf.c"));
@@ -88,6 +88,21 @@ describe("clang helper", () => {
     assert.equal(a, b);
     assert.notEqual(a, c);
     assert.match(basename(a), /^globals\.bpf\.[0-9a-f]{16}\.o$/, "object keeps the source's name");
+  });
+
+  test("every kind of output is content-addressed in the one cache directory", async () => {
+    const src = "int f(int x) { return x + 1; }\n";
+    const text = compileCText(src, { name: "cache_probe" });
+    assert.equal(compileCText(src, { name: "cache_probe" }).path, text.path, "same text and flags: same object");
+    assert.notEqual(compileCText(src, { name: "cache_probe", flags: ["-O1", "-g", "-target", "bpf"] }).path, text.path);
+    const asmBefore = readdirSync(TOOLCHAIN_CACHE_DIR).filter((f) => f.startsWith("asm.")).length;
+    assembleObject("r0 = 7\nexit\n", 3);
+    assembleObject("r0 = 7\nexit\n", 3);
+    const asmAfter = readdirSync(TOOLCHAIN_CACHE_DIR).filter((f) => f.startsWith("asm.")).length;
+    assert.ok(asmAfter - asmBefore <= 1, "assembling the same text twice adds at most one entry");
+    for (const path of [text.path, await compileC("test/fixtures/c/globals.bpf.c"), dirname(vmlinuxHeader())]) {
+      assert.ok(path.startsWith(`${TOOLCHAIN_CACHE_DIR}/`), `${path} is in ${TOOLCHAIN_CACHE_DIR}`);
+    }
   });
 
   test("compileCSource builds inline source and reports clang's diagnostics", async () => {
@@ -104,7 +119,7 @@ describe("clang helper", () => {
   });
 
   test("a missing clang is reported with the setup command", () => {
-    const helper = join(dirname(fileURLToPath(import.meta.url)), "..", "helpers", "clang.ts");
+    const helper = join(dirname(fileURLToPath(import.meta.url)), "..", "helpers", "toolchain.ts");
     const script = `import { compileCSource } from ${JSON.stringify(helper)};
       compileCSource("no_clang", "int x;").then(() => process.exit(3), (e) => { console.log(e.code + " " + e.message); });`;
     const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {

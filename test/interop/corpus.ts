@@ -5,7 +5,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { release } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { CORPUS_DIR, REPO_ROOT } from "../helpers/clang.js";
+import { CORPUS_DIR, REPO_ROOT } from "../helpers/toolchain.js";
 
 /** One program of a corpus object, as bpftool reports it after `prog loadall`. */
 export interface CorpusProgram {

@@ -11,7 +11,7 @@ import { writeObject } from "../../src/compiler/emit/index.js";
 import type { CompiledModule } from "../../src/compiler/module.js";
 import { readElf } from "../../src/elf/reader.js";
 import { EM_BPF } from "../../src/elf/types.js";
-import { bpftoolPath, compileC } from "../helpers/clang.js";
+import { bpftoolPath, compileC } from "../helpers/toolchain.js";
 import { coreModule, demoModule, kfuncModule, mapsModule, sharedModule } from "../helpers/emit-modules.js";
 import { bpffsProblem, haveTool } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";

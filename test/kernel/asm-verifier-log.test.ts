@@ -4,15 +4,15 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decode, formatInstruction, instructionAtSlot, slotCount, slotOffsets } from "../../src/asm/index.js";
 import { privileged } from "../helpers/privileges.js";
-import { assembleObject, codeSections, compileC, findTool, relocationOffsets } from "../helpers/asm-tools.js";
+import { codeSections, relocationOffsets } from "../helpers/elf-sections.js";
+import { assembleObject, compileCForCpu, findTool } from "../helpers/toolchain.js";
 
 const fixtures = new URL("../fixtures/asm/", import.meta.url).pathname;
-const cacheDir = new URL("../../.cache/asm/", import.meta.url).pathname;
 
 function toolsProblem(): string | undefined {
   if (spawnSync("bpftool", ["version"]).status !== 0) return "bpftool not installed";
@@ -22,13 +22,13 @@ function toolsProblem(): string | undefined {
 
 /** Loads an object with bpftool into a private bpffs mount and returns bpftool's output (verifier log included). */
 function loadWithLog(elf: Uint8Array, name: string): string {
-  mkdirSync(cacheDir, { recursive: true });
-  const objectPath = join(cacheDir, `verifier-${name}.o`);
-  writeFileSync(objectPath, elf);
   const dir = mkdtempSync(join(tmpdir(), "tsbpf-asm-"));
+  const objectPath = `${dir}-verifier-${name}.o`;
+  writeFileSync(objectPath, elf);
   const mount = spawnSync("mount", ["-t", "bpf", "bpf", dir], { encoding: "utf8" });
   if (mount.status !== 0) {
     rmdirSync(dir);
+    rmSync(objectPath, { force: true });
     throw new Error(`mount bpffs on ${dir}: ${mount.stderr}`);
   }
   try {
@@ -39,6 +39,7 @@ function loadWithLog(elf: Uint8Array, name: string): string {
   } finally {
     spawnSync("umount", [dir]);
     rmdirSync(dir);
+    rmSync(objectPath, { force: true });
   }
 }
 
@@ -92,7 +93,7 @@ describe("asm disassembler against the kernel verifier log", privileged(toolsPro
       const clang = findTool("clang")!;
       const need = file === "arith.c" ? 4 : 3;
       if (clang.cpu < need) return t.skip(`${clang.version} cannot target v${need}`);
-      const r = compareWithVerifier(compileC(join(fixtures, file), clang.cpu), file);
+      const r = compareWithVerifier(compileCForCpu(join(fixtures, file), clang.cpu), file);
       t.diagnostic(`${file}: ${r.compared}/${r.total} instructions, ${r.opcodes} opcodes matched the verifier log`);
       // The verifier must have walked (and so printed) most of the program.
       assert.ok(r.compared >= r.total * 0.8, `${file}: compared ${r.compared} of ${r.total} instructions`);

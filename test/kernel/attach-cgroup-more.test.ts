@@ -14,7 +14,7 @@ import { attachCgroup, cgroupPrograms } from "../../src/runtime/links/cgroup.js"
 import { progInfo } from "../../src/sys/bpf.js";
 import { kernelAtLeast } from "../../src/sys/system.js";
 import { createCgroup, type TestCgroup } from "../helpers/cgroup.js";
-import { REPO_ROOT, vmlinuxHeader } from "../helpers/clang.js";
+import { REPO_ROOT, vmlinuxHeader } from "../helpers/toolchain.js";
 import { compileAndRead, counterAt, hostProgram, u32 } from "../helpers/loader.js";
 import { nettool } from "../helpers/nettool.js";
 import { privileged } from "../helpers/privileges.js";

@@ -9,7 +9,7 @@ import { cgroupPrograms } from "../../src/runtime/links/cgroup.js";
 import { listLinks } from "../../src/runtime/links/list.js";
 import { objGet } from "../../src/sys/bpf.js";
 import { createCgroup, type TestCgroup } from "../helpers/cgroup.js";
-import { REPO_ROOT } from "../helpers/clang.js";
+import { REPO_ROOT } from "../helpers/toolchain.js";
 import { bpffsProblem, bpffsScratch, compileAndRead, run, waitFor } from "../helpers/loader.js";
 import { nettool } from "../helpers/nettool.js";
 import { privileged } from "../helpers/privileges.js";

@@ -14,7 +14,7 @@ import { attachIter, type IterAttachOptions, type IterLink } from "../../src/run
 import { socketFd } from "../../src/runtime/links/targets.js";
 import { progInfo } from "../../src/sys/bpf.js";
 import { createCgroup, type TestCgroup } from "../helpers/cgroup.js";
-import { vmlinuxHeader } from "../helpers/clang.js";
+import { vmlinuxHeader } from "../helpers/toolchain.js";
 import { compileAndRead, u32 } from "../helpers/loader.js";
 import { haveIterTarget } from "../../src/features.js";
 import { privileged } from "../helpers/privileges.js";

@@ -9,7 +9,7 @@ import { TsbpfError } from "../../src/errors.js";
 import { ProgramSet, unlessKernelRefuses } from "../helpers/program-set.js";
 import { attachIter, IterLink } from "../../src/runtime/links/iter.js";
 import { LINK_TYPE } from "../../src/sys/constants.js";
-import { vmlinuxHeader } from "../helpers/clang.js";
+import { vmlinuxHeader } from "../helpers/toolchain.js";
 import { bpffsProblem, bpffsScratch, compileAndRead, u32 } from "../helpers/loader.js";
 import { haveIterTarget } from "../../src/features.js";
 import { privileged } from "../helpers/privileges.js";

@@ -12,7 +12,7 @@ import { attachNetfilter } from "../../src/runtime/links/netfilter.js";
 import { attachPerfEvent, PerfEventLinks } from "../../src/runtime/links/sampling.js";
 import { LINK_TYPE } from "../../src/sys/constants.js";
 import { onlineCpus } from "../../src/sys/system.js";
-import { vmlinuxHeader } from "../helpers/clang.js";
+import { vmlinuxHeader } from "../helpers/toolchain.js";
 import { compileAndRead, counterAt, must, sleep, u32, waitFor } from "../helpers/loader.js";
 import { createVethPair, netnsProblem, sendUdpFromNs, type VethPair } from "../helpers/netns.js";
 import { privileged } from "../helpers/privileges.js";

@@ -9,7 +9,7 @@ import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { compileC, REPO_ROOT } from "../helpers/clang.js";
+import { compileC, REPO_ROOT } from "../helpers/toolchain.js";
 import { privileged } from "../helpers/privileges.js";
 
 /** Runs `body` (TypeScript; `tsbpf`, `args` in scope) as uid 65534 holding only `caps`; returns its JSON line. */

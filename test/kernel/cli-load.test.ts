@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { compileC, CORPUS_DIR, REPO_ROOT, bpftoolPath } from "../helpers/clang.js";
+import { compileC, CORPUS_DIR, REPO_ROOT, bpftoolPath } from "../helpers/toolchain.js";
 import { privileged } from "../helpers/privileges.js";
 
 const CLI = join(REPO_ROOT, "src", "cli", "main.ts");

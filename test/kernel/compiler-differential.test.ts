@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { loadCollection, readCollectionSpec } from "../../src/index.js";
-import { compileC } from "../helpers/clang.js";
+import { compileC } from "../helpers/toolchain.js";
 import { compileTs, cTwinPath, dumpMaps, PROGRAM_PAIRS, TS_FIXTURES } from "../helpers/compile-ts.js";
 import { privileged } from "../helpers/privileges.js";
 

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { ExecEvent } from "../../examples/execsnoop/common.js";
 import { load } from "../../src/index.js";
 import { RingBufReader } from "../../src/runtime/ringbuf.js";
-import { bpftoolPath, REPO_ROOT } from "../helpers/clang.js";
+import { bpftoolPath, REPO_ROOT } from "../helpers/toolchain.js";
 import { privileged } from "../helpers/privileges.js";
 
 type Exec = ReturnType<typeof ExecEvent.decode>;

@@ -4,13 +4,11 @@
 // of the same code (strict left-to-right evaluation, copies of scalars) or the documented typing rules
 // (docs/language.md: literals and `?:`).
 
-import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { loadSource, readU64s } from "../helpers/compile-ts.js";
+import { kernel } from "../helpers/kernel-snippet.js";
 import { privileged } from "../helpers/privileges.js";
 
-const HEADER = `import { xdp, ArrayMap, XdpAction, struct, array, type Infer, u8, u16, u32, u64, i8, i16, i32, i64 } from "tsbpf/kernel";
-const In = struct({ x: i32, one: u32, c: u32, s: u32, m1: i32 });
+const HEADER = `const In = struct({ x: i32, one: u32, c: u32, s: u32, m1: i32 });
 const Out = struct({ v: array(u64, 32) });
 const res = new ArrayMap({ maxEntries: 1, value: Out });
 `;
@@ -27,9 +25,12 @@ function packet(): Uint8Array {
   return b;
 }
 
-/** Compiles `body` (statements with `p` the input and `r` the output record), runs it, returns r.v. */
-function run(extra: string, body: string, cpu: "v3" | "v4", count: number): bigint[] {
-  const src = `${HEADER}${extra}
+/**
+ * Runs `body` (statements with `p` the input and `r` the output record) on the IR evaluator and in the
+ * kernel: both must run to the end (XdpAction.PASS) and leave `want` in r.v's first words.
+ */
+async function run(extra: string, body: string, cpu: "v3" | "v4", want: readonly bigint[]): Promise<void> {
+  await kernel`${HEADER}${extra}
 export const prog = xdp((ctx) => {
   const p = ctx.load(In, 0);
   if (p === null) return XdpAction.ABORTED;
@@ -38,23 +39,15 @@ export const prog = xdp((ctx) => {
 ${body}
   return XdpAction.PASS;
 });
-`;
-  const coll = loadSource(src, { cpu });
-  try {
-    const { retval } = coll.program("prog").testRun({ data: packet() });
-    assert.equal(retval, 2, "the program ran to the end");
-    return readU64s(coll, "res", 0).slice(0, count);
-  } finally {
-    coll.close();
-  }
+`.cpu(cpu).xdp().expectReturn({ packet: packet() }, 2).expectMap("res", 0, want);
 }
 
 const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 
 describe("compiler regressions (issue 10)", privileged(), () => {
   for (const cpu of ["v3", "v4"] as const) {
-    test(`operands are evaluated left to right, side effects on locals included (-mcpu=${cpu})`, () => {
-      const got = run(`function twice(a: i32, b: i32): i32 { return a * 10 + b; }
+    test(`operands are evaluated left to right, side effects on locals included (-mcpu=${cpu})`, async () => {
+      await run(`function twice(a: i32, b: i32): i32 { return a * 10 + b; }
 function twice64(a: u64, b: u64): u64 { return a * 10n + b; }
 `, `
   let a: i32 = p.x; r.v[0] = u64(a + a++);
@@ -70,13 +63,11 @@ function twice64(a: u64, b: u64): u64 { return a * 10n + b; }
   let n: u64 = u64(p.x); r.v[11] = twice64(n, n++);
   let q: u8 = u8(p.x); r.v[12] = u64(q - q--) + u64(q) * 100n;
   let s: i32 = p.x; r.v[13] = u64((s++) + (s++) * 10 + s * 100);
-`, cpu, 14);
-      // What JavaScript gives for the same code with x = 1.
-      assert.deepEqual(got, [2n, 6n, 2n, 1n, 0n, 2n, 11n, 2n, 2n, 6n, 2n, 11n, 0n, 321n]);
+`, cpu, [2n, 6n, 2n, 1n, 0n, 2n, 11n, 2n, 2n, 6n, 2n, 11n, 0n, 321n]); // what JavaScript gives for the same code with x = 1
     });
 
-    test(`>>> is a logical shift with an unsigned result; a literal's own type is the first of i32, u32 that holds it (-mcpu=${cpu})`, () => {
-      const got = run("", `
+    test(`>>> is a logical shift with an unsigned result; a literal's own type is the first of i32, u32 that holds it (-mcpu=${cpu})`, async () => {
+      await run("", `
   const x: i32 = p.m1;
   r.v[0] = u64(x >>> 0);
   r.v[1] = u64(x >>> 4);
@@ -85,12 +76,11 @@ function twice64(a: u64, b: u64): u64 { return a * 10n + b; }
   r.v[3] = u64(0x7fffffff >> s);
   r.v[4] = BigInt(0xffffffff);
   r.v[5] = u64(-0x80000000 >> s);
-`, cpu, 6);
-      assert.deepEqual(got, [4294967295n, 0x0fffffffn, 0x08000000n, 0x07ffffffn, 0xffffffffn, u64(-0x08000000n)]);
+`, cpu, [4294967295n, 0x0fffffffn, 0x08000000n, 0x07ffffffn, 0xffffffffn, u64(-0x08000000n)]);
     });
 
-    test(`?: has the usual arithmetic conversion of both branches (-mcpu=${cpu})`, () => {
-      const got = run("", `
+    test(`?: has the usual arithmetic conversion of both branches (-mcpu=${cpu})`, async () => {
+      await run("", `
   const c = p.c;
   const x = p.x;
   r.v[0] = u64(c ? 182 : i8(x));
@@ -102,12 +92,11 @@ function twice64(a: u64, b: u64): u64 { return a * 10n + b; }
   const w: u32 = c ? 0x80000000 : u32(x);
   r.v[6] = u64(w);
   r.v[7] = u64(c ? 0xffffffff : 0);
-`, cpu, 8);
-      assert.deepEqual(got, [182n, u64(-1n), 0n, 300n, 1n, 1n, 0x80000000n, 0xffffffffn]);
+`, cpu, [182n, u64(-1n), 0n, 300n, 1n, 1n, 0x80000000n, 0xffffffffn]);
     });
 
-    test(`a scalar read from a map reference into a local is a copy (-mcpu=${cpu})`, () => {
-      const got = run(`const m = new ArrayMap({ maxEntries: 4, value: u64 });
+    test(`a scalar read from a map reference into a local is a copy (-mcpu=${cpu})`, async () => {
+      await run(`const m = new ArrayMap({ maxEntries: 4, value: u64 });
 `, `
   m.update(0, 10n);
   m.update(1, 10n);
@@ -133,12 +122,11 @@ function twice64(a: u64, b: u64): u64 { return a * 10n + b; }
   if (after1 === null || after2 === null) return XdpAction.ABORTED;
   r.v[4] = after1;
   r.v[5] = after2;
-`, cpu, 6);
-      assert.deepEqual(got, [10n, 20n, 11n, 7n, 10n, 10n]);
+`, cpu, [10n, 20n, 11n, 7n, 10n, 10n]);
     });
 
-    test(`constants typed by conversions compare; map references compare by value, read left to right (-mcpu=${cpu})`, () => {
-      const got = run(`const m = new ArrayMap({ maxEntries: 4, value: u64 });
+    test(`constants typed by conversions compare; map references compare by value, read left to right (-mcpu=${cpu})`, async () => {
+      await run(`const m = new ArrayMap({ maxEntries: 4, value: u64 });
 `, `
   r.v[0] = i32(1) < i32(2) ? 1n : 0n;
   r.v[1] = u8(300) === u8(44) ? 1n : 0n;
@@ -152,12 +140,11 @@ function twice64(a: u64, b: u64): u64 { return a * 10n + b; }
   r.v[4] = v <= w ? 1n : 0n;
   r.v[5] = v === (m.update(0, 6n), w) ? 1n : 0n;
   r.v[6] = v > w ? 1n : 0n;
-`, cpu, 7);
-      assert.deepEqual(got, [1n, 1n, 1n, 1n, 1n, 1n, 1n]);
+`, cpu, [1n, 1n, 1n, 1n, 1n, 1n, 1n]);
     });
 
-    test(`a nested member of a struct initialised from a literal is read from memory after it changed (-mcpu=${cpu})`, () => {
-      const got = run(`const Inner = struct({ f0: i32, f1: i32 });
+    test(`a nested member of a struct initialised from a literal is read from memory after it changed (-mcpu=${cpu})`, async () => {
+      await run(`const Inner = struct({ f0: i32, f1: i32 });
 const Rec = struct({ tag: u32, inner: Inner, tail: i32, arr: array(u32, 2) });
 type Rec = Infer<typeof Rec>;
 `, `
@@ -172,12 +159,11 @@ type Rec = Infer<typeof Rec>;
   const tail = p.x;
   const d: Rec = { tag: 3, inner: { f0: 1, f1: 2 }, tail, arr: [0, 0] };
   r.v[4] = u64(d.tail) * 10n + u64(d.inner.f1);
-`, cpu, 5);
-      assert.deepEqual(got, [0n, 0n, 1n, 7n, 12n], "the shorthand { tail } takes the local's value");
+`, cpu, [0n, 0n, 1n, 7n, 12n]); // the shorthand { tail } takes the local's value
     });
 
-    test(`struct copies at 4-byte offsets load and copy the right bytes (-mcpu=${cpu})`, () => {
-      const got = run(`const Inner = struct({ y: u32, z: u32 });
+    test(`struct copies at 4-byte offsets load and copy the right bytes (-mcpu=${cpu})`, async () => {
+      await run(`const Inner = struct({ y: u32, z: u32 });
 const Rec = struct({ tag: u32, inner: Inner });
 const Tri = struct({ a: u32, b: u32, c: u32 });
 const Rec3 = struct({ tag: u32, t: Tri });
@@ -204,12 +190,11 @@ const recs = new ArrayMap({ maxEntries: 2, value: Rec });
   r.v[6] = u64(t2.t.a) * 100n + u64(t2.t.b) * 10n + u64(t2.t.c);
   const e: Infer<typeof Rec3> = { tag: 5, t: t.t };
   r.v[7] = u64(e.tag) * 1000n + u64(e.t.a) * 100n + u64(e.t.b) * 10n + u64(e.t.c);
-`, cpu, 8);
-      assert.deepEqual(got, [1n, 1n, 2n, 12n, 340n, 12n, 123n, 5123n]);
+`, cpu, [1n, 1n, 2n, 12n, 340n, 12n, 123n, 5123n]);
     });
 
-    test(`nested struct literals are built in place: four 104-byte structs fit the stack (-mcpu=${cpu})`, () => {
-      const got = run(`const Part = struct({ x: u64, y: u64, z: u64, w: u64, p: u64, q: u64 });
+    test(`nested struct literals are built in place: four 104-byte structs fit the stack (-mcpu=${cpu})`, async () => {
+      await run(`const Part = struct({ x: u64, y: u64, z: u64, w: u64, p: u64, q: u64 });
 const Big = struct({ id: u64, a: Part, b: Part });
 const bigs = new ArrayMap({ maxEntries: 4, value: Big });
 `, `
@@ -220,8 +205,7 @@ const bigs = new ArrayMap({ maxEntries: 4, value: Big });
   const b3 = Big.from({ id: 4n, a: { x: o + 3n, y: 2n, z: 3n, w: 4n, p: 5n, q: 6n }, b: { x: 7n, y: 8n, z: 9n, w: 10n, p: 11n, q: o } });
   bigs.update(0, b0); bigs.update(1, b1); bigs.update(2, b2); bigs.update(3, b3);
   r.v[0] = b0.id + b1.a.x + b2.b.q + b3.a.x * 100n + b3.b.p * 1000n;
-`, cpu, 1);
-      assert.deepEqual(got, [1n + 2n + 1n + 400n + 11000n]);
+`, cpu, [1n + 2n + 1n + 400n + 11000n]);
     });
   }
 });

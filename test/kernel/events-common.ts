@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { readCollectionSpec } from "../../src/object/reader.js";
 import { loadCollection, type Collection } from "../../src/runtime/collection.js";
 import { struct, u32, u64 } from "../../src/types/index.js";
-import { REPO_ROOT, compileC } from "../helpers/clang.js";
+import { REPO_ROOT, compileC } from "../helpers/toolchain.js";
 import { fileBytes, readGlobal, writeGlobal } from "../helpers/loader.js";
 
 /** struct event of events.bpf.c. */

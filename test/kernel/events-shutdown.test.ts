@@ -9,7 +9,7 @@ import { TsbpfError } from "../../src/errors.js";
 import type { Collection } from "../../src/runtime/collection.js";
 import { PerfBufReader } from "../../src/runtime/perfbuf.js";
 import { RingBufReader } from "../../src/runtime/ringbuf.js";
-import { REPO_ROOT } from "../helpers/clang.js";
+import { REPO_ROOT } from "../helpers/toolchain.js";
 import { privileged } from "../helpers/privileges.js";
 import { PACKET, loadEvents, openFds } from "./events-common.js";
 

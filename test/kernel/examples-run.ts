@@ -2,7 +2,7 @@
 // tests: collects its output line by line, waits for lines, stops it with SIGINT and reports how it ended.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { REPO_ROOT } from "../helpers/clang.js";
+import { REPO_ROOT } from "../helpers/toolchain.js";
 
 /** A running example. */
 export interface RunningExample {

@@ -13,7 +13,7 @@ import {
 } from "../../src/features.js";
 import { featuresMarkdown, standardFeatureRows } from "../../src/cli/commands/features.js";
 import { createMap } from "../../src/index.js";
-import { vmlinuxHeader } from "../helpers/clang.js";
+import { vmlinuxHeader } from "../helpers/toolchain.js";
 import { compileAndRead } from "../helpers/loader.js";
 import { ProgramSet } from "../helpers/program-set.js";
 import { privileged } from "../helpers/privileges.js";

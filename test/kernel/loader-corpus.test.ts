@@ -10,7 +10,7 @@ import type { CollectionSpec, ProgramSpec } from "../../src/object/spec.js";
 import { loadCollection, type Collection } from "../../src/runtime/collection.js";
 import { mapInfo, progInfo } from "../../src/sys/bpf.js";
 import { MAP_TYPE, PROG_TYPE } from "../../src/sys/constants.js";
-import { bpftoolPath, compileC } from "../helpers/clang.js";
+import { bpftoolPath, compileC } from "../helpers/toolchain.js";
 import { compileAndRead, dataValue, leUint, mapByKernelName, u32, variableValues } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
 import {

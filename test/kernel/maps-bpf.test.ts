@@ -19,7 +19,7 @@ import { ATTACH_FLAGS, ATTACH_TYPE, MAP, PROG_FLAGS, PROG_TYPE, PROT, SOCKET } f
 import { pageSize, possibleCpus } from "../../src/sys/system.js";
 import { sys } from "../../src/sys/seam.js";
 import { bytes, struct, u32, u64, u8 } from "../../src/types/index.js";
-import { vmlinuxHeader } from "../helpers/clang.js";
+import { vmlinuxHeader } from "../helpers/toolchain.js";
 import { compileAndRead } from "../helpers/loader.js";
 import { unlessKernelRefuses } from "../helpers/program-set.js";
 import { haveMapType } from "../../src/features.js";

@@ -13,7 +13,7 @@ import { readCollectionSpec } from "../../src/object/reader.js";
 import { loadCollection } from "../../src/runtime/collection.js";
 import { createMap, HashMap, openPinnedMap } from "../../src/runtime/maps/index.js";
 import { u32, u64 } from "../../src/types/index.js";
-import { REPO_ROOT, compileC } from "../helpers/clang.js";
+import { REPO_ROOT, compileC } from "../helpers/toolchain.js";
 import { bpffsProblem, bpffsScratch, fileBytes } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
 

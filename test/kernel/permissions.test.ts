@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { REPO_ROOT } from "../helpers/clang.js";
+import { REPO_ROOT } from "../helpers/toolchain.js";
 import { privileged } from "../helpers/privileges.js";
 
 test("creating a map as an unprivileged user raises PermissionError naming CAP_BPF", privileged(), () => {

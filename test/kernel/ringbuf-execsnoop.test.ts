@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { ExecEvent } from "../../examples/execsnoop/common.js";
 import { load } from "../../src/index.js";
 import { RingBufReader } from "../../src/runtime/ringbuf.js";
-import { compileC } from "../helpers/clang.js";
+import { compileC } from "../helpers/toolchain.js";
 import { privileged } from "../helpers/privileges.js";
 
 type Exec = ReturnType<typeof ExecEvent.decode>;

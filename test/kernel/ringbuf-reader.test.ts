@@ -8,7 +8,7 @@ import { readCollectionSpec } from "../../src/object/reader.js";
 import { loadCollection, type Collection } from "../../src/runtime/collection.js";
 import { RingBufReader } from "../../src/runtime/ringbuf.js";
 import { bytes, struct, u32, u64 } from "../../src/types/index.js";
-import { compileCSource } from "../helpers/clang.js";
+import { compileCSource } from "../helpers/toolchain.js";
 import { fileBytes, leUint, readGlobal, sleep, u32 as u32key, writeGlobal } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
 import { needs } from "../helpers/needs.js";

@@ -14,7 +14,7 @@ import { openPinnedLink } from "../../src/runtime/links/list.js";
 import { StructOpsLink } from "../../src/runtime/links/struct-ops.js";
 import { StructOpsMap } from "../../src/runtime/maps/struct-ops.js";
 import { LINK_TYPE, MAP_FLAGS } from "../../src/sys/constants.js";
-import { compileCSource, vmlinuxHeader } from "../helpers/clang.js";
+import { compileCSource, vmlinuxHeader } from "../helpers/toolchain.js";
 import { bpffsProblem, bpffsScratch, cString, fileBytes, waitFor } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
 import { vmObject } from "../vm/fixtures.js";

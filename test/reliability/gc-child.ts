@@ -10,7 +10,7 @@ import { loadCollection } from "../../src/runtime/collection.js";
 import { BpfMap } from "../../src/runtime/map.js";
 import { xdpState } from "../../src/runtime/links/xdp.js";
 import { linkInfo, objectExists as exists, progInfo } from "../../src/sys/bpf.js";
-import { compileC } from "../helpers/clang.js";
+import { compileC } from "../helpers/toolchain.js";
 import { compileAndRead, fileBytes } from "../helpers/loader.js";
 
 declare const gc: (() => void) | undefined;

@@ -9,7 +9,7 @@ import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { compileC, CORPUS_DIR, REPO_ROOT } from "../helpers/clang.js";
+import { compileC, CORPUS_DIR, REPO_ROOT } from "../helpers/toolchain.js";
 import { privileged } from "../helpers/privileges.js";
 
 const CLI = join(REPO_ROOT, "src", "cli", "main.ts");

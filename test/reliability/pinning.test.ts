@@ -15,7 +15,7 @@ import { readCollectionSpec } from "../../src/object/reader.js";
 import { loadCollection } from "../../src/runtime/collection.js";
 import { BpfMap } from "../../src/runtime/map.js";
 import { sys, withSys, type Sys } from "../../src/sys/seam.js";
-import { bpftoolPath, compileC, REPO_ROOT } from "../helpers/clang.js";
+import { bpftoolPath, compileC, REPO_ROOT } from "../helpers/toolchain.js";
 import { bpffsProblem, fileBytes } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
 

@@ -17,7 +17,7 @@ import { mapLookup } from "../../src/sys/bpf.js";
 import { MAP, PROT } from "../../src/sys/constants.js";
 import { sys } from "../../src/sys/seam.js";
 import { onlineCpus, pageSize } from "../../src/sys/system.js";
-import { REPO_ROOT } from "../helpers/clang.js";
+import { REPO_ROOT } from "../helpers/toolchain.js";
 import { privileged } from "../helpers/privileges.js";
 import { Event, PACKET, counter, eventOk, loadEvents, resetCounters } from "../kernel/events-common.js";
 

@@ -12,7 +12,7 @@ import {
   movsx32, neg32, neg64, sdiv32Imm, sdiv32Reg, sdiv64Imm, sdiv64Reg, smod32Imm, smod32Reg, smod64Imm, smod64Reg, storeImm,
   storeMem, storeRelease,
 } from "../../src/asm/index.js";
-import { assemble, findTool } from "../helpers/asm-tools.js";
+import { assemble, findTool } from "../helpers/toolchain.js";
 
 interface Case {
   name: string;

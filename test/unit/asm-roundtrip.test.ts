@@ -7,7 +7,8 @@ import { join } from "node:path";
 import {
   decode, disassemble, encode, instructionAtByte, instructionAtSlot, slotCount, slotOffsets,
 } from "../../src/asm/index.js";
-import { codeSections, compileC, findTool, relocationOffsets } from "../helpers/asm-tools.js";
+import { codeSections, relocationOffsets } from "../helpers/elf-sections.js";
+import { compileCForCpu, findTool } from "../helpers/toolchain.js";
 
 const fixtures = new URL("../fixtures/asm/", import.meta.url).pathname;
 /** Fixture files and the lowest BPF cpu version clang can compile them for. */
@@ -25,7 +26,7 @@ describe("asm round trip over clang objects", () => {
       if (cpu < minCpu) continue;
       const skip = !clang ? "clang not installed" : cpu > clang.cpu ? `${clang.version} cannot target v${cpu}` : undefined;
       test(`${file} -mcpu=v${cpu}`, { skip }, () => {
-        const elf = compileC(join(fixtures, file), cpu);
+        const elf = compileCForCpu(join(fixtures, file), cpu);
         const sections = codeSections(elf);
         assert.ok(sections.length >= 1, "object has code");
         let total = 0;
@@ -66,7 +67,7 @@ describe("asm round trip over clang objects", () => {
   }
 
   test("v4 objects contain the v4 instruction forms", { skip: !clang || clang.cpu < 4 ? "needs clang >= 17" : undefined }, () => {
-    const insns = codeSections(compileC(join(fixtures, "arith.c"), 4)).flatMap((s) => decode(s.data));
+    const insns = codeSections(compileCForCpu(join(fixtures, "arith.c"), 4)).flatMap((s) => decode(s.data));
     assert.ok(insns.some((i) => i.isSignedDivMod), "sdiv/smod");
     assert.ok(insns.some((i) => i.isMovSx), "movsx");
     assert.ok(insns.some((i) => i.isMemLoad && i.mode === 0x80), "ldsx");

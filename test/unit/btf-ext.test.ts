@@ -9,7 +9,7 @@ import { BtfBuilder, type BtfTypeSpec } from "../../src/btf/writer.js";
 import { CoreReloKind, type BtfExt } from "../../src/btf/types.js";
 import { readElf } from "../../src/elf/reader.js";
 import { BtfError } from "../../src/errors.js";
-import { compileC } from "../helpers/compile-c.js";
+import { compileCText } from "../helpers/toolchain.js";
 import { CORE_C } from "../helpers/c-sources.js";
 
 function throwsBtf(fn: () => unknown, code?: string): void {
@@ -20,7 +20,7 @@ function throwsBtf(fn: () => unknown, code?: string): void {
   });
 }
 
-const obj = compileC(CORE_C, { name: "btf-core" });
+const obj = compileCText(CORE_C, { name: "btf-core" });
 const elf = readElf(obj.bytes);
 const btf = Btf.parse(elf.section(".BTF")!.data);
 const extBytes = elf.section(".BTF.ext")!.data.slice();

@@ -8,7 +8,7 @@ import {
   clearKernelBtfCache, kernelBtf, kernelBtfWithModules, kernelModuleBtfNames, moduleBtf, VMLINUX_BTF_PATH,
 } from "../../src/btf/kernel.js";
 import { BtfError } from "../../src/errors.js";
-import { hasTool } from "../helpers/compile-c.js";
+import { hasTool } from "../helpers/toolchain.js";
 import { bpftoolTypes, normalize } from "../helpers/bpftool-btf.js";
 
 const skip = existsSync(VMLINUX_BTF_PATH) ? {} : { skip: "no /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)" };

@@ -1,5 +1,5 @@
 // Unit tests of the lazy BTF reader: clang objects decoded like bpftool, queries, split BTF, bad input.
-// Objects are compiled at test time with clang -target bpf (cached in .cache/c).
+// Objects are compiled at test time with clang -target bpf (compileCText, cached by content).
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -11,7 +11,7 @@ import { BtfBuilder } from "../../src/btf/writer.js";
 import type { BtfType } from "../../src/btf/types.js";
 import { readElf } from "../../src/elf/reader.js";
 import { BtfError } from "../../src/errors.js";
-import { compileC, compileFixture, hasTool } from "../helpers/compile-c.js";
+import { compileCText, compileFixture, hasTool } from "../helpers/toolchain.js";
 import { bpftoolTypes, normalize } from "../helpers/bpftool-btf.js";
 import { TYPES_C } from "../helpers/c-sources.js";
 
@@ -38,7 +38,7 @@ function throwsBtf(fn: () => unknown, code?: string): void {
 const u32Int = { kind: "int", name: "u32", size: 4, signed: false, char: false, bool: false, bitOffset: 0, bits: 32 } as const;
 
 describe("Btf reader on clang objects", () => {
-  const obj = compileC(TYPES_C, { name: "btf-types" });
+  const obj = compileCText(TYPES_C, { name: "btf-types" });
   const btf = objectBtf(obj.bytes);
 
   test("every type decodes exactly as bpftool dumps it", { skip: !hasTool("bpftool") && "bpftool missing" }, () => {
@@ -307,7 +307,7 @@ function rawPtrBtf(n: number): Uint8Array {
 }
 
 describe("Btf reader on bad input", () => {
-  const obj = compileC(TYPES_C, { name: "btf-types" });
+  const obj = compileCText(TYPES_C, { name: "btf-types" });
   const good = readElf(obj.bytes).section(".BTF")!.data.slice();
 
   test("every truncated prefix is a BtfError", () => {

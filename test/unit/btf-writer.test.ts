@@ -11,7 +11,7 @@ import { BtfBuilder, encodeBtf, type BtfTypeSpec } from "../../src/btf/writer.js
 import type { BtfType } from "../../src/btf/types.js";
 import { readElf } from "../../src/elf/reader.js";
 import { BtfError } from "../../src/errors.js";
-import { compileC, hasTool } from "../helpers/compile-c.js";
+import { compileCText, hasTool } from "../helpers/toolchain.js";
 import { bpftoolTypes, normalize } from "../helpers/bpftool-btf.js";
 import { CORE_C, TYPES_C } from "../helpers/c-sources.js";
 
@@ -75,7 +75,7 @@ function everyKind(): BtfType[] {
 describe("BTF writer round trips", () => {
   test("clang object BTF: parse -> rebuild -> encode -> parse gives identical types", () => {
     for (const src of [TYPES_C, CORE_C]) {
-      const o = compileC(src, { name: src === TYPES_C ? "btf-types" : "btf-core" });
+      const o = compileCText(src, { name: src === TYPES_C ? "btf-types" : "btf-core" });
       const btf = Btf.parse(readElf(o.bytes).section(".BTF")!.data);
       const again = Btf.parse(rebuild(btf).encode());
       assert.deepEqual(types(again), types(btf));

@@ -3,33 +3,27 @@
 // and initialisers, and writes through a map reference that would silently change the map. Each case
 // must fail with its code at the offending expression, and nothing else.
 
-import assert from "node:assert/strict";
-import { resolve } from "node:path";
 import { test } from "node:test";
-import { compile, DiagnosticCode as D } from "../../src/compiler/index.js";
-import { TS_FIXTURES } from "../helpers/compile-ts.js";
+import { DiagnosticCode as D } from "../../src/compiler/index.js";
+import { kernel, type KernelSnippet } from "../helpers/kernel-snippet.js";
 
-const HEADER = `import { xdp, ArrayMap, XdpAction, struct, u8, u16, u32, u64, i8, i16, i32, i64 } from "tsbpf/kernel";
-const In = struct({ x: i32, y: u32, z: i64, c: u32, s: u32 });
+const HEADER = `const In = struct({ x: i32, y: u32, z: i64, c: u32, s: u32 });
 const m = new ArrayMap({ maxEntries: 4, value: u64 });
 let out: u64 = 0n;
-`;
-
-let n = 0;
-/** Compiles statements inside an XDP program (`x: i32, y: u32, z: i64, c: u32, s: u32` in scope). */
-function diagnose(body: string): { code: string; line: string; message: string }[] {
-  const source = `${HEADER}export const prog = xdp((ctx) => {
+export const prog = xdp((ctx) => {
   const p = ctx.load(In, 0);
   if (p === null) return XdpAction.ABORTED;
   const x = p.x, y = p.y, z = p.z, c = p.c, s = p.s;
-${body}
+`;
+/** The line `body` is on. */
+const BODY_LINE = HEADER.split("\n").length;
+
+/** Statements inside an XDP program (`x: i32, y: u32, z: i64, c: u32, s: u32` in scope), on one line. */
+function program(body: string): KernelSnippet {
+  return kernel`${HEADER}${body}
   return XdpAction.PASS;
 });
 `;
-  const path = resolve(TS_FIXTURES, `virtual-rules-${process.pid}-${n++}.bpf.ts`);
-  const r = compile(path, { sources: new Map([[path, source]]) });
-  const lines = source.split("\n");
-  return r.diagnostics.map((d) => ({ code: d.code, line: lines[d.line - 1]!.trim(), message: d.message }));
 }
 
 const refused: [string, string, RegExp, string?][] = [
@@ -62,11 +56,8 @@ const refused: [string, string, RegExp, string?][] = [
 
 for (const [what, body, message, code = D.ConstantRange] of refused) {
   test(`refused: ${what}`, () => {
-    const ds = diagnose(body);
-    assert.equal(ds.length, 1, `exactly one diagnostic:\n${ds.map((d) => `${d.code} ${d.message}`).join("\n")}`);
-    assert.equal(ds[0]!.code, code);
-    assert.match(ds[0]!.message, message);
-    assert.equal(ds[0]!.line, body, "located on the offending statement");
+    // Exactly one diagnostic, with this code and message, on the offending statement.
+    program(body).expectDiagnostic(code, message, { line: BODY_LINE });
   });
 }
 
@@ -80,7 +71,6 @@ const accepted: [string, string][] = [
 
 for (const [what, body] of accepted) {
   test(`accepted: ${what}`, () => {
-    const ds = diagnose(body);
-    assert.deepEqual(ds, []);
+    program(body).expectCompiles();
   });
 }

@@ -1,5 +1,5 @@
 // Unit tests of the ELF64 reader: clang objects compared with llvm-readelf, REL and RELA, extended numbering, bad input.
-// Objects are compiled at test time (clang -target bpf, and x86_64 for RELA), cached in .cache/c.
+// Objects are compiled at test time (clang -target bpf, and x86_64 for RELA), cached by content (compileCText).
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -8,7 +8,7 @@ import { readElf } from "../../src/elf/reader.js";
 import type { ElfFile } from "../../src/elf/types.js";
 import { EM_BPF, ET_REL, SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_NOBITS, SHT_REL, SHT_RELA, SHT_SYMTAB } from "../../src/elf/types.js";
 import { ElfError } from "../../src/errors.js";
-import { compileC, compileFixture, hasTool, run } from "../helpers/compile-c.js";
+import { compileCText, compileFixture, hasTool, run } from "../helpers/toolchain.js";
 import { TYPES_C } from "../helpers/c-sources.js";
 
 const X86_C = `
@@ -116,7 +116,7 @@ function compareWithReadelf(path: string, elf: ElfFile): void {
 const tools = hasTool("llvm-readelf") ? {} : { skip: "llvm-readelf missing" };
 
 describe("ELF reader on clang objects", () => {
-  const bpf = compileC(TYPES_C, { name: "btf-types" });
+  const bpf = compileCText(TYPES_C, { name: "btf-types" });
 
   test("BPF object: header, sections, symbols and REL relocations match llvm-readelf", tools, () => {
     const elf = readElf(bpf.bytes, { machine: EM_BPF });
@@ -155,7 +155,7 @@ describe("ELF reader on clang objects", () => {
   });
 
   test("x86-64 object: SHT_RELA with addends; machine check", tools, () => {
-    const x86 = compileC(X86_C, { name: "elf-x86", flags: ["-O2", "-target", "x86_64-linux-gnu"] });
+    const x86 = compileCText(X86_C, { name: "elf-x86", flags: ["-O2", "-target", "x86_64-linux-gnu"] });
     const elf = readElf(x86.bytes);
     assert.equal(elf.machine, 62);
     assert.ok(elf.sections.some((s) => s.type === SHT_RELA));
@@ -174,7 +174,7 @@ function patched(bytes: Uint8Array, f: (v: DataView, shoff: number) => void): Ui
 }
 
 describe("ELF reader on bad input", () => {
-  const bpf = compileC(TYPES_C, { name: "btf-types" }).bytes;
+  const bpf = compileCText(TYPES_C, { name: "btf-types" }).bytes;
   const elf = readElf(bpf);
   const idx = (name: string): number => elf.section(name)!.index;
   const shdr = (shoff: number, i: number): number => shoff + i * 64;

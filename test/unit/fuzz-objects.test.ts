@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { TsbpfError } from "../../src/errors.js";
 import { readCollectionSpec } from "../../src/object/reader.js";
 import { corpusInputs, exerciseBtf, fuzz, fuzzCase, mutate, mutateBtf, prng, type FuzzReport } from "../../bench/fuzz-objects.js";
-import { REPO_ROOT } from "../helpers/clang.js";
+import { REPO_ROOT } from "../helpers/toolchain.js";
 import { announceSeed, fuzzSettings } from "../helpers/fuzz.js";
 
 const SETTINGS = fuzzSettings({ seed: 20250, iterations: 2000, budgetMs: 20_000 });

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { BtfError, ElfError, MissingFeatureError, ObjectError, TsbpfError } from "../../src/errors.js";
 import { readCollectionSpec } from "../../src/object/reader.js";
 import { loadCollection } from "../../src/runtime/collection.js";
-import { compileC, compileCSource } from "../helpers/clang.js";
+import { compileC, compileCSource } from "../helpers/toolchain.js";
 import { fileBytes, hostObject } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
 

@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { REPO_ROOT, compileC, vmlinuxHeader } from "../helpers/clang.js";
+import { REPO_ROOT, compileC, vmlinuxHeader } from "../helpers/toolchain.js";
 import { hostProgram, triggerProgram } from "../helpers/loader.js";
 import { nettool } from "../helpers/nettool.js";
 import { probeTarget } from "../helpers/probes.js";
