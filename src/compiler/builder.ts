@@ -38,7 +38,7 @@ export class FunctionBuilder {
   /** A new stack slot of `size` bytes. */
   slot(size: number, align: number, name?: string): number {
     const id = this.#slots.length;
-    this.#slots.push({ id, size: Math.max(1, size), align: Math.min(8, Math.max(1, align)), ...(name ? { name } : {}) });
+    this.#slots.push({ id, size: Math.max(1, size), align: Math.min(8, Math.max(1, align)), ...(name ? { name } : {}), ...(this.loc ? { loc: this.loc } : {}) });
     return id;
   }
 

@@ -115,7 +115,8 @@ export function compile(entry: string, opts: CompileOptions = {}): CompileResult
       });
     } catch (e) {
       const loc = (e as { loc?: { line: number; column: number } }).loc ?? p.loc;
-      diagnostics.push({ code: DiagnosticCode.Limit, message: `${p.name}: ${(e as Error).message}`, file: p.loc?.file ?? path, line: loc?.line ?? 1, column: loc?.column ?? 1, start: 0, length: 0, text: "" });
+      const detail = (e as { detail?: unknown }).detail;
+      diagnostics.push({ code: DiagnosticCode.Limit, message: `${p.name}: ${typeof detail === "string" ? detail : (e as Error).message}`, file: p.loc?.file ?? path, line: loc?.line ?? 1, column: loc?.column ?? 1, start: 0, length: 0, text: "" });
     }
   }
   if (diagnostics.length) return { object: undefined, module: undefined, ir, diagnostics };

@@ -38,6 +38,8 @@ export interface StackSlot {
   readonly align: number;
   /** A name for disassembly comments, e.g. the variable's. */
   readonly name?: string;
+  /** Where the front end allocated it (for stack-size diagnostics). */
+  readonly loc?: SourceLocation;
 }
 
 /** Fields common to every instruction. */

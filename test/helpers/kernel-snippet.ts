@@ -14,7 +14,7 @@ import { disassemble } from "../../src/asm/disasm.js";
 import { formatDiagnostic, type CompileResult, type Diagnostic } from "../../src/compiler/index.js";
 import { createProgram, libraryPaths } from "../../src/compiler/host.js";
 import { EvalMap, evalIr, type EvalHelper } from "../../src/compiler/ir-eval.js";
-import { SK_BUFF, XDP_MD } from "../../src/compiler/programs.js";
+import { PROGRAM_KINDS, type ContextShape } from "../../src/compiler/kinds/index.js";
 import { loadCollection, readCollectionSpec } from "../../src/index.js";
 import type { CollectionSpec, MapSpec, ProgramSpec } from "../../src/object/spec.js";
 import { compileVirtual, globalSections, virtualPath } from "./compile-ts.js";
@@ -149,14 +149,28 @@ export interface RunInput {
 
 const ETH_HLEN = 14;
 
+/** A fixed-struct context's layout as the compiler's kind registry has it. */
+function fieldsOf(entry: string): Extract<ContextShape, { k: "fields" }> {
+  const c = PROGRAM_KINDS.get(entry)?.context;
+  if (c?.k !== "fields" || !c.packet) throw new Error(`kind ${entry} has no packet context`);
+  return c;
+}
+const XDP = fieldsOf("xdp");
+const SKB = fieldsOf("tc");
+/** struct xdp_md's data_meta (not a field programs read). */
+const XDP_DATA_META = 8;
+/** Offset of a struct __sk_buff field, packet pointers included. */
+const skbOffset = (field: string): number =>
+  field === "data" ? SKB.packet!.data : field === "dataEnd" ? SKB.packet!.dataEnd : SKB.fields[field]!.offset;
+
 /** struct xdp_md as the kernel's XDP test run fills it (queue 0 of the loopback device, ifindex 1). */
 function xdpContext(data: bigint, len: number): Uint8Array {
   const ctx = new Uint8Array(24);
   const dv = new DataView(ctx.buffer);
-  dv.setUint32(XDP_MD.data![0], Number(data), true);
-  dv.setUint32(XDP_MD.dataEnd![0], Number(data) + len, true);
-  dv.setUint32(XDP_MD.dataMeta![0], Number(data), true);
-  dv.setUint32(XDP_MD.ingressIfindex![0], 1, true);
+  dv.setUint32(XDP.packet!.data, Number(data), true);
+  dv.setUint32(XDP.packet!.dataEnd, Number(data) + len, true);
+  dv.setUint32(XDP_DATA_META, Number(data), true);
+  dv.setUint32(XDP.fields.ingressIfindex!.offset, 1, true);
   return ctx;
 }
 
@@ -174,7 +188,7 @@ function ethTypeTrans(frame: Uint8Array): { pktType: number; protocol: number } 
 function skbContext(data: bigint, len: number, frame: Uint8Array, input: RunInput): Uint8Array {
   const ctx = new Uint8Array(192);
   const dv = new DataView(ctx.buffer);
-  const set = (field: string, v: number): void => dv.setUint32(SK_BUFF[field]![0], v >>> 0, true);
+  const set = (field: string, v: number): void => dv.setUint32(skbOffset(field), v >>> 0, true);
   const { pktType, protocol } = ethTypeTrans(frame);
   set("len", len);
   set("pktType", pktType);
@@ -192,8 +206,8 @@ function skbInput(input: RunInput): Uint8Array | undefined {
   if (!input.skb) return undefined;
   const ctx = new Uint8Array(192);
   const dv = new DataView(ctx.buffer);
-  dv.setUint32(SK_BUFF.mark![0], (input.skb.mark ?? 0) >>> 0, true);
-  dv.setUint32(SK_BUFF.priority![0], (input.skb.priority ?? 0) >>> 0, true);
+  dv.setUint32(skbOffset("mark"), (input.skb.mark ?? 0) >>> 0, true);
+  dv.setUint32(skbOffset("priority"), (input.skb.priority ?? 0) >>> 0, true);
   return ctx;
 }
 

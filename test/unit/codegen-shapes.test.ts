@@ -313,9 +313,36 @@ describe("codegen: errors", () => {
     const t = f.slot(200, 8, "b");
     b.store(8, b.stackAddr(s), 0, 1n);
     b.store(8, b.stackAddr(t), 0, 1n);
+    // Both are read after both are written: live at the same time, they cannot share bytes.
+    b.load(8, b.stackAddr(s), 0);
+    b.load(8, b.stackAddr(t), 0);
     b.ret(0n);
-    // (Unoptimized: the optimizer would drop these stores, never read, and the slots with them.)
+    // (Unoptimized: the optimizer would drop these accesses, and the slots with them.)
     assert.throws(() => generate(f.build(), { optimize: false }), (e: unknown) => e instanceof CodegenError && e.code === "STACK_TOO_LARGE" && e.fn === "bigframe" && /bigframe/.test(e.message));
+  });
+
+  test("slots never live at the same time share bytes; an escaping slot keeps its own", () => {
+    const f = new FnBuilder("share", 0);
+    const b = f.block();
+    const s = f.slot(400, 8, "a");
+    const t = f.slot(200, 8, "b");
+    b.store(8, b.stackAddr(s), 0, 1n);
+    b.load(8, b.stackAddr(s), 0);
+    b.store(8, b.stackAddr(t), 0, 2n);
+    b.load(8, b.stackAddr(t), 0);
+    b.ret(0n);
+    assert.equal(generate(f.build(), { optimize: false }).stackSize, 400);
+    // The address of `a` stored into `b` escapes: `a` may be reached later through it.
+    const g = new FnBuilder("escape", 0);
+    const c = g.block();
+    const u = g.slot(400, 8, "a");
+    const v = g.slot(104, 8, "b");
+    c.store(8, c.stackAddr(u), 0, 1n);
+    c.load(8, c.stackAddr(u), 0);
+    c.store(8, c.stackAddr(v), 0, c.stackAddr(u));
+    c.load(8, c.stackAddr(v), 0);
+    c.ret(0n);
+    assert.equal(generate(g.build(), { optimize: false }).stackSize, 504);
   });
 
   test("too many arguments, bad vregs and missing blocks are typed errors", () => {

@@ -16,7 +16,7 @@ import { readCollectionSpec } from "../../src/object/reader.js";
 import { loadCollection } from "../../src/runtime/collection.js";
 import { BPF_CMD, BTF_FLAGS, MAP_FLAGS, MAP_TYPE, PROG_FLAGS } from "../../src/sys/constants.js";
 import { Fd } from "../../src/sys/fd.js";
-import { compileC, vmlinuxHeader } from "../helpers/clang.js";
+import { compileC, vmlinuxHeader } from "../helpers/toolchain.js";
 import { createMap } from "../../src/runtime/maps/create.js";
 import { u64 } from "../../src/types/index.js";
 

@@ -13,10 +13,13 @@ export class CodegenError extends TsbpfError {
   readonly fn: string;
   /** The source position of the offending instruction or declaration. */
   readonly loc: SourceLocation | undefined;
+  /** The problem alone, without the function and position (diagnostics carry those). */
+  readonly detail: string;
   constructor(code: string, fn: string, detail: string, loc?: SourceLocation) {
     const where = loc ? ` at ${loc.file}:${loc.line}:${loc.column}` : "";
     super(code, `compile function "${fn}"${where}: ${detail}`);
     this.fn = fn;
     this.loc = loc;
+    this.detail = detail;
   }
 }

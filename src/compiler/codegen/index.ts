@@ -10,6 +10,7 @@ import { optimize } from "../opt/index.js";
 import { eliminateDeadCode } from "./liveness.js";
 import { lower, type Cpu } from "./lower.js";
 import { allocateRegisters } from "./regalloc.js";
+import { slotLifetimes } from "./stack-lifetimes.js";
 import { validateIr } from "./validate.js";
 
 export { CodegenError } from "./error.js";
@@ -70,7 +71,7 @@ export function generate(fn: IrFunction, opts: GenerateOptions = {}): GeneratedF
   const m = lower(ir, opts.cpu ?? "v3");
   const deadRemoved = eliminateDeadCode(m);
   const alloc = allocateRegisters(m);
-  const frame = layoutFrame(ir.name, ir.slots, m.spillSlots, ir.loc);
+  const frame = layoutFrame(ir.name, ir.slots, m.spillSlots, ir.loc, slotLifetimes(ir));
   const e = emit(m, alloc.colors, frame);
   return {
     instructions: e.instructions,
