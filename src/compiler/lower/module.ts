@@ -81,7 +81,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
           const int = intByName(name);
           if (int) return int;
           if (name === "bool") return BOOL;
-          if (name === "KernelPtr") return U64;
+          if (name === "KernelPtr" || name === "UserPtr" || name === "DataLoc") return U64;
           if (CONTEXT_TYPES.has(name)) return { k: "ctx" };
           if (name === "Infer" && node.typeArguments?.[0] && ts.isTypeQueryNode(node.typeArguments[0])) {
             return layoutType(node.typeArguments[0].exprName, node);

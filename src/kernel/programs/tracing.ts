@@ -1,9 +1,9 @@
 // Tracing program kinds: tracepoints (classic, raw, BTF), kprobes, uprobes, fentry/fexit and LSM.
 // Compiler side: src/compiler/kinds/{tracepoint,raw-tracepoint,btf-tracepoint,kprobe,uprobe,fentry,lsm}.ts.
 
-import type { u64 } from "../index.js";
+import type { DataLoc, u64 } from "../index.js";
 import type { ArgsContext, NamedArgs, Program } from "../program.js";
-import type { BtfTracepointArgs, KernelFunctions, LsmHookArgs, TracepointContexts } from "../vmlinux.js";
+import type { BtfTracepointArgs, KernelFunctions, LsmHookArgs, SyscallTracepoints, TracepointContexts } from "../vmlinux.js";
 
 /** tp_btf / raw_tp context for event `N`: `ctx.args.<name>` typed from the kernel's BTF when known. */
 export type BtfTracepointContext<N extends string> = ArgsContext & NamedArgs<N extends keyof BtfTracepointArgs ? BtfTracepointArgs[N] : never>;
@@ -20,10 +20,23 @@ export interface ProbeContext extends ArgsContext {
   ret(): u64;
 }
 
-/** Tracepoint context for `category/name`: the event's `trace_event_raw_<name>` struct when known. */
-export type TracepointContext<N extends string> = N extends `${string}/${infer E}`
-  ? E extends keyof TracepointContexts ? TracepointContexts[E] : object
-  : object;
+/**
+ * The `__data_loc` strings of a tracepoint record `T`: member `__data_loc_<name>` (a u32 holding
+ * `offset | length << 16`) also reads as `<name>`, the string's address in the record
+ * (`bpf.probeReadKernelStr(buf, ctx.filename)`).
+ */
+export type DataLocStrings<T> = { readonly [K in keyof T as K extends `__data_loc_${infer F}` ? F : never]: DataLoc };
+
+/**
+ * Tracepoint context for `category/name`: for `syscalls/sys_enter_<call>` the record laid out by the
+ * event's tracefs format (`ctx.args.<name>`; `sys_exit_<call>`: `ctx.ret`), otherwise the event's
+ * `trace_event_raw_<name>` struct when known, with its `__data_loc` strings.
+ */
+export type TracepointContext<N extends string> = N extends `syscalls/${infer S}`
+  ? S extends keyof SyscallTracepoints ? SyscallTracepoints[S] : object
+  : N extends `${string}/${infer E}`
+    ? E extends keyof TracepointContexts ? TracepointContexts[E] & DataLocStrings<TracepointContexts[E]> : object
+    : object;
 
 /** `SEC("tracepoint/<category>/<name>")`. Return 0. */
 export declare function tracepoint<N extends string>(name: N, fn: (ctx: TracepointContext<N>) => number): Program<"tracepoint">;

@@ -1,0 +1,67 @@
+// Tracepoint records laid out by tracefs, compiled from TypeScript and run on real events: syscall
+// tracepoints typed from their format files (sys_enter_openat's ctx.args.filename/flags, sys_exit_openat's
+// ctx.ret) and sched_process_exec's __data_loc filename read with one call.
+
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { closeSync, constants, copyFileSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { loadCollection, readCollectionSpec } from "../../src/index.js";
+import type { Collection } from "../../src/runtime/collection.js";
+import { compileTs } from "../helpers/compile-ts.js";
+import { REPO_ROOT } from "../helpers/clang.js";
+import { privileged } from "../helpers/privileges.js";
+
+const KINDS = resolve(REPO_ROOT, "test", "fixtures", "ts", "kinds");
+const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
+const cstr = (b: Uint8Array) => Buffer.from(b.subarray(0, b.indexOf(0) < 0 ? b.length : b.indexOf(0))).toString();
+
+describe("kinds: syscall tracepoints and __data_loc strings", privileged(), () => {
+  let coll: Collection;
+  let dir: string;
+  before(() => {
+    coll = loadCollection(readCollectionSpec(compileTs(join(KINDS, "syscall-tracepoint.bpf.ts"))));
+    dir = mkdtempSync(join(tmpdir(), "tsbpf-ktf-"));
+  });
+  after(() => {
+    coll?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("sys_enter_openat reads ctx.args.filename and ctx.args.flags; sys_exit_openat's ctx.ret is the fd", () => {
+    using _e = coll.program("openEnter").attach();
+    using _x = coll.program("openExit").attach();
+    const path = join(dir, `open-${process.pid}-${Date.now()}`);
+    const flags = constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND;
+    coll.variable("target").set(process.pid); // fs.openSync runs on the main thread: tid == pid
+    let fd: number;
+    try {
+      fd = openSync(path, flags, 0o600);
+    } finally {
+      coll.variable("target").set(0);
+    }
+    closeSync(fd);
+    const raw = coll.map("opens").getRaw(u32(0))!;
+    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    assert.equal(cstr(raw.subarray(16, 144)), path, "the path from the user pointer");
+    // libuv adds O_CLOEXEC (0o2000000 on Linux; node's fs.constants lacks it) to every open.
+    assert.equal(dv.getInt32(0, true), flags | 0o2000000, "the flags argument");
+    assert.equal(dv.getInt32(4, true), 257, "__syscall_nr is openat's (x86-64)");
+    assert.equal(dv.getBigInt64(8, true), BigInt(fd), "ctx.ret is the fd openat returned");
+  });
+
+  test("sched_process_exec: ctx.filename (__data_loc) is read with one probeReadKernelStr", () => {
+    using _l = coll.program("exec").attach();
+    const bin = join(dir, `exec-me-${process.pid}`);
+    copyFileSync("/bin/true", bin);
+    const child = spawnSync(bin, [], { stdio: "ignore" });
+    assert.equal(child.status, 0);
+    const raw = coll.map("execs").getRaw(u32(child.pid!));
+    assert.ok(raw, `sched_process_exec recorded pid ${child.pid}`);
+    const len = new DataView(raw.buffer, raw.byteOffset).getBigInt64(0, true);
+    assert.equal(cstr(raw.subarray(8)), bin, "the exec'd path");
+    assert.equal(len, BigInt(Buffer.byteLength(bin) + 1), "probe_read_kernel_str counts the NUL");
+  });
+});
