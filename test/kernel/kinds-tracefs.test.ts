@@ -1,6 +1,7 @@
 // Tracepoint records laid out by tracefs, compiled from TypeScript and run on real events: syscall
 // tracepoints typed from their format files (sys_enter_openat's ctx.args.filename/flags, sys_exit_openat's
-// ctx.ret) and sched_process_exec's __data_loc filename read with one call.
+// ctx.ret) and sched_process_exec's __data_loc filename read with one call; and a USDT program whose
+// ctx.arg(n) decodes the probe's note through the argument specs the loader writes.
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -12,7 +13,9 @@ import { loadCollection, readCollectionSpec } from "../../src/index.js";
 import type { Collection } from "../../src/runtime/collection.js";
 import { compileTs } from "../helpers/compile-ts.js";
 import { REPO_ROOT } from "../helpers/clang.js";
+import { spawnGated } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
+import { probeTarget } from "../helpers/probes.js";
 
 const KINDS = resolve(REPO_ROOT, "test", "fixtures", "ts", "kinds");
 const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
@@ -63,5 +66,34 @@ describe("kinds: syscall tracepoints and __data_loc strings", privileged(), () =
     const len = new DataView(raw.buffer, raw.byteOffset).getBigInt64(0, true);
     assert.equal(cstr(raw.subarray(8)), bin, "the exec'd path");
     assert.equal(len, BigInt(Buffer.byteLength(bin) + 1), "probe_read_kernel_str counts the NUL");
+  });
+});
+
+describe("kinds: usdt", privileged(), () => {
+  let coll: Collection;
+  before(() => {
+    coll = loadCollection(readCollectionSpec(compileTs(join(KINDS, "usdt.bpf.ts"))));
+  });
+  after(() => coll?.close());
+
+  test("ctx.arg(n) reads register, signed, constant and pointer arguments; argCount() and cookie() work", async () => {
+    const bin = probeTarget();
+    const link = coll.program("onTick").attach({ binary: bin, usdt: { provider: "tsbpf", name: "tick" }, cookie: 4242n });
+    try {
+      const child = spawnGated(bin, ["5"]);
+      child.go();
+      assert.equal(await child.exited, 0);
+    } finally {
+      link.close();
+    }
+    const v = (i: number) => new DataView(coll.map("seen").getRaw(u32(i))!.buffer).getBigInt64(0, true);
+    assert.equal(v(0), 5n, "five ticks");
+    assert.equal(v(1), 15n, "1+2+3+4+5 (4-byte register argument)");
+    assert.equal(v(2), -15000n, "signed 8-byte argument");
+    assert.equal(v(3), 42n, "constant argument");
+    assert.equal(v(4), 35n, "pointer argument, read with probeReadUser (5 * 7)");
+    assert.equal(v(5), 4n, "argCount()");
+    assert.equal(v(6), 4242n, "cookie()");
+    assert.equal(v(7), 0n, "an argument beyond the count is 0");
   });
 });

@@ -1,7 +1,7 @@
 // Tracing program kinds: tracepoints (classic, raw, BTF), kprobes, uprobes, fentry/fexit and LSM.
 // Compiler side: src/compiler/kinds/{tracepoint,raw-tracepoint,btf-tracepoint,kprobe,uprobe,fentry,lsm}.ts.
 
-import type { DataLoc, u64 } from "../index.js";
+import type { DataLoc, i32, u64 } from "../index.js";
 import type { ArgsContext, NamedArgs, Program } from "../program.js";
 import type { BtfTracepointArgs, KernelFunctions, LsmHookArgs, SyscallTracepoints, TracepointContexts } from "../vmlinux.js";
 
@@ -13,6 +13,23 @@ export type FentryContext<N extends string> = ArgsContext & NamedArgs<N extends 
 export type FexitContext<N extends string> = FentryContext<N> & (N extends keyof KernelFunctions ? { readonly ret: KernelFunctions[N]["ret"] } : unknown);
 /** LSM context for hook `N`: `ctx.args.<name>` typed from the `bpf_lsm_<hook>` prototype. */
 export type LsmContext<N extends string> = ArgsContext & NamedArgs<N extends keyof LsmHookArgs ? LsmHookArgs[N] : never>;
+
+/**
+ * USDT probe context (struct pt_regs at the probe site): the probe's arguments as its `.note.stapsdt`
+ * entry describes them, fetched through the argument specs the loader writes (libbpf's usdt.bpf.h scheme).
+ */
+export interface UsdtContext {
+  /**
+   * Argument `n` (a constant, 0 ≤ n < 12) of the probe: a register, memory at a register plus an offset,
+   * or a constant, sign- or zero-extended from its size to 64 bits (an `i64` unless a type is given:
+   * `ctx.arg<u32>(0)` keeps the low 32 bits). 0 when the probe has fewer arguments.
+   */
+  arg<T = bigint>(n: number): T;
+  /** The number of arguments of the probe (-ESRCH, -3, when the loader wrote no spec for this site). */
+  argCount(): i32;
+  /** The cookie given when attaching (`attach({ cookie })`), 0 when none. */
+  cookie(): u64;
+}
 
 /** kprobe / uprobe context (struct pt_regs): arguments and return value by the calling convention. */
 export interface ProbeContext extends ArgsContext {
@@ -52,6 +69,11 @@ export declare function kretprobe(fn: string, handler: (ctx: ProbeContext) => nu
 export declare function uprobe(target: string, handler: (ctx: ProbeContext) => number): Program<"uprobe">;
 /** `SEC("uretprobe/<binary>:<symbol>")`. */
 export declare function uretprobe(target: string, handler: (ctx: ProbeContext) => number): Program<"uretprobe">;
+/**
+ * `SEC("usdt/<binary>:<provider>:<name>")` (`SEC("usdt")` when the target is empty: give binary and
+ * probe when attaching). Attach with `prog.attach()` (or `attachUsdt`), which writes the argument specs.
+ */
+export declare function usdt(target: string, handler: (ctx: UsdtContext) => number): Program<"usdt">;
 /** `SEC("fentry/<function>")`. Return 0. */
 export declare function fentry<N extends string>(fn: N, handler: (ctx: FentryContext<N>) => number): Program<"fentry">;
 /** `SEC("fexit/<function>")`: arguments, then the return value as `ctx.ret`. Return 0. */
