@@ -89,6 +89,28 @@ export const exit = tracepoint("syscalls/sys_exit_openat", (ctx) => { out.update
     assert.match(code(src, "tracepoint/syscalls/sys_exit_openat"), /= \*\(u64 \*\)\(r\d \+16\)/, "ret: 8 bytes at 16");
   });
 
+  test("a user-generated SyscallTracepoints file places fields by its own @tracefs tags", () => {
+    const used = new Set<string>();
+    const fchdir = parseFormatFields("name: sys_enter_fchdir\nformat:\n\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;\n\tfield:unsigned int fd;\toffset:16;\tsize:8;\tsigned:0;\n")!;
+    const block = syscallTracepointsBlock(new Map([[fchdir.event, fchdir]]), undefined, undefined, used).text;
+    const decl = resolve(TS_FIXTURES, `virtual-tracefs-decl-${process.pid}.ts`);
+    const prog = resolve(TS_FIXTURES, `virtual-tracefs-${process.pid}-${n++}.bpf.ts`);
+    const r = compile(prog, { sources: new Map([
+      [decl, `// @tsbpf-btf test\nimport type { ${[...used].sort().join(", ")} } from "tsbpf/kernel";\n${block}`],
+      [prog, `import { tracepoint, ArrayMap, u64 } from "tsbpf/kernel";
+import type { SyscallTracepoints } from "./${decl.split("/").pop()!.replace(/\.ts$/, ".js")}";
+const out = new ArrayMap<u64>({ maxEntries: 1 });
+export const p = tracepoint("syscalls/sys_enter_fchdir", (ctx) => {
+  const c = ctx as unknown as SyscallTracepoints["sys_enter_fchdir"];
+  out.update(0, u64(c.args.fd));
+  return 0;
+});`],
+    ]) });
+    assert.ok(r.object, JSON.stringify(r.diagnostics));
+    const asm = disassemble([...readCollectionSpec(r.object).programs.values()][0]!.instructions).join("\n");
+    assert.match(asm, /= \*\(u32 \*\)\(r1 \+16\)/, "unsigned int fd: 4 bytes at 16");
+  });
+
   test("a __data_loc member reads as ctx + (loc & 0xffff)", () => {
     const asm = code(`
 import { tracepoint, bpf, bytes, struct } from "tsbpf/kernel";
