@@ -9,6 +9,8 @@ import { closeSync, constants, copyFileSync, mkdtempSync, openSync, rmSync } fro
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { runGenVmlinux } from "../../src/cli/commands/gen.js";
+import { BtfError } from "../../src/errors.js";
 import { loadCollection, readCollectionSpec } from "../../src/index.js";
 import type { Collection } from "../../src/runtime/collection.js";
 import { compileTs } from "../helpers/compile-ts.js";
@@ -95,5 +97,22 @@ describe("kinds: usdt", privileged(), () => {
     assert.equal(v(5), 4n, "argCount()");
     assert.equal(v(6), 4242n, "cookie()");
     assert.equal(v(7), 0n, "an argument beyond the count is 0");
+  });
+});
+
+describe("gen vmlinux --syscalls (this kernel's tracefs)", privileged(), () => {
+  test("writes SyscallTracepoints from the format files; a syscall tracefs lacks is BTF_GEN_UNKNOWN_TYPE", () => {
+    const r = runGenVmlinux({ syscalls: ["openat", "execve"], source: "test" });
+    assert.equal(r.syscalls, 4, "enter and exit of both");
+    assert.match(r.text, /\/\*\* @tracefs 24 8 const char \* filename \*\/\n {6}readonly filename: UserPtr<u8>;/);
+    assert.match(r.text, /\/\*\* @tracefs 40 8 umode_t mode \*\/\n {6}readonly mode: u16;/, "umode_t resolved through BTF");
+    assert.match(r.text, /^import type \{[^}]*UserPtr[^}]*\} from "tsbpf\/kernel";$/m);
+    assert.throws(() => runGenVmlinux({ syscalls: ["no_such_call"] }), (e: unknown) => e instanceof BtfError && e.code === "BTF_GEN_UNKNOWN_TYPE" && /no_such_call/.test(e.message));
+    const dir = mkdtempSync(join(tmpdir(), "tsbpf-ktf-notracefs-"));
+    try {
+      assert.throws(() => runGenVmlinux({ syscalls: ["openat"], tracefs: dir }), (e: unknown) => e instanceof BtfError && e.code === "BTF_GEN_BAD_OPTION" && /needs tracefs/.test(e.message));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
