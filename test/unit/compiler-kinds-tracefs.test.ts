@@ -7,6 +7,9 @@ import { resolve } from "node:path";
 import { describe, test } from "node:test";
 import { disassemble } from "../../src/asm/index.js";
 import { compile, DiagnosticCode as D } from "../../src/compiler/index.js";
+import { EvalMap, evalIr, type EvalHelper } from "../../src/compiler/ir-eval.js";
+import { parseUsdtArgs } from "../../src/elf/notes.js";
+import { usdtSpecBytes } from "../../src/runtime/links/usdt.js";
 import { parseFormatFields, syscallFieldType, syscallTracepointsBlock } from "../../src/gen/syscalls.js";
 import { readCollectionSpec } from "../../src/object/reader.js";
 import { TS_FIXTURES } from "../helpers/compile-ts.js";
@@ -172,4 +175,85 @@ export const p = usdt(${JSON.stringify(target)}, (ctx) => { ${body} return 0; })
     assert.match(asm, /get_attach_cookie/);
     assert.match(asm, /= \*\(u64 \*\)\(r\d \+128\)/, "PT_REGS_IP on x86-64");
   });
+});
+
+describe("compiler: usdt argument decoding (IR evaluator, specs as the loader writes them)", { skip: process.arch !== "x64" && "x86-64 pt_regs offsets" }, () => {
+  const r = build(`
+import { usdt, ArrayMap, i64 } from "tsbpf/kernel";
+const out = new ArrayMap<i64>({ maxEntries: 8 });
+export const p = usdt("", (ctx) => {
+  out.update(0, ctx.arg(0));
+  out.update(1, ctx.arg(1));
+  out.update(2, ctx.arg(2));
+  out.update(3, ctx.arg(3));
+  out.update(4, ctx.arg(4));
+  out.update(5, i64(ctx.argCount()));
+  out.update(6, i64(ctx.cookie()));
+  out.update(7, ctx.arg(5));
+  return 0;
+});
+`);
+  /** pt_regs slots (x86-64): rbp 4, rax 10, rcx 11, rdi 14, rip 16. */
+  const REG = { rbp: 4, rax: 10, rcx: 11, rdi: 14, rip: 16 } as const;
+
+  function run(core: bigint): bigint[] {
+    assert.ok(r.object, JSON.stringify(r.diagnostics));
+    const user = new Uint8Array(128);
+    const udv = new DataView(user.buffer);
+    udv.setUint32(56, 0xdeadbeef, true); // 4@-8(%rbp) with rbp = user + 64
+    user[8] = 0x80; // -1@-96(%rbp,%rcx,8) with rcx = 5: user + 64 + 40 - 96
+    const specs = new EvalMap({ type: "array", keySize: 4, valueSize: 208, maxEntries: 256 });
+    const args = parseUsdtArgs("-2@%ax 4@-8(%rbp) -1@-96(%rbp,%rcx,8) 8@$-5 -4@%edi", 62);
+    specs.update(new Uint8Array(4), usdtSpecBytes(args, 99n));
+    const ips = new EvalMap({ type: "hash", keySize: 8, valueSize: 4, maxEntries: 1024 });
+    const out = new EvalMap({ type: "array", keySize: 4, valueSize: 8, maxEntries: 8 });
+    const ctx = new Uint8Array(168);
+    const cdv = new DataView(ctx.buffer);
+    let userBase = 0n;
+    const copy: EvalHelper = ([dst, size, src], c) => {
+      try {
+        c.memory.write(dst!, c.memory.read(src!, Number(size)));
+        return 0n;
+      } catch {
+        c.memory.write(dst!, new Uint8Array(Number(size)));
+        return -14n;
+      }
+    };
+    const helpers: Record<number, EvalHelper> = {
+      174: () => 0n, // bpf_get_attach_cookie: spec id 0
+      113: copy, // probe_read_kernel
+      112: copy, // probe_read_user
+    };
+    cdv.setBigUint64(REG.rax * 8, 0x1234fffen, true);
+    cdv.setBigUint64(REG.rcx * 8, 5n, true);
+    cdv.setBigUint64(REG.rdi * 8, 0xffffffffn, true);
+    cdv.setBigUint64(REG.rip * 8, 0x401000n, true);
+    const ip = new Uint8Array(8);
+    new DataView(ip.buffer).setBigUint64(0, 0x401000n, true);
+    ips.update(ip, new Uint8Array(4)); // spec id 0 for this instruction pointer
+    evalIr(r.ir[0]!, {
+      ctx,
+      maps: { out, __bpf_usdt_specs: specs, __bpf_usdt_ip_to_spec_id: ips },
+      helpers: {
+        ...helpers,
+        // The user buffer's address is known once mapped into the run's memory: map it, and point rbp
+        // into it, at the first register read (the first probe_read_kernel).
+        113: (a, c) => {
+          if (userBase === 0n) {
+            userBase = c.memory.map(user, "user");
+            cdv.setBigUint64(REG.rbp * 8, userBase + 64n, true);
+          }
+          return copy(a, c);
+        },
+      },
+      core: () => core,
+    });
+    return Array.from({ length: 8 }, (_, i) => new DataView(out.lookup(new Uint8Array(new Uint32Array([i]).buffer))!.buffer).getBigInt64(0, true));
+  }
+
+  for (const [how, core] of [["by cookie", 1n], ["by instruction pointer (no cookies)", 0n]] as const) {
+    test(`register, memory, scaled-index and constant arguments, sign and size applied (spec found ${how})`, () => {
+      assert.deepEqual(run(core), [-2n, 0xdeadbeefn, -128n, -5n, -1n, 5n, 99n, 0n]);
+    });
+  }
 });
