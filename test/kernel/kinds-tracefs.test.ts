@@ -13,7 +13,7 @@ import { runGenVmlinux } from "../../src/cli/commands/gen.js";
 import { BtfError } from "../../src/errors.js";
 import { loadCollection, readCollectionSpec } from "../../src/index.js";
 import type { Collection } from "../../src/runtime/collection.js";
-import { compileTs } from "../helpers/compile-ts.js";
+import { compileTs, loadSource } from "../helpers/compile-ts.js";
 import { REPO_ROOT } from "../helpers/clang.js";
 import { spawnGated } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
@@ -97,6 +97,35 @@ describe("kinds: usdt", privileged(), () => {
     assert.equal(v(5), 4n, "argCount()");
     assert.equal(v(6), 4242n, "cookie()");
     assert.equal(v(7), 0n, "an argument beyond the count is 0");
+  });
+});
+
+describe("kinds: usdt with its target in the section", privileged(), () => {
+  test("usdt(\"<binary>:tsbpf:tick\") attaches from SEC(\"usdt/<binary>:tsbpf:tick\") alone", async () => {
+    const bin = probeTarget();
+    const coll = loadSource(`
+import { usdt, ArrayMap, i64 } from "tsbpf/kernel";
+const sum = new ArrayMap<i64>({ maxEntries: 1 });
+export const tick = usdt(${JSON.stringify(`${bin}:tsbpf:tick`)}, (ctx) => {
+  const s = sum.lookup(0);
+  if (s !== null) sum.update(0, s + ctx.arg(0));
+  return 0;
+});
+`);
+    try {
+      assert.equal(coll.program("tick").spec.sectionName, `usdt/${bin}:tsbpf:tick`);
+      const link = coll.program("tick").attach();
+      try {
+        const child = spawnGated(bin, ["4"]);
+        child.go();
+        assert.equal(await child.exited, 0);
+      } finally {
+        link.close();
+      }
+      assert.equal(new DataView(coll.map("sum").getRaw(u32(0))!.buffer).getBigInt64(0, true), 10n, "1+2+3+4");
+    } finally {
+      coll.close();
+    }
   });
 });
 
