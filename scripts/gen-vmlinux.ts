@@ -29,6 +29,14 @@ export const SHIPPED_FUNCTIONS = [
 ] as const;
 /** Enumerator prefixes whose enums (anonymous ones included) are shipped as constants. */
 export const SHIPPED_CONSTANTS = ["TCP_", "IPPROTO_", "BPF_F_", "BPF_ANY", "TASK_COMM_LEN", "SOCK_", "XDP_", "TC_ACT_", "BPF_SOCK_OPS_"] as const;
+/** Syscalls whose tracepoint records (sys_enter_/sys_exit_, from tracefs) are shipped in SyscallTracepoints. */
+export const SHIPPED_SYSCALLS = [
+  "accept", "accept4", "bind", "bpf", "chdir", "clone", "clone3", "close", "connect", "dup", "dup2", "dup3", "execve",
+  "execveat", "exit", "exit_group", "fchmodat", "fchownat", "fork", "fsync", "getdents64", "ioctl", "kill", "listen",
+  "mkdirat", "mmap", "mount", "mprotect", "munmap", "nanosleep", "newfstatat", "open", "openat", "openat2", "pipe2",
+  "pread64", "ptrace", "pwrite64", "read", "readv", "recvfrom", "recvmsg", "renameat2", "sendmsg", "sendto", "setns",
+  "setuid", "socket", "statx", "tgkill", "umount", "unlink", "unlinkat", "unshare", "vfork", "wait4", "write", "writev",
+] as const;
 /** Pointer depth of the shipped subset (the closure of these roots is nearly complete at 3). */
 export const SHIPPED_DEPTH = 3;
 /** Where the shipped declarations live. */
@@ -44,8 +52,9 @@ export function shippedVmlinux(btf?: string): string {
     hooks: true,
     functions: SHIPPED_FUNCTIONS,
     constants: SHIPPED_CONSTANTS,
+    syscalls: SHIPPED_SYSCALLS,
     importFrom: "./index.js",
-    generator: "scripts/gen-vmlinux.ts (tsbpf gen vmlinux --tracepoints --hooks --depth 3 --types <roots> --functions <functions> --constants <prefixes in the script>)",
+    generator: "scripts/gen-vmlinux.ts (tsbpf gen vmlinux --tracepoints --hooks --depth 3 --types <roots> --functions <functions> --constants <prefixes in the script> --syscalls <syscalls in the script>)",
   }).text;
 }
 

@@ -21,12 +21,14 @@ const RESERVED: ReadonlySet<string> = new Set([
 /** Names the generated file imports (scalar aliases and helpers); a kernel type may not take them. */
 export const IMPORTED_NAMES: readonly string[] = [
   "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128", "bool",
-  "FixedArray", "CharArray", "KernelPtr",
+  "FixedArray", "CharArray", "KernelPtr", "UserPtr",
 ];
 
 /** Name of the generated event-name → tracepoint-context interface. */
 export const TRACEPOINT_CONTEXTS = "TracepointContexts";
 /** Names of the generated prototype maps: BTF tracepoint, LSM hook and kernel function → arguments. */
+/** Name of the generated syscall tracepoint event → record fields interface (from tracefs formats). */
+export const SYSCALL_TRACEPOINTS = "SyscallTracepoints";
 export const PROTO_MAPS = { btfTracepoints: "BtfTracepointArgs", lsmHooks: "LsmHookArgs", functions: "KernelFunctions" } as const;
 
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;

@@ -5,8 +5,9 @@ import type { Btf } from "../btf/btf.js";
 import type { BtfComposite, BtfType } from "../btf/types.js";
 import { BtfError } from "../errors.js";
 import { functionProtos, protoTypes, type FunctionProtos } from "./functions.js";
-import { IMPORTED_NAMES, NameTable, PROTO_MAPS, TRACEPOINT_CONTEXTS } from "./names.js";
+import { IMPORTED_NAMES, NameTable, PROTO_MAPS, SYSCALL_TRACEPOINTS, TRACEPOINT_CONTEXTS } from "./names.js";
 import { findRoots, fwdTarget, selectTypes, type Selection } from "./select.js";
+import { syscallTracepointsBlock, type SyscallFormat } from "./syscalls.js";
 import { RAW_STRUCT_PREFIX, tracepointContexts, traceEventClasses, type TraceFormat } from "./tracepoints.js";
 
 /** The marker the first line of every generated file starts with (the compiler looks for it). */
@@ -46,6 +47,13 @@ export interface GenerateOptions {
   readonly generator?: string;
   /** tracefs formats of the same kernel, to match tracepoint events to their classes exactly. */
   readonly tracefsFormats?: ReadonlyMap<string, TraceFormat>;
+  /**
+   * Syscall tracepoint formats (see `readSyscallFormats`): emit `SyscallTracepoints` for the syscalls
+   * named in {@link syscalls} (every one in the map when that is undefined).
+   */
+  readonly syscallFormats?: ReadonlyMap<string, SyscallFormat>;
+  /** Syscall names (`openat`, `execve`) whose enter and exit events go into `SyscallTracepoints`. */
+  readonly syscalls?: readonly string[];
 }
 
 /** What {@link generateDeclarations} produced. */
@@ -66,6 +74,8 @@ export interface GeneratedDeclarations {
   readonly tracepoints: number;
   /** Entries of `BtfTracepointArgs`, `LsmHookArgs` and `KernelFunctions` together. */
   readonly prototypes: number;
+  /** Entries of `SyscallTracepoints`. */
+  readonly syscalls: number;
 }
 
 /** One declaration to emit, before sorting. */
@@ -112,7 +122,7 @@ export function generateDeclarations(btf: Btf, opts: GenerateOptions = {}): Gene
     throw new BtfError("BTF_GEN_BAD_OPTION", `gen: depth must be a non-negative integer, got ${String(opts.depth)}`);
   }
   const rootNames = [...new Set(opts.types ?? [])].sort(cmp);
-  if (rootNames.length === 0 && !opts.tracepoints && !opts.all && !opts.hooks && (opts.functions ?? []).length === 0 && (opts.constants ?? []).length === 0) {
+  if (rootNames.length === 0 && !opts.tracepoints && !opts.all && !opts.hooks && (opts.functions ?? []).length === 0 && (opts.constants ?? []).length === 0 && !opts.syscallFormats) {
     throw new BtfError("BTF_GEN_BAD_OPTION", "gen: nothing selected (give type names, tracepoints or all)");
   }
   const roots = findRoots(btf, rootNames);
@@ -148,7 +158,7 @@ class Emitter {
   readonly #tags = new Map<number, string>();
   readonly #typedefNames = new Map<number, string>();
   readonly #enumNames = new Map<number, string>();
-  readonly #types = new NameTable(IMPORTED_NAMES.concat(TRACEPOINT_CONTEXTS, Object.values(PROTO_MAPS)));
+  readonly #types = new NameTable(IMPORTED_NAMES.concat(TRACEPOINT_CONTEXTS, SYSCALL_TRACEPOINTS, Object.values(PROTO_MAPS)));
   readonly #used = new Set<string>();
 
   constructor(btf: Btf, sel: Selection, opts: GenerateOptions, contexts: Map<string, number>, protos: FunctionProtos) {
@@ -267,6 +277,7 @@ class Emitter {
     }
 
     const protoBlocks = this.#protoBlocks();
+    const syscalls = this.#opts.syscallFormats ? syscallTracepointsBlock(this.#opts.syscallFormats, this.#opts.syscalls, btf, this.#used) : undefined;
     const imports = [...this.#used].sort(cmp);
     const head = [
       `${BTF_MARKER} ${oneLine(this.#opts.source ?? "BTF")}`,
@@ -276,7 +287,8 @@ class Emitter {
     const body = [head.join("\n") + "\n", ...decls.map((d) => d.text), ...consts.map((d) => d.text)];
     if (tracepointBlock) body.push(tracepointBlock);
     body.push(...protoBlocks.blocks);
-    if (decls.length === 0 && consts.length === 0 && !tracepointBlock && protoBlocks.blocks.length === 0) body.push("export {};\n");
+    if (syscalls) body.push(syscalls.text);
+    if (decls.length === 0 && consts.length === 0 && !tracepointBlock && protoBlocks.blocks.length === 0 && !syscalls) body.push("export {};\n");
     return {
       text: body.join("\n"),
       interfaces,
@@ -286,6 +298,7 @@ class Emitter {
       constants: consts.length,
       tracepoints: tracepointBlock ? this.#contexts.size : 0,
       prototypes: protoBlocks.entries,
+      syscalls: syscalls?.entries ?? 0,
     };
   }
 

@@ -32,3 +32,16 @@ export interface KernelPtr<T> {
 export type u128 = bigint;
 /** A 128-bit signed kernel integer (`__s128`, `__int128`); generated declarations only. */
 export type i128 = bigint;
+
+/**
+ * A user-space address (a syscall argument such as `const char * filename`): read what it points at
+ * with `bpf.probeReadUser` / `bpf.probeReadUserStr`. It is a `u64` (`T` documents the pointee).
+ */
+export type UserPtr<T> = bigint & { readonly __userPtr?: T };
+
+/**
+ * The address of a tracepoint record's `__data_loc` field (`__data_loc char[] filename`): the record
+ * holds `offset | length << 16` and `ctx.filename` is the context plus that offset. Read the string
+ * with `bpf.probeReadKernelStr(buf, ctx.filename)`. It is a `u64`.
+ */
+export type DataLoc = bigint & { readonly __dataLoc?: "char[]" };

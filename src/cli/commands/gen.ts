@@ -11,6 +11,7 @@ import { BtfError, FileError } from "../../errors.js";
 import { writeUserFile } from "../../sys/user-file.js";
 import { DEFAULT_DEPTH, DEFAULT_IMPORT_FROM, generateDeclarations, type GeneratedDeclarations } from "../../gen/typescript.js";
 import { readTracefsFormats } from "../../gen/tracepoints.js";
+import { readSyscallFormats } from "../../gen/syscalls.js";
 
 /** Options of {@link runGenVmlinux} (the CLI flags). */
 export interface GenVmlinuxOptions {
@@ -28,6 +29,11 @@ export interface GenVmlinuxOptions {
   functions?: readonly string[];
   /** Enumerator name prefixes whose enums' constants to emit. */
   constants?: readonly string[];
+  /**
+   * Syscalls (`openat`, `execve`; `all` for every one) whose tracepoint records to emit in
+   * `SyscallTracepoints`, from the tracefs format files (`--tracefs` or the usual mounts).
+   */
+  syscalls?: readonly string[];
   /** Module to import scalar aliases and helpers from (default "tsbpf/kernel"). */
   importFrom?: string;
   /**
@@ -59,6 +65,7 @@ export function genCommandLine(opts: GenVmlinuxOptions): string {
   if (opts.hooks) parts.push("--hooks");
   if (opts.functions && opts.functions.length > 0) parts.push(`--functions ${[...opts.functions].join(",")}`);
   if (opts.constants && opts.constants.length > 0) parts.push(`--constants ${[...opts.constants].join(",")}`);
+  if (opts.syscalls && opts.syscalls.length > 0) parts.push(`--syscalls ${[...opts.syscalls].join(",")}`);
   if (opts.importFrom && opts.importFrom !== DEFAULT_IMPORT_FROM) parts.push(`--import-from ${opts.importFrom}`);
   return parts.join(" ");
 }
@@ -78,6 +85,17 @@ export function runGenVmlinux(opts: GenVmlinuxOptions = {}): GeneratedDeclaratio
       throw new BtfError("BTF_GEN_BAD_OPTION", `gen vmlinux: no tracepoint event formats under ${opts.tracefs}/events (is tracefs mounted there?)`);
     }
   }
+  let syscallFormats;
+  const syscalls = opts.syscalls ?? [];
+  if (syscalls.length > 0) {
+    const where = opts.tracefs === false ? undefined : opts.tracefs;
+    syscallFormats = readSyscallFormats(where);
+    if (syscallFormats.size === 0) {
+      throw new BtfError("BTF_GEN_BAD_OPTION", `gen vmlinux: --syscalls needs tracefs: no events/syscalls formats under ${where ?? "/sys/kernel/tracing"} (is tracefs mounted, and the kernel built with CONFIG_FTRACE_SYSCALLS?)`);
+    }
+    const missing = syscalls.filter((n) => n !== "all" && !syscallFormats!.has(`sys_enter_${n}`) && !syscallFormats!.has(`sys_exit_${n}`));
+    if (missing.length > 0) throw new BtfError("BTF_GEN_UNKNOWN_TYPE", `gen vmlinux: no syscall tracepoint for ${missing.join(", ")} in tracefs (names as in events/syscalls/sys_enter_<name>)`);
+  }
   return generateDeclarations(btf, {
     types: opts.types ?? [],
     depth: opts.depth ?? DEFAULT_DEPTH,
@@ -90,6 +108,7 @@ export function runGenVmlinux(opts: GenVmlinuxOptions = {}): GeneratedDeclaratio
     source: opts.source ?? describeBtfSource(path, btf.bytes),
     generator: opts.generator ?? `\`${genCommandLine(opts)}\``,
     ...(tracefsFormats ? { tracefsFormats } : {}),
+    ...(syscallFormats ? { syscallFormats, ...(syscalls.includes("all") ? {} : { syscalls }) } : {}),
   });
 }
 
@@ -113,6 +132,7 @@ interface CliFlags {
   hooks?: boolean;
   functions?: string[];
   constants?: string[];
+  syscalls?: string[];
   output?: string;
   importFrom?: string;
   tracefs?: string | boolean;
@@ -132,13 +152,14 @@ export function genCommand(): Command {
     .option("--hooks", "add the arguments of every BTF tracepoint and LSM hook (BtfTracepointArgs, LsmHookArgs)")
     .option("--functions <names>", "comma-separated kernel functions whose arguments to add (KernelFunctions, repeatable)", parseList)
     .option("--constants <prefixes>", "comma-separated enumerator prefixes (TCP_,BPF_F_): add those enums' constants, anonymous enums included", parseList)
+    .option("--syscalls <names>", "comma-separated syscalls (openat,execve; all) whose tracepoint records to add from tracefs (SyscallTracepoints, repeatable)", parseList)
     .option("--import-from <module>", "module the scalar aliases and helpers come from", DEFAULT_IMPORT_FROM)
     .option("--tracefs <dir>", "tracefs mount used to match tracepoint events (default: the running kernel's)")
     .option("--no-tracefs", "do not read tracefs")
     .option("-o, --output <file>", "write here instead of stdout")
     .action((flags: CliFlags) => {
-      if (!flags.all && !flags.tracepoints && !flags.hooks && (flags.types ?? []).length === 0 && (flags.functions ?? []).length === 0 && (flags.constants ?? []).length === 0) {
-        throw new BtfError("BTF_GEN_BAD_OPTION", "gen vmlinux: nothing selected (give --types, --tracepoints, --hooks, --functions or --all)");
+      if (!flags.all && !flags.tracepoints && !flags.hooks && (flags.types ?? []).length === 0 && (flags.functions ?? []).length === 0 && (flags.constants ?? []).length === 0 && (flags.syscalls ?? []).length === 0) {
+        throw new BtfError("BTF_GEN_BAD_OPTION", "gen vmlinux: nothing selected (give --types, --tracepoints, --hooks, --functions, --syscalls or --all)");
       }
       const opts: GenVmlinuxOptions = {
         types: flags.types ?? [],
@@ -148,6 +169,7 @@ export function genCommand(): Command {
         hooks: flags.hooks === true,
         functions: flags.functions ?? [],
         constants: flags.constants ?? [],
+        syscalls: flags.syscalls ?? [],
         ...(flags.btf !== undefined ? { btf: flags.btf } : {}),
         ...(flags.importFrom !== undefined ? { importFrom: flags.importFrom } : {}),
         ...(flags.tracefs === false ? { tracefs: false as const } : typeof flags.tracefs === "string" ? { tracefs: flags.tracefs } : {}),

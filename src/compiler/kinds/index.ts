@@ -12,6 +12,7 @@ import { socketFilter } from "./socket-filter.js";
 import { tc } from "./tc.js";
 import { tracepoint } from "./tracepoint.js";
 import { uprobe, uretprobe } from "./uprobe.js";
+import { usdt } from "./usdt.js";
 import { xdp } from "./xdp.js";
 
 export type { ContextField, ContextMethod, ContextShape, HelperGroup, PacketShape, ProgramKind, ReturnRule } from "./kind.js";
@@ -19,6 +20,7 @@ export type { ContextField, ContextMethod, ContextShape, HelperGroup, PacketShap
 const KINDS: readonly ProgramKind[] = [
   tracepoint, rawTracepoint, btfTracepoint, kprobe, kretprobe, uprobe, uretprobe, fentry, fexit, lsm,
   xdp, tc, socketFilter, cgroupSkb, perfEvent,
+  usdt,
 ];
 
 /** Program kinds by `tsbpf/kernel` entry function name. */

@@ -4,6 +4,7 @@
 
 import type ts from "typescript";
 import type { VReg } from "../ir.js";
+import type { CompiledMap } from "../module.js";
 import type { Lowerer } from "../lower/function.js";
 import type { Value } from "../lower/values.js";
 
@@ -89,6 +90,11 @@ export interface ProgramKind {
   returns?(targets: readonly string[]): ReturnRule | undefined;
   /** Methods of the context beyond the shape's own (`arg`, `ret`, `load`). */
   readonly methods?: Readonly<Record<string, ContextMethod>>;
+  /**
+   * Maps the compiler declares in the object when a program of this kind exists (once per object, by
+   * name), e.g. libbpf's USDT argument-spec maps that the loader fills.
+   */
+  readonly maps?: readonly CompiledMap[];
 }
 
 /** Groups tracing kinds have: the current task, probe reads and stack traces. */

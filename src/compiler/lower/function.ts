@@ -17,6 +17,7 @@ import {
 import type { ModuleContext } from "./context.js";
 import { argumentValue, lowerCall } from "./intrinsics.js";
 import { KernelTypes, type KernelMember } from "./kernel.js";
+import { dataLocField, tracefsField } from "./tracefs.js";
 import { imm, reg, type Local, type Place, type Value } from "./values.js";
 
 interface InlineFrame {
@@ -801,6 +802,10 @@ export class Lowerer {
         return { k: "mem", base, offset: f.offset, ty, what: `ctx.${name}`, readonly: !f.writable };
       }
       case "tracepoint": {
+        const byFormat = tracefsField(this, e, name, base);
+        if (byFormat) return byFormat;
+        const loc = this.#dataLocMember(e, name);
+        if (loc) return dataLocField(this, base, name, loc.mem, this.m.kernel.coreAccess("field_byte_offset", loc.id, loc.mem.path));
         const { kt, id, mem } = this.#tracepointMember(e, name);
         let ty: Ty;
         if (mem.kind.k === "int") ty = mem.kind.ty;
@@ -814,6 +819,15 @@ export class Lowerer {
       }
     }
     return this.report(e, D.TypeMismatch, `this context has no field "${name}"; use ctx.arg(n)`);
+  }
+
+  /** `ctx.<name>` standing for the record's `__data_loc_<name>` member (the struct has no `<name>`). */
+  #dataLocMember(e: ts.PropertyAccessExpression, name: string): { id: number; mem: KernelMember } | undefined {
+    const kt = KernelTypes.kernelName(this.checker.getTypeAtLocation(e.expression));
+    const id = kt && this.m.kernel.find(kt.name, kt.btfKind);
+    if (id === undefined || this.m.kernel.member(id, name)) return undefined;
+    const mem = this.m.kernel.member(id, `__data_loc_${name}`);
+    return mem && !mem.bitfield ? { id, mem } : undefined;
   }
 
   /** Member `name` of the tracepoint record struct that `e.expression` (the context) is typed as. */

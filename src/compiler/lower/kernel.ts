@@ -51,6 +51,14 @@ export class KernelTypes {
 
   /** The BTF struct/union name a TypeScript type stands for, if it is a generated kernel declaration. */
   static kernelName(type: ts.Type): { name: string; btfKind: "struct" | "union" } | undefined {
+    // A tracepoint record with its `__data_loc` strings (`S & DataLocStrings<S>`) is the struct `S`.
+    if (type.isIntersection()) {
+      for (const t of type.types) {
+        const k = KernelTypes.kernelName(t);
+        if (k) return k;
+      }
+      return undefined;
+    }
     const sym = type.aliasSymbol ?? type.getSymbol();
     const decl = sym?.declarations?.[0];
     if (!sym || !decl) return undefined;

@@ -83,7 +83,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
           const int = intByName(name);
           if (int) return int;
           if (name === "bool") return BOOL;
-          if (name === "KernelPtr") return U64;
+          if (name === "KernelPtr" || name === "UserPtr" || name === "DataLoc") return U64;
           if (CONTEXT_TYPES.has(name)) return { k: "ctx" };
           if (name === "Infer" && node.typeArguments?.[0] && ts.isTypeQueryNode(node.typeArguments[0])) {
             return layoutType(node.typeArguments[0].exprName, node);
@@ -299,6 +299,9 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
       }
       const handler = call.arguments[kind.targets];
       if (!handler || !(ts.isArrowFunction(handler) || ts.isFunctionExpression(handler))) return report(call, D.ProgramDeclaration, `${kind.entry}() needs a handler function \`(ctx) => { ... }\``);
+      for (const m of kind.maps ?? []) {
+        if (!mapsByName.has(m.name)) mapsByName.set(m.name, { name: m.name, className: "", type: m.type, key: undefined, value: undefined, compiled: m });
+      }
       const L = new Lowerer(ctx, kind, targets, name, locOf(decl));
       L.lowerHandler(handler);
       programs.push({ name, section: kind.section(targets), kind, ir: L.b.finish(), loc: locOf(decl) });
