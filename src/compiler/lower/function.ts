@@ -36,6 +36,8 @@ export class Lowerer {
   readonly m: ModuleContext;
   readonly b: FunctionBuilder;
   readonly prog: ProgramKind;
+  /** The program's attach targets (the declaration's leading string arguments). */
+  readonly targets: readonly string[];
   readonly ctxReg: VReg;
   /** The handler's context parameter symbol. */
   readonly #scopes: Map<ts.Symbol, Local>[] = [new Map()];
@@ -50,6 +52,7 @@ export class Lowerer {
   constructor(m: ModuleContext, prog: ProgramKind, targets: readonly string[], name: string, loc?: SourceLocation) {
     this.m = m;
     this.prog = prog;
+    this.targets = targets;
     this.#returns = prog.returns?.(targets);
     this.b = new FunctionBuilder(name, 1, loc);
     this.ctxReg = this.b.params[0]!;
@@ -792,7 +795,7 @@ export class Lowerer {
         break;
       case "fields": {
         const computed = shape.computed && Object.hasOwn(shape.computed, name) ? shape.computed[name]! : undefined;
-        if (computed) return { k: "value", value: computed(this, base), what: `ctx.${name}` };
+        if (computed) return { k: "value", value: computed(this, base, e.name), what: `ctx.${name}` };
         const f = Object.hasOwn(shape.fields, name) ? shape.fields[name]! : undefined;
         if (!f) return this.report(e.name, D.TypeMismatch, `the ${shape.what} has no field "${name}"`);
         if (f.unavailable) this.report(e.name, D.TypeMismatch, f.unavailable);
