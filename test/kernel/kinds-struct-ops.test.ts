@@ -5,10 +5,12 @@
 
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { readCollectionSpec } from "../../src/index.js";
 import type { CollectionSpec } from "../../src/object/spec.js";
 import { loadCollection, type Collection } from "../../src/runtime/collection.js";
+import { LINK_TYPE } from "../../src/sys/constants.js";
 import { compileTs } from "../helpers/compile-ts.js";
 import { u32, waitFor } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
@@ -58,5 +60,24 @@ describe("TypeScript struct_ops: tcp_congestion_ops", privileged(), () => {
     }
     assert.ok(!availableCcs().includes(name), "unregistered");
     assert.deepEqual(await tcpWithCc(name, 1000), { error: "setsockopt", errno: 2 }, "no longer selectable (ENOENT)");
+  });
+
+  test("{ link: true }: registered through a STRUCT_OPS link (.struct_ops.link); detach unregisters", async () => {
+    const source = readFileSync(FIXTURE, "utf8").replace(/\}\);\s*$/, "}, { link: true });\n");
+    using coll = loadCollection(readCollectionSpec(compileTs(FIXTURE, source)));
+    const ops = coll.structOps("tsbpfcc");
+    assert.equal(ops.isLink, true);
+    const name = uniqueCcName("tstl");
+    ops.setField("name", name);
+    const link = ops.attach();
+    try {
+      assert.equal(link.isBpfLink, true);
+      assert.equal(link.info().type, LINK_TYPE.STRUCT_OPS);
+      assert.deepEqual(await tcpWithCc(name, 1 << 20), { cc: name, bytes: 1 << 20 });
+      assert.ok(calls(coll, 4) >= 1, "cong_avoid ran");
+    } finally {
+      link.detach();
+    }
+    assert.ok(!availableCcs().includes(name), "unregistered by detach");
   });
 });
