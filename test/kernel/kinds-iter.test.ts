@@ -45,6 +45,13 @@ describe("TypeScript iterators", privileged(), () => {
     assert.equal(seen(0), BigInt(lines.length), "the program ran once per task (threads too) and printed each");
   });
 
+  test("iter.s/task (sleepable): thread group leaders, this process among them", async () => {
+    using link = attachIter(set.program("dumpLeaders"));
+    const lines = (await link.text()).split("\n").filter(Boolean);
+    assert.ok(lines.includes(String(process.pid)), `${process.pid} listed`);
+    assert.equal(new Set(lines).size, lines.length, "one line per process (threads skipped)");
+  });
+
   test("task_file: an fd this process opened, only this process with { pid }", async () => {
     const fd = openSync("/proc/self/status", "r");
     try {
