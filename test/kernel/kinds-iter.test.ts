@@ -69,6 +69,21 @@ describe("TypeScript iterators", privileged(), () => {
     }
   });
 
+  test("task_vma: this process's first mapping, as /proc/<pid>/maps shows it", async () => {
+    const first = readFileSync(`/proc/${process.pid}/maps`, "utf8").split(" ", 1)[0]!
+      .split("-").map((h) => BigInt(`0x${h}`).toString(16)).join("-"); // unpadded, as %lx prints
+    using link = attachIter(set.program("dumpVmas"), { pid: process.pid });
+    const lines = (await link.text()).split("\n").filter(Boolean);
+    assert.ok(lines.includes(first), `mapping ${first} listed`);
+  });
+
+  test("bpf_map: the test's own maps by id and name", async () => {
+    using link = attachIter(set.program("dumpMaps"));
+    const lines = (await link.text()).split("\n");
+    const elems = set.map("elems").info();
+    assert.ok(lines.includes(`map ${elems.id} ${elems.name}`), `map ${elems.id} ${elems.name} listed`);
+  });
+
   test("tcp: a listening socket's port", async () => {
     const server = createServer();
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
