@@ -128,8 +128,9 @@ export function compile(entry: string, opts: CompileOptions = {}): CompileResult
     functions,
     maps: lowered.maps,
     globals: lowered.globals,
-    externs: [],
+    externs: lowered.externs,
     sources,
+    ...(lowered.structOps.length ? { structOps: lowered.structOps } : {}),
   };
   try {
     return { object: writeObject(module), module, ir, diagnostics: [] };

@@ -120,6 +120,21 @@ export interface CompiledExtern {
   readonly weak?: boolean;
 }
 
+/**
+ * A struct_ops variable (`SEC(".struct_ops")` / `SEC(".struct_ops.link")`): a kernel struct of function
+ * pointers (e.g. tcp_congestion_ops) whose members point at programs of the module, plus data members.
+ */
+export interface CompiledStructOps {
+  readonly name: string;
+  readonly section: ".struct_ops" | ".struct_ops.link";
+  /** The struct, named as the kernel's; function-pointer members are pointers to a func_proto. */
+  readonly type: CType & { readonly kind: "struct" };
+  /** Initial bytes (data members set; function pointers zero, filled by relocations). */
+  readonly data: Uint8Array;
+  /** Function-pointer members: byte offset in the struct and the program (a function of the module) it points at. */
+  readonly functions: readonly { readonly offset: number; readonly function: string }[];
+}
+
 /** Everything one compilation produces; `writeObject` turns it into ELF bytes. */
 export interface CompiledModule {
   /** Object name (from the entry file, e.g. "execsnoop"). */
@@ -134,4 +149,6 @@ export interface CompiledModule {
   readonly sources: ReadonlyMap<string, string>;
   /** Extra named types to emit into .BTF even if unused (e.g. event structs for `bpftool btf dump`). */
   readonly types?: readonly CType[];
+  /** struct_ops variables. */
+  readonly structOps?: readonly CompiledStructOps[];
 }

@@ -170,6 +170,8 @@ export { tracepoint, uprobe } from "./programs/tracing.js";
 export * from "./programs/xdp.js";
 export * from "./programs/skb.js";
 export * from "./programs/perf-event.js";
+export * from "./programs/iter.js";
+export * from "./programs/struct-ops.js";
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers.

@@ -42,6 +42,7 @@ function discover(): string[] {
 const HOST_LIMITS: readonly [RegExp, string][] = [
   [/^(fentry|fexit|fmod_ret)\//, "fentry/fexit need BPF trampolines, refused with EPERM on this host (tested in the VM suite)"],
   [/^lsm\//, "LSM programs need BPF trampolines, refused with EPERM on this host (tested in the VM suite)"],
+  [/^iter\/bpf_map_elem$/, "map-element iterators are refused with EPERM on this host (haveIterTarget(\"bpf_map_elem\") answers refused)"],
 ];
 const EPERM = 1;
 

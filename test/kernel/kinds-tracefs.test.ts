@@ -14,7 +14,7 @@ import { BtfError } from "../../src/errors.js";
 import { loadCollection, readCollectionSpec } from "../../src/index.js";
 import type { Collection } from "../../src/runtime/collection.js";
 import { compileTs, loadSource } from "../helpers/compile-ts.js";
-import { REPO_ROOT } from "../helpers/clang.js";
+import { REPO_ROOT } from "../helpers/toolchain.js";
 import { spawnGated } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
 import { probeTarget } from "../helpers/probes.js";

@@ -4,7 +4,7 @@
 import { encodeBtfExt } from "../../btf/ext.js";
 import {
   SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHN_UNDEF, SHT_NOBITS, SHT_PROGBITS, SHT_REL, STB_GLOBAL, STB_LOCAL, STB_WEAK,
-  STT_FUNC, STT_NOTYPE, STT_OBJECT, STT_SECTION,
+  STT_FUNC, STT_NOTYPE, STT_OBJECT, STT_SECTION, R_BPF_64_ABS64,
 } from "../../elf/types.js";
 import { TsbpfError } from "../../errors.js";
 import type { CompiledFunction, CompiledGlobal, CompiledModule } from "../module.js";
@@ -14,6 +14,7 @@ import { EmitError, emitError } from "./errors.js";
 import { buildExt } from "./ext.js";
 import { declareBtf } from "./btf-decls.js";
 import { encodeSection, layoutCode, type PendingRelocation } from "./relocations.js";
+import { layoutStructOps } from "./struct-ops.js";
 import { nameKey, sectionKey, SymbolTableBuilder } from "./symbols.js";
 import { collectNames, DATA_ORDER, validateExterns, validateFunctions, validateGlobals } from "./validate.js";
 
@@ -62,6 +63,7 @@ function write(mod: CompiledModule): Uint8Array {
   validateExterns(mod.externs);
 
   const { mapVars, mapsSize, funcTypes } = declareBtf(mod, table, dataSizes);
+  const structOps = layoutStructOps(mod, table);
   const usedData = DATA_ORDER.filter((s) => dataSizes.has(s));
 
   // Code.
@@ -95,6 +97,12 @@ function write(mod: CompiledModule): Uint8Array {
   if (usedData.includes(".bss")) {
     push({ name: ".bss", type: SHT_NOBITS, flags: SHF_ALLOC | SHF_WRITE, data: new Uint8Array(0), size: dataSizes.get(".bss")!, addralign: 8 });
   }
+  // struct_ops variables, with their function-pointer members relocated against the programs (as clang does).
+  for (const so of structOps) {
+    const at = push({ name: so.name, type: SHT_PROGBITS, flags: SHF_ALLOC | SHF_WRITE, data: so.data, addralign: 8 });
+    sections.push({ name: `.rel${so.name}`, type: SHT_REL, flags: SHF_INFO_LINK, data: new Uint8Array(0), addralign: 8, info: at });
+    relSlots.push({ at: sections.length, relocations: so.vars.flatMap((v) => v.so.functions.map((f) => ({ offset: v.offset + f.offset, type: R_BPF_64_ABS64, target: { name: f.function } }))) });
+  }
   const licenseBytes = new TextEncoder().encode(license + "\0");
   push({ name: "license", type: SHT_PROGBITS, flags: SHF_ALLOC | SHF_WRITE, data: licenseBytes, addralign: 1 });
   push({ name: ".BTF", type: SHT_PROGBITS, flags: 0, data: btfBytes, addralign: 4 });
@@ -121,6 +129,9 @@ function write(mod: CompiledModule): Uint8Array {
     syms.global(nameKey(m.name), { name: m.name, value: m.offset, size: m.size, type: STT_OBJECT, bind: STB_GLOBAL, section: index.get(".maps")! });
   }
   for (const g of mod.globals) if (g.global) syms.global(nameKey(g.name), globalSymbol(g));
+  for (const so of structOps) {
+    for (const v of so.vars) syms.global(nameKey(v.so.name), { name: v.so.name, value: v.offset, size: v.so.type.size, type: STT_OBJECT, bind: STB_GLOBAL, section: index.get(so.name)! });
+  }
   syms.global(nameKey("LICENSE"), { name: "LICENSE", value: 0, size: licenseBytes.length, type: STT_OBJECT, bind: STB_GLOBAL, section: index.get("license")! });
   for (const x of mod.externs) {
     syms.global(nameKey(x.name), { name: x.name, value: 0, size: 0, type: STT_NOTYPE, bind: x.weak ? STB_WEAK : STB_GLOBAL, section: SHN_UNDEF });

@@ -3,6 +3,7 @@
 import { btfTracepoint } from "./btf-tracepoint.js";
 import { cgroupSkb } from "./cgroup-skb.js";
 import { fentry, fexit } from "./fentry.js";
+import { iter, iterSleepable } from "./iter.js";
 import type { ProgramKind } from "./kind.js";
 import { kprobe, kretprobe } from "./kprobe.js";
 import { lsm } from "./lsm.js";
@@ -21,6 +22,7 @@ const KINDS: readonly ProgramKind[] = [
   tracepoint, rawTracepoint, btfTracepoint, kprobe, kretprobe, uprobe, uretprobe, fentry, fexit, lsm,
   xdp, tc, socketFilter, cgroupSkb, perfEvent,
   usdt,
+  iter, iterSleepable,
 ];
 
 /** Program kinds by `tsbpf/kernel` entry function name. */

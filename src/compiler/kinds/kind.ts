@@ -53,8 +53,8 @@ export type ContextShape =
       readonly what: string;
       readonly fields: Readonly<Record<string, ContextField>>;
       readonly packet?: PacketShape;
-      /** Fields computed from others (e.g. XDP's `len`, data_end - data). */
-      readonly computed?: Readonly<Record<string, (L: Lowerer, ctx: VReg) => Value>>;
+      /** Fields computed from others (e.g. XDP's `len`, data_end - data); `node` is the access, for diagnostics. */
+      readonly computed?: Readonly<Record<string, (L: Lowerer, ctx: VReg, node: ts.Node) => Value>>;
     };
 
 /** The return values the kernel accepts from a kind, checked at compile time where constant. */

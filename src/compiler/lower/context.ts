@@ -4,7 +4,7 @@
 import type ts from "typescript";
 import type { ConstEvaluator } from "../consteval.js";
 import type { Diagnostic } from "../diagnostics.js";
-import type { CompiledMap, CompiledMapType } from "../module.js";
+import type { CompiledMap, CompiledMapType, CType } from "../module.js";
 import type { Ty } from "../types.js";
 import type { KernelTypes } from "./kernel.js";
 
@@ -48,4 +48,6 @@ export interface ModuleContext {
   rodataString(text: string): number;
   /** Resolves a type annotation to a compiler type. */
   typeOfNode(node: ts.TypeNode): Ty;
+  /** Declares kernel function `name` (a `.ksyms` extern the loader resolves) with its prototype, once. */
+  kfunc(name: string, proto: CType & { readonly kind: "func_proto" }): void;
 }

@@ -37,6 +37,8 @@ export class Lowerer {
   readonly m: ModuleContext;
   readonly b: FunctionBuilder;
   readonly prog: ProgramKind;
+  /** The program's attach targets (the declaration's leading string arguments). */
+  readonly targets: readonly string[];
   readonly ctxReg: VReg;
   /** The handler's context parameter symbol. */
   readonly #scopes: Map<ts.Symbol, Local>[] = [new Map()];
@@ -51,6 +53,7 @@ export class Lowerer {
   constructor(m: ModuleContext, prog: ProgramKind, targets: readonly string[], name: string, loc?: SourceLocation) {
     this.m = m;
     this.prog = prog;
+    this.targets = targets;
     this.#returns = prog.returns?.(targets);
     this.b = new FunctionBuilder(name, 1, loc);
     this.ctxReg = this.b.params[0]!;
@@ -75,11 +78,22 @@ export class Lowerer {
   // ------------------------------------------------------------------------------------------------
   // Entry.
 
-  /** Lowers the handler `(ctx) => { ... }`. */
-  lowerHandler(fn: ts.ArrowFunction | ts.FunctionExpression): void {
-    if (fn.parameters.length > 1) this.report(fn, D.ProgramDeclaration, "a program handler takes one parameter, the context");
+  /**
+   * Lowers the handler `(ctx) => { ... }`. With `args` (struct_ops handlers), the handler's parameters
+   * are the kernel function's arguments instead: parameter i is the context's u64 slot i, as `args[i]`.
+   */
+  lowerHandler(fn: ts.ArrowFunction | ts.FunctionExpression, args?: readonly Ty[]): void {
     if (fn.asteriskToken || fn.modifiers?.some((m) => m.kind === ts.SyntaxKind.AsyncKeyword)) this.report(fn, D.Async, "program handlers cannot be async or generators");
-    const p = fn.parameters[0];
+    if (args) {
+      if (fn.parameters.length > args.length) this.report(fn.parameters[args.length]!, D.ProgramDeclaration, `this handler is called with ${args.length} argument${args.length === 1 ? "" : "s"}`);
+      fn.parameters.forEach((p, i) => {
+        if (!ts.isIdentifier(p.name)) this.report(p, D.UnsupportedSyntax, "destructuring a handler argument is not supported; name it");
+        const v = argumentValue(this, this.ctxReg, i * 8, args[i]!, p);
+        this.#scopes[0]!.set(this.checker.getSymbolAtLocation(p.name)!, { k: "reg", reg: this.b.toReg(v.op), ty: v.ty, mutable: false, name: p.name.text });
+      });
+    }
+    if (!args && fn.parameters.length > 1) this.report(fn, D.ProgramDeclaration, "a program handler takes one parameter, the context");
+    const p = args ? undefined : fn.parameters[0];
     if (p) {
       if (!ts.isIdentifier(p.name)) this.report(p, D.UnsupportedSyntax, "destructuring the context is not supported; name it (ctx)");
       const sym = this.checker.getSymbolAtLocation(p.name)!;
@@ -88,8 +102,10 @@ export class Lowerer {
     this.at(fn);
     if (ts.isBlock(fn.body)) this.block(fn.body);
     else {
-      const v = this.value(this.expr(fn.body, I32), fn.body);
-      this.ret(this.coerce(v, I32, fn.body), fn.body);
+      const e = this.expr(fn.body, I32);
+      // `(sk) => kfuncs.f(sk)` of a void function returns 0.
+      if (e.ty.k === "void") this.b.terminate({ op: "ret", value: imm(0) });
+      else this.ret(this.coerce(this.value(e, fn.body), I32, fn.body), fn.body);
     }
     if (!this.b.terminated) this.b.terminate({ op: "ret", value: imm(0) });
   }
@@ -794,7 +810,7 @@ export class Lowerer {
         break;
       case "fields": {
         const computed = shape.computed && Object.hasOwn(shape.computed, name) ? shape.computed[name]! : undefined;
-        if (computed) return { k: "value", value: computed(this, base), what: `ctx.${name}` };
+        if (computed) return { k: "value", value: computed(this, base, e.name), what: `ctx.${name}` };
         const f = Object.hasOwn(shape.fields, name) ? shape.fields[name]! : undefined;
         if (!f) return this.report(e.name, D.TypeMismatch, `the ${shape.what} has no field "${name}"`);
         if (f.unavailable) this.report(e.name, D.TypeMismatch, f.unavailable);

@@ -5,7 +5,7 @@
 import type ts from "typescript";
 import { HELPER_IDS as H } from "../../sys/helper-ids.js";
 import { DiagnosticCode as D } from "../diagnostics.js";
-import { PROGRAM_KINDS, type HelperGroup } from "../kinds/index.js";
+import type { HelperGroup } from "../kinds/index.js";
 import { LIT, U32, U64, I64, wrap, type IntTy } from "../types.js";
 import { addrArg, arg, callHelper, intArg, memArg, optionalWide, wideArg } from "./call-args.js";
 import type { Lowerer } from "./function.js";
@@ -114,8 +114,7 @@ export const HELPERS: Readonly<Record<string, Helper>> = {
 /** Reports when the program's kind lacks helper group `group`. */
 export function requireGroup(L: Lowerer, node: ts.Node, name: string, group: HelperGroup | undefined): void {
   if (!group || L.prog.helpers.includes(group)) return;
-  const kinds = [...PROGRAM_KINDS.values()].filter((k) => k.helpers.includes(group)).map((k) => k.entry);
-  L.report(node, D.HelperNotAllowed, `${name} is not available in ${L.prog.entry} programs (allowed in: ${kinds.join(", ")})`);
+  L.report(node, D.HelperNotAllowed, `${name} is not available in ${L.prog.entry} programs (it is a "${group}" helper; the kinds table of docs/language.md lists the helper groups of each kind)`);
 }
 
 /** Lowers `bpf.<name>(...)`. */

@@ -13,6 +13,7 @@ import { BOOL, I32, I64, intByName, LIT, showTy, U32, U64, wrap, type IntTy, typ
 import { addressIfZero, arg, callHelper, intArg, stackBuffer } from "./call-args.js";
 import { isLayout, tyOfLayout, type Lowerer } from "./function.js";
 import { lowerHelper } from "./helpers.js";
+import { lowerKfunc } from "./kfuncs.js";
 import { lowerMapMethod } from "./maps.js";
 import { imm, reg, type Value } from "./values.js";
 
@@ -24,6 +25,7 @@ export function lowerCall(L: Lowerer, call: ts.CallExpression, expected: Ty | un
     const method = callee.name.text;
     const lib = ts.isIdentifier(callee.expression) ? L.m.consts.libraryName(callee.expression) : undefined;
     if (lib === "bpf") return lowerHelper(L, call, method);
+    if (lib === "kfuncs") return lowerKfunc(L, call, method);
     const c = L.m.consts.tryEvaluate(callee.expression);
     if (c !== NOT_CONSTANT && isLayout(c)) return layoutMethod(L, call, c, method);
     const obj = L.expr(callee.expression);

@@ -134,6 +134,11 @@ export class KernelTypes {
     return undefined;
   }
 
+  /** What kernel type `id` (typedefs and qualifiers followed) is, for code generation. */
+  typeKind(id: number): KernelMemberKind {
+    return this.#kindOf(this.btf.resolve(id));
+  }
+
   #kindOf(id: number): KernelMemberKind {
     const t = this.btf.type(id);
     switch (t.kind) {

@@ -9,8 +9,9 @@ import { ConstEvaluator, NOT_CONSTANT } from "../consteval.js";
 import { DiagnosticCode as D, Diagnosed, diagnosticAt, type Diagnostic } from "../diagnostics.js";
 import { isLibraryFile } from "../host.js";
 import type { IrFunction } from "../ir.js";
-import type { CompiledGlobal, CompiledMap, CType } from "../module.js";
+import type { CompiledExtern, CompiledGlobal, CompiledMap, CompiledStructOps, CType } from "../module.js";
 import { CONTEXT_TYPES, PROGRAM_KINDS, type ProgramKind } from "../kinds/index.js";
+import { lowerStructOps, STRUCT_OPS_ENTRY } from "../kinds/struct-ops.js";
 import { BOOL, cTypeOf, intByName, U32, U64, wrap, type Ty } from "../types.js";
 import type { GlobalVar, MapInfo, ModuleContext } from "./context.js";
 import { isLayout, Lowerer, tyOfLayout } from "./function.js";
@@ -34,6 +35,9 @@ export interface LoweredModule {
   readonly license: string;
   readonly diagnostics: Diagnostic[];
   readonly kernel: KernelTypes;
+  /** Kernel functions the programs call (`.ksyms` externs). */
+  readonly externs: CompiledExtern[];
+  readonly structOps: CompiledStructOps[];
 }
 
 
@@ -55,6 +59,8 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
   const compiledGlobals: CompiledGlobal[] = [];
   const sectionSize: Record<string, number> = { ".data": 0, ".bss": 0, ".rodata": 0 };
   const strings = new Map<string, number>();
+  const externs = new Map<string, CompiledExtern>();
+  const structOps: CompiledStructOps[] = [];
   let license = "GPL";
 
   const place = (section: ".data" | ".bss" | ".rodata", size: number, align: number): number => {
@@ -211,11 +217,15 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
       return offset;
     },
     typeOfNode,
+    kfunc: (name, proto) => {
+      if (!externs.has(name)) externs.set(name, { name, section: ".ksyms", type: proto });
+    },
   };
 
   // Pass 1: module-level declarations in every user file (maps, variables), imports checked.
   const userFiles = program.getSourceFiles().filter((f) => !f.isDeclarationFile && !isLibraryFile(f.fileName));
   const programDecls: { decl: ts.VariableDeclaration; call: ts.CallExpression; kind: ProgramKind }[] = [];
+  const structOpsDecls: { decl: ts.VariableDeclaration; call: ts.CallExpression }[] = [];
   for (const sf of userFiles) {
     for (const st of sf.statements) {
       try {
@@ -241,6 +251,11 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
               if (init && ts.isCallExpression(init)) {
                 const lib = consts.libraryName(init.expression);
                 const kind = lib ? PROGRAM_KINDS.get(lib) : undefined;
+                if (lib === STRUCT_OPS_ENTRY) {
+                  if (sf !== entry) report(d, D.ProgramDeclaration, "declare programs in the entry file");
+                  structOpsDecls.push({ decl: d, call: init });
+                  continue;
+                }
                 if (kind) {
                   if (sf !== entry) report(d, D.ProgramDeclaration, "declare programs in the entry file");
                   programDecls.push({ decl: d, call: init, kind });
@@ -309,7 +324,22 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
       if (!(e instanceof Diagnosed)) throw e;
     }
   }
-  if (programDecls.length === 0 && diagnostics.length === 0) {
+  for (const { decl, call } of structOpsDecls) {
+    try {
+      const name = (decl.name as ts.Identifier).text;
+      if (!(ts.getCombinedModifierFlags(decl) & ts.ModifierFlags.Export)) report(decl, D.ProgramDeclaration, `struct_ops value "${name}" must be exported (\`export const ${name} = ...\`)`);
+      const { programs: handlers, value } = lowerStructOps(ctx, decl, call);
+      for (const p of [{ name }, ...handlers]) {
+        if (names.has(p.name)) report(decl, D.ProgramDeclaration, `duplicate program name ${p.name}`);
+        names.add(p.name);
+      }
+      programs.push(...handlers);
+      structOps.push(value);
+    } catch (e) {
+      if (!(e instanceof Diagnosed)) throw e;
+    }
+  }
+  if (programDecls.length === 0 && structOpsDecls.length === 0 && diagnostics.length === 0) {
     diagnostics.push(diagnosticAt(entry, D.ProgramDeclaration, "no programs declared: export one, e.g. `export const onExec = tracepoint(\"sched/sched_process_exec\", (ctx) => 0)`"));
   }
   try {
@@ -317,7 +347,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
   } catch (e) {
     if (!(e instanceof Diagnosed)) throw e;
   }
-  return { programs, maps: [...mapsByName.values()].map((m) => m.compiled), globals: compiledGlobals, license, diagnostics, kernel };
+  return { programs, maps: [...mapsByName.values()].map((m) => m.compiled), globals: compiledGlobals, license, diagnostics, kernel, externs: [...externs.values()], structOps };
 }
 
 function skip(e: ts.Expression): ts.Expression {
