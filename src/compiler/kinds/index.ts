@@ -3,11 +3,16 @@
 import { btfTracepoint } from "./btf-tracepoint.js";
 import { cgroupSkb } from "./cgroup-skb.js";
 import { fentry, fexit } from "./fentry.js";
+import { flowDissector } from "./flow-dissector.js";
 import type { ProgramKind } from "./kind.js";
 import { kprobe, kretprobe } from "./kprobe.js";
 import { lsm } from "./lsm.js";
 import { perfEvent } from "./perf-event.js";
 import { rawTracepoint } from "./raw-tracepoint.js";
+import { skLookup } from "./sk-lookup.js";
+import { skMsg } from "./sk-msg.js";
+import { skReuseport } from "./sk-reuseport.js";
+import { skSkb } from "./sk-skb.js";
 import { socketFilter } from "./socket-filter.js";
 import { tc } from "./tc.js";
 import { tracepoint } from "./tracepoint.js";
@@ -19,6 +24,7 @@ export type { ContextField, ContextMethod, ContextShape, HelperGroup, PacketShap
 const KINDS: readonly ProgramKind[] = [
   tracepoint, rawTracepoint, btfTracepoint, kprobe, kretprobe, uprobe, uretprobe, fentry, fexit, lsm,
   xdp, tc, socketFilter, cgroupSkb, perfEvent,
+  skMsg, skSkb, skLookup, skReuseport, flowDissector,
 ];
 
 /** Program kinds by `tsbpf/kernel` entry function name. */
