@@ -6,11 +6,16 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { resolve } from "node:path";
+import { createSocket } from "node:dgram";
 import { createServer, connect, type Server, type Socket as TcpSocket } from "node:net";
+import { SyscallError } from "../../src/errors.js";
 import { loadCollection, readCollectionSpec } from "../../src/index.js";
 import type { Collection } from "../../src/runtime/collection.js";
+import { attachReuseport } from "../../src/runtime/links/socket.js";
 import { attachSockmap } from "../../src/runtime/links/sockmap.js";
 import { socketFd } from "../../src/runtime/links/targets.js";
+import { SOCKET } from "../../src/sys/constants.js";
+import { sys } from "../../src/sys/seam.js";
 import { REPO_ROOT } from "../helpers/clang.js";
 import { compileTs } from "../helpers/compile-ts.js";
 import { sleep, u32, waitFor } from "../helpers/loader.js";
@@ -132,4 +137,107 @@ describe("kinds: socket-level programs in TypeScript", privileged(), () => {
       pairs.close();
     }
   });
+
+  test("sk_reuseport: datagrams are steered within a SO_REUSEPORT group by their first payload byte", async () => {
+    using coll = loadKind("sk-reuseport.bpf.ts");
+    const s = sys();
+    const fds = [0, 1].map(() => s.socket(SOCKET.AF_INET, SOCKET.SOCK_DGRAM | SOCKET.SOCK_CLOEXEC | SOCKET.SOCK_NONBLOCK, 0));
+    try {
+      const SOL_SOCKET = 1, SO_REUSEPORT = 15;
+      for (const fd of fds) s.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, new Uint8Array([1, 0, 0, 0]));
+      s.bind(fds[0]!, sockaddrIn("127.0.0.1", 0));
+      const addr = new Uint8Array(16);
+      s.getsockname(fds[0]!, addr);
+      const port = new DataView(addr.buffer).getUint16(2, false);
+      s.bind(fds[1]!, sockaddrIn("127.0.0.1", port));
+      const group = coll.map("group");
+      group.setRaw(u32(0), u64(fds[0]!));
+      group.setRaw(u32(1), u64(fds[1]!));
+      const link = attachReuseport(coll.program("steer"), fds[0]!);
+      const payloads = ["1a", "0b", "1c", "xd", "1e"];
+      await udpSend(port, payloads);
+      assert.ok(await waitFor(() => stat(coll, "stats", 0) === 5n), `the selector ran for each datagram, saw ${stat(coll, "stats", 0)}`);
+      const got = fds.map((fd) => drain(fd));
+      assert.deepEqual(got, [["0b", "xd"], ["1a", "1c", "1e"]]);
+      assert.equal(stat(coll, "stats", 1), 0n, "every selection succeeded");
+      assert.equal(stat(coll, "stats", 2), 8n + 2n, "ctx.len: the UDP header and the payload");
+      link.close();
+    } finally {
+      for (const fd of fds) s.close(fd);
+    }
+  });
+
+  test("flow_dissector: a test run on crafted frames returns the flow keys the program filled in", () => {
+    using coll = loadKind("flow-dissector.bpf.ts");
+    const prog = coll.program("dissect");
+    const udp = prog.testRun({ data: ipv4Frame(17, "10.1.2.3", "192.168.7.9", 4242, 53) });
+    assert.equal(udp.retval, 0, "BPF_OK");
+    const k = flowKeys(udp.data!);
+    assert.deepEqual(k, { nhoff: 14, thoff: 34, addrProto: 0x0800, ipProto: 17, nProto: 0x0800, sport: 4242, dport: 53, src: "10.1.2.3", dst: "192.168.7.9" });
+    const tcp = flowKeys(prog.testRun({ data: ipv4Frame(6, "172.16.0.1", "172.16.0.2", 80, 40000) }).data!);
+    assert.deepEqual([tcp.ipProto, tcp.sport, tcp.dport, tcp.src, tcp.dst], [6, 80, 40000, "172.16.0.1", "172.16.0.2"]);
+    // A truncated IPv4 header: dissection fails (BPF_DROP).
+    assert.equal(prog.testRun({ data: ipv4Frame(17, "10.0.0.1", "10.0.0.2", 1, 2).subarray(0, 14 + 12) }).retval, 2);
+    // Not IPv4 (ARP): left to the kernel's dissector (BPF_FLOW_DISSECTOR_CONTINUE).
+    const arp = new Uint8Array(60);
+    arp.set([0x08, 0x06], 12);
+    assert.equal(prog.testRun({ data: arp }).retval, 129);
+    assert.deepEqual([stat(coll, "stats", 0), stat(coll, "stats", 1)], [4n, 2n]);
+  });
 });
+
+function sockaddrIn(ip: string, port: number): Uint8Array {
+  const b = new Uint8Array(16);
+  const v = new DataView(b.buffer);
+  v.setUint16(0, SOCKET.AF_INET, true);
+  v.setUint16(2, port, false);
+  b.set(ip.split(".").map(Number), 4);
+  return b;
+}
+
+async function udpSend(port: number, payloads: readonly string[]): Promise<void> {
+  const tx = createSocket("udp4");
+  for (const p of payloads) await new Promise<void>((r) => tx.send(p, port, "127.0.0.1", () => r()));
+  tx.close();
+}
+
+/** Every datagram waiting on a non-blocking socket. */
+function drain(fd: number): string[] {
+  const out: string[] = [];
+  const buf = new Uint8Array(64);
+  for (;;) {
+    try {
+      const n = sys().recv(fd, buf, SOCKET.MSG_DONTWAIT);
+      out.push(Buffer.from(buf.subarray(0, n)).toString());
+    } catch (e) {
+      if (e instanceof SyscallError && e.code === "EAGAIN") return out;
+      throw e;
+    }
+  }
+}
+
+/** An Ethernet + IPv4 (no options) + 8-byte transport header frame with `proto` and the given ports. */
+function ipv4Frame(proto: number, src: string, dst: string, sport: number, dport: number): Uint8Array {
+  const b = new Uint8Array(14 + 20 + 8 + 8);
+  const v = new DataView(b.buffer);
+  v.setUint16(12, 0x0800, false);
+  b[14] = 0x45;
+  v.setUint16(16, b.length - 14, false);
+  b[22] = 64;
+  b[23] = proto;
+  b.set(src.split(".").map(Number), 26);
+  b.set(dst.split(".").map(Number), 30);
+  v.setUint16(34, sport, false);
+  v.setUint16(36, dport, false);
+  return b;
+}
+
+/** The fields of struct bpf_flow_keys a test run returns (ports and protocols in host order). */
+function flowKeys(b: Uint8Array): Record<string, number | string> {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const ip = (o: number) => [...b.subarray(o, o + 4)].join(".");
+  return {
+    nhoff: v.getUint16(0, true), thoff: v.getUint16(2, true), addrProto: v.getUint16(4, true), ipProto: b[9]!,
+    nProto: v.getUint16(10, false), sport: v.getUint16(12, false), dport: v.getUint16(14, false), src: ip(16), dst: ip(20),
+  };
+}
