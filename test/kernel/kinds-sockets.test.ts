@@ -5,6 +5,7 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { createSocket } from "node:dgram";
 import { createServer, connect, type Server, type Socket as TcpSocket } from "node:net";
@@ -18,10 +19,12 @@ import { SOCKET } from "../../src/sys/constants.js";
 import { sys } from "../../src/sys/seam.js";
 import { REPO_ROOT } from "../helpers/clang.js";
 import { compileTs } from "../helpers/compile-ts.js";
-import { sleep, u32, waitFor } from "../helpers/loader.js";
+import { must, run, sleep, u32, waitFor } from "../helpers/loader.js";
+import { netnsProblem } from "../helpers/netns.js";
 import { privileged } from "../helpers/privileges.js";
 
 const KINDS = resolve(REPO_ROOT, "test", "fixtures", "ts", "kinds");
+const CHILD = resolve(REPO_ROOT, "test", "kernel", "kinds-sockets-child.ts");
 
 function loadKind(file: string): Collection {
   return loadCollection(readCollectionSpec(compileTs(resolve(KINDS, file))));
@@ -184,6 +187,38 @@ describe("kinds: socket-level programs in TypeScript", privileged(), () => {
     assert.equal(prog.testRun({ data: arp }).retval, 129);
     assert.deepEqual([stat(coll, "stats", 0), stat(coll, "stats", 1)], [4n, 2n]);
   });
+
+  test("sk_lookup: connections to an unused port of a namespace reach the listener assigned from a SockMap", privileged(netnsProblem), async () => {
+    using coll = loadKind("sk-lookup.bpf.ts");
+    const ns = `tsbpf-ksk-${process.pid}`;
+    await run("ip", ["netns", "del", ns]);
+    await must("ip", ["netns", "add", ns]);
+    try {
+      await must("ip", ["-n", ns, "link", "set", "lo", "up"]);
+      // The child (in the namespace, where the listener must live) gets the map as its fd 3.
+      const child = async (mode: "insert" | "empty") => {
+        const r = spawnSync("ip", ["netns", "exec", ns, process.execPath, "--import", "tsx", CHILD, mode], { stdio: ["ignore", "pipe", "pipe", coll.map("listeners").fd.value], encoding: "utf8", timeout: 30_000 });
+        assert.equal(r.status, 0, r.stderr);
+        return JSON.parse(r.stdout) as Record<string, unknown>;
+      };
+      // Without the program, nothing listens on 7471.
+      assert.deepEqual(pick(await child("insert"), "error"), { error: "ECONNREFUSED" });
+      const link = coll.program("steer").attach({ netns: ns });
+      const steered = await child("insert");
+      assert.equal(steered.received, "via sk_lookup", JSON.stringify(steered));
+      assert.notEqual(steered.listenPort, 7471);
+      assert.equal(stat(coll, "stats", 0), 1n);
+      assert.equal(stat(coll, "stats", 1), BigInt(steered.clientPort as number), "ctx.remotePort is the client's port");
+      assert.equal(stat(coll, "stats", 2), 0n);
+      // The listener closed with the child, which emptied its slot: assign fails (-ENOENT), the program drops.
+      assert.equal(coll.map("listeners").getRaw(u32(0)), undefined);
+      assert.deepEqual(pick(await child("empty"), "error"), { error: "ECONNREFUSED" });
+      assert.equal(stat(coll, "stats", 2), 1n);
+      link.close();
+    } finally {
+      await run("ip", ["netns", "del", ns]);
+    }
+  });
 });
 
 function sockaddrIn(ip: string, port: number): Uint8Array {
@@ -240,4 +275,8 @@ function flowKeys(b: Uint8Array): Record<string, number | string> {
     nhoff: v.getUint16(0, true), thoff: v.getUint16(2, true), addrProto: v.getUint16(4, true), ipProto: b[9]!,
     nProto: v.getUint16(10, false), sport: v.getUint16(12, false), dport: v.getUint16(14, false), src: ip(16), dst: ip(20),
   };
+}
+
+function pick(o: Record<string, unknown>, ...keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.map((k) => [k, o[k]]));
 }
