@@ -20,7 +20,7 @@ import { sys } from "../../src/sys/seam.js";
 import { REPO_ROOT } from "../helpers/clang.js";
 import { compileTs } from "../helpers/compile-ts.js";
 import { must, run, sleep, u32, waitFor } from "../helpers/loader.js";
-import { netnsProblem } from "../helpers/netns.js";
+import { createVethPair, netnsProblem } from "../helpers/netns.js";
 import { privileged } from "../helpers/privileges.js";
 
 const KINDS = resolve(REPO_ROOT, "test", "fixtures", "ts", "kinds");
@@ -186,6 +186,29 @@ describe("kinds: socket-level programs in TypeScript", privileged(), () => {
     arp.set([0x08, 0x06], 12);
     assert.equal(prog.testRun({ data: arp }).retval, 129);
     assert.deepEqual([stat(coll, "stats", 0), stat(coll, "stats", 1)], [4n, 2n]);
+  });
+
+  test("flow_dissector: attached to a namespace, it dissects the IPv4 packets received there (RPS on) until closed", privileged(netnsProblem), async () => {
+    using coll = loadKind("flow-dissector.bpf.ts");
+    const veth = await createVethPair("ksk", 213);
+    try {
+      await veth.inNs("sh", ["-c", `echo 3 > /sys/class/net/${veth.peerIf}/queues/rx-0/rps_cpus`]);
+      const link = coll.program("dissect").attach({ netns: veth.ns });
+      const send = async (n: number) => {
+        const tx = createSocket("udp4");
+        for (let i = 0; i < n; i++) await new Promise<void>((r) => tx.send("flow", 9, veth.peerIp, () => r()));
+        tx.close();
+      };
+      await send(5);
+      assert.ok(await waitFor(() => stat(coll, "stats", 1) >= 5n), `dissected the received datagrams, saw ${stat(coll, "stats", 1)}`);
+      link.close();
+      const n = stat(coll, "stats", 0);
+      await send(3);
+      await sleep(50);
+      assert.equal(stat(coll, "stats", 0), n, "not run after close");
+    } finally {
+      await veth.cleanup();
+    }
   });
 
   test("sk_lookup: connections to an unused port of a namespace reach the listener assigned from a SockMap", privileged(netnsProblem), async () => {
