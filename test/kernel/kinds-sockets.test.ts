@@ -55,10 +55,12 @@ class Pairs {
     this.port = (this.server.address() as { port: number }).port;
   }
 
-  async pair(): Promise<{ client: TcpSocket; srv: TcpSocket; read: () => string; errors: string[] }> {
+  async pair(): Promise<{ client: TcpSocket; srv: TcpSocket; read: () => string; clientRead: () => string; errors: string[] }> {
     const n = this.#accepted.length;
     const client = connect(this.port, "127.0.0.1");
     const errors: string[] = [];
+    const back: Buffer[] = [];
+    client.on("data", (d) => back.push(d));
     client.on("error", (e: NodeJS.ErrnoException) => errors.push(e.code ?? e.message));
     await new Promise<void>((r) => client.on("connect", () => r()));
     assert.ok(await waitFor(() => this.#accepted.length > n));
@@ -67,7 +69,7 @@ class Pairs {
     srv.on("data", (d) => got.push(d));
     srv.on("error", () => {});
     this.#open.push(client, srv);
-    return { client, srv, read: () => Buffer.concat(got).toString(), errors };
+    return { client, srv, read: () => Buffer.concat(got).toString(), clientRead: () => Buffer.concat(back).toString(), errors };
   }
 
   close(): void {
@@ -104,6 +106,27 @@ describe("kinds: socket-level programs in TypeScript", privileged(), () => {
       assert.deepEqual(a.errors, ["EACCES"], "the dropped send fails with EACCES");
       assert.equal(stat(coll, "stats", 2), 1n);
       assert.equal(stat(coll, "stats", 0), BigInt("hello".length + "Redirected".length + "Dropped".length));
+      link.close();
+    } finally {
+      pairs.close();
+    }
+  });
+
+  test("sk_msg on a SockHash: a send is redirected by key into another socket's receive queue (BPF_F_INGRESS)", async () => {
+    using coll = loadKind("sk-msg.bpf.ts");
+    const pairs = new Pairs();
+    await pairs.listen();
+    try {
+      const byId = coll.map("byId");
+      const link = coll.program("steerHash").attach({ map: byId });
+      const a = await pairs.pair(), b = await pairs.pair();
+      byId.setRaw(u32(100), u64(socketFd(a.client)));
+      byId.setRaw(u32(200), u64(socketFd(b.client)));
+      a.client.write("Rin");
+      assert.ok(await waitFor(() => b.clientRead() === "Rin"), `into b's own receive queue: got ${JSON.stringify(b.clientRead())}`);
+      a.client.write("plain");
+      assert.ok(await waitFor(() => a.read() === "plain"), `passed: got ${JSON.stringify(a.read())}`);
+      assert.equal(b.read(), "", "b's peer got nothing");
       link.close();
     } finally {
       pairs.close();
