@@ -49,15 +49,17 @@ class Pairs {
   readonly #open: TcpSocket[] = [];
   port = 0;
 
+  constructor(readonly host = "127.0.0.1") {}
+
   async listen(): Promise<void> {
     this.server.on("connection", (c) => this.#accepted.push(c));
-    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
+    await new Promise<void>((r) => this.server.listen(0, this.host, r));
     this.port = (this.server.address() as { port: number }).port;
   }
 
   async pair(): Promise<{ client: TcpSocket; srv: TcpSocket; read: () => string; clientRead: () => string; errors: string[] }> {
     const n = this.#accepted.length;
-    const client = connect(this.port, "127.0.0.1");
+    const client = connect(this.port, this.host);
     const errors: string[] = [];
     const back: Buffer[] = [];
     client.on("data", (d) => back.push(d));
@@ -106,6 +108,25 @@ describe("kinds: socket-level programs in TypeScript", privileged(), () => {
       assert.deepEqual(a.errors, ["EACCES"], "the dropped send fails with EACCES");
       assert.equal(stat(coll, "stats", 2), 1n);
       assert.equal(stat(coll, "stats", 0), BigInt("hello".length + "Redirected".length + "Dropped".length));
+      link.close();
+    } finally {
+      pairs.close();
+    }
+  });
+
+  test("sk_msg on IPv6 sockets: ctx.family and ctx.localIp6 describe the sender", async () => {
+    using coll = loadKind("sk-msg.bpf.ts");
+    const pairs = new Pairs("::1");
+    await pairs.listen();
+    try {
+      const socks = coll.map("socks");
+      const link = coll.program("steer").attach({ map: socks });
+      const a = await pairs.pair();
+      socks.setRaw(u32(0), u64(socketFd(a.client)));
+      a.client.write("hello6");
+      assert.ok(await waitFor(() => a.read() === "hello6"));
+      assert.equal(stat(coll, "stats", 4), 0x01000000n, "the last word of ::1, network order, read little-endian");
+      assert.equal(stat(coll, "stats", 3), BigInt(a.client.localPort!));
       link.close();
     } finally {
       pairs.close();

@@ -8,7 +8,7 @@ import { I64, U64 } from "../types.js";
 import { callHelper, mapFd, optionalWide } from "../lower/call-args.js";
 import { imm, reg } from "../lower/values.js";
 import { u32Fields, type ProgramKind } from "./kind.js";
-import { socketKeyAddr, socketMapArg, SK_VERDICT } from "./sock-maps.js";
+import { ip6Field, socketKeyAddr, socketMapArg, SK_VERDICT } from "./sock-maps.js";
 
 const ENOENT = 2;
 
@@ -25,6 +25,7 @@ export const skLookup: ProgramKind = {
       // __be16 followed by 16 bits of padding.
       remotePort: { offset: 36, size: 2 },
     },
+    computed: { remoteIp6: ip6Field(20), localIp6: ip6Field(44) },
   },
   helpers: [],
   returns: () => SK_VERDICT,

@@ -8,7 +8,7 @@ import { I64, U32 } from "../types.js";
 import { arg, callHelper, intArg, optionalWide } from "../lower/call-args.js";
 import { reg } from "../lower/values.js";
 import { u32Fields, type ContextMethod, type ProgramKind } from "./kind.js";
-import { redirectMethod, REDIRECT, SK_VERDICT } from "./sock-maps.js";
+import { ip6Field, redirectMethod, REDIRECT, SK_VERDICT } from "./sock-maps.js";
 
 /** struct sk_msg_md offsets of the packet pointers (__bpf_md_ptr: 8 bytes each). */
 const DATA = 0, DATA_END = 8;
@@ -28,6 +28,8 @@ export const skMsg: ProgramKind = {
     fields: u32Fields({ family: [16], remoteIp4: [20], localIp4: [24], remotePort: [60], localPort: [64], size: [68] }),
     packet: { data: DATA, dataEnd: DATA_END, direct: true, pointerSize: 8 },
     computed: {
+      remoteIp6: ip6Field(28),
+      localIp6: ip6Field(44),
       // The bytes in reach: data_end - data.
       len: (L, ctx) => {
         const data = L.b.reg(), end = L.b.reg(), len = L.b.reg();

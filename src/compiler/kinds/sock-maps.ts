@@ -3,13 +3,14 @@
 
 import type ts from "typescript";
 import { HELPER_IDS as H } from "../../sys/helper-ids.js";
+import { array, u32 } from "../../types/index.js";
 import { DiagnosticCode as D } from "../diagnostics.js";
-import type { Operand } from "../ir.js";
+import type { Operand, VReg } from "../ir.js";
 import { U32 } from "../types.js";
-import { arg, callHelper, intArg, mapFd, memArg, optionalWide } from "../lower/call-args.js";
+import { arg, callHelper, intArg, mapFd, memArg, optionalWide, stackBuffer } from "../lower/call-args.js";
 import type { MapInfo } from "../lower/context.js";
-import type { Lowerer } from "../lower/function.js";
-import { reg } from "../lower/values.js";
+import { tyOfLayout, type Lowerer } from "../lower/function.js";
+import { reg, type Value } from "../lower/values.js";
 import type { ContextMethod } from "./kind.js";
 
 /** Map classes that hold sockets, by class name. */
@@ -48,3 +49,21 @@ export const REDIRECT = { msg: [H.msg_redirect_map, H.msg_redirect_hash], skb: [
 
 /** SK_DROP 0 / SK_PASS 1, the verdicts of socket-level programs. */
 export const SK_VERDICT = { min: 0, max: 1, meaning: "SK_DROP 0 or SK_PASS 1" } as const;
+
+const IP6 = array(u32, 4);
+
+/**
+ * An IPv6 address field of a context (`__u32 x[4]`, network byte order) as a copy on the stack: the
+ * kernel allows only constant-offset loads from the context itself, so `ctx.remoteIp6[i]` reads a copy.
+ */
+export function ip6Field(offset: number): (L: Lowerer, ctx: VReg) => Value {
+  return (L, ctx) => {
+    const copy = stackBuffer(L, 16, "ipv6 address", 4);
+    for (let i = 0; i < 4; i++) {
+      const w = L.b.reg();
+      L.b.emit({ op: "load", size: 4, dst: w, base: ctx, offset: offset + 4 * i });
+      L.b.emit({ op: "store", size: 4, base: copy, offset: 4 * i, value: reg(w) });
+    }
+    return { ty: tyOfLayout(IP6), op: reg(copy) };
+  };
+}

@@ -20,6 +20,10 @@ export interface SkMsgContext extends PacketAccess {
   readonly remoteIp4: u32;
   /** Local IPv4 address, network byte order. */
   readonly localIp4: u32;
+  /** Remote IPv6 address, four u32 in network byte order (a copy: the kernel allows no context pointer arithmetic). */
+  readonly remoteIp6: readonly u32[];
+  /** Local IPv6 address, as `remoteIp6`. */
+  readonly localIp6: readonly u32[];
   /** Remote port, network byte order in the upper 16 bits: `bpf.ntohl(ctx.remotePort)` is the port. */
   readonly remotePort: u32;
   /** Local port, host byte order. */
@@ -64,6 +68,10 @@ export interface SkLookupContext {
   readonly protocol: u32;
   /** Remote IPv4 address, network byte order. */
   readonly remoteIp4: u32;
+  /** Remote IPv6 address, four u32 in network byte order (a copy). */
+  readonly remoteIp6: readonly u32[];
+  /** Local (destination) IPv6 address, four u32 in network byte order (a copy). */
+  readonly localIp6: readonly u32[];
   /** Remote port, network byte order (`bpf.ntohs` gives the port). */
   readonly remotePort: u16;
   /** Local (destination) IPv4 address, network byte order. */
