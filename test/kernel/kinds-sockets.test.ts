@@ -185,6 +185,32 @@ describe("kinds: socket-level programs in TypeScript", privileged(), () => {
     }
   });
 
+  test("sk_skb verdict on a UDP socket in a SockMap: datagrams starting with D are dropped", async () => {
+    using coll = loadKind("sk-skb.bpf.ts");
+    const rx = createSocket("udp4");
+    const got: string[] = [];
+    rx.on("message", (m) => got.push(m.toString()));
+    await new Promise<void>((r) => rx.bind(0, "127.0.0.1", r));
+    try {
+      const dgrams = coll.map("dgrams");
+      const link = coll.program("udpVerdict").attach({ map: dgrams });
+      dgrams.setRaw(u32(0), u64(socketFd(rx)));
+      // Passed datagrams reach the socket through the sockmap's receive queue, where one read may take
+      // several of them: compare the bytes.
+      const text = () => got.join("");
+      await udpSend(rx.address().port, ["Drop me", "keep me"]);
+      assert.ok(await waitFor(() => text() === "keep me"), `only the kept one: ${JSON.stringify(got)}`);
+      await udpSend(rx.address().port, ["Dismiss", "and me"]);
+      assert.ok(await waitFor(() => text() === "keep meand me"), `only the kept ones: ${JSON.stringify(got)}`);
+      await sleep(30);
+      assert.equal(text(), "keep meand me");
+      assert.equal(stat(coll, "stats", 4), 4n, "the verdict ran per datagram");
+      link.close();
+    } finally {
+      rx.close();
+    }
+  });
+
   test("sk_reuseport: datagrams are steered within a SO_REUSEPORT group by their first payload byte", async () => {
     using coll = loadKind("sk-reuseport.bpf.ts");
     const s = sys();
