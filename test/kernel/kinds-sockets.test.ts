@@ -95,6 +95,7 @@ describe("kinds: socket-level programs in TypeScript", privileged(), () => {
       a.client.write("hello");
       assert.ok(await waitFor(() => a.read() === "hello"), `passed: got ${JSON.stringify(a.read())}`);
       assert.equal(stat(coll, "stats", 3), BigInt(a.client.localPort!), "ctx.localPort is the sender's port");
+      assert.equal(stat(coll, "stats", 5), BigInt(pairs.port), "bpf.ntohl(ctx.remotePort) is the peer's port");
 
       a.client.write("Redirected");
       assert.ok(await waitFor(() => b.read() === "Redirected"), `redirected to b's peer: got ${JSON.stringify(b.read())}`);
@@ -240,7 +241,7 @@ describe("kinds: socket-level programs in TypeScript", privileged(), () => {
     }
   });
 
-  test("flow_dissector: a test run on crafted frames returns the flow keys the program filled in", () => {
+  test("flow_dissector: a test run on crafted IPv4 and IPv6 frames returns the flow keys the program filled in", () => {
     using coll = loadKind("flow-dissector.bpf.ts");
     const prog = coll.program("dissect");
     const udp = prog.testRun({ data: ipv4Frame(17, "10.1.2.3", "192.168.7.9", 4242, 53) });
@@ -249,13 +250,19 @@ describe("kinds: socket-level programs in TypeScript", privileged(), () => {
     assert.deepEqual(k, { nhoff: 14, thoff: 34, addrProto: 0x0800, ipProto: 17, nProto: 0x0800, sport: 4242, dport: 53, src: "10.1.2.3", dst: "192.168.7.9" });
     const tcp = flowKeys(prog.testRun({ data: ipv4Frame(6, "172.16.0.1", "172.16.0.2", 80, 40000) }).data!);
     assert.deepEqual([tcp.ipProto, tcp.sport, tcp.dport, tcp.src, tcp.dst], [6, 80, 40000, "172.16.0.1", "172.16.0.2"]);
+    // IPv6: the 16-byte addresses and the flow label.
+    const v6 = prog.testRun({ data: ipv6Frame(17, 0xabcde, 5353, 5354) });
+    assert.equal(v6.retval, 0);
+    const k6 = flowKeys(v6.data!);
+    assert.deepEqual([k6.nhoff, k6.thoff, k6.addrProto, k6.ipProto, k6.nProto, k6.sport, k6.dport], [14, 54, 0x86dd, 17, 0x86dd, 5353, 5354]);
+    assert.deepEqual(flowKeys6(v6.data!), { src: "20010db8000000000000000000000001", dst: "20010db80000000000000000000000ff", flowLabel: 0xabcde });
     // A truncated IPv4 header: dissection fails (BPF_DROP).
     assert.equal(prog.testRun({ data: ipv4Frame(17, "10.0.0.1", "10.0.0.2", 1, 2).subarray(0, 14 + 12) }).retval, 2);
     // Not IPv4 (ARP): left to the kernel's dissector (BPF_FLOW_DISSECTOR_CONTINUE).
     const arp = new Uint8Array(60);
     arp.set([0x08, 0x06], 12);
     assert.equal(prog.testRun({ data: arp }).retval, 129);
-    assert.deepEqual([stat(coll, "stats", 0), stat(coll, "stats", 1)], [4n, 2n]);
+    assert.deepEqual([0, 1, 2].map((i) => stat(coll, "stats", i)), [5n, 2n, 1n]);
   });
 
   test("flow_dissector: attached to a namespace, it dissects the IPv4 packets received there (RPS on) until closed", privileged(netnsProblem), async () => {
@@ -372,4 +379,28 @@ function flowKeys(b: Uint8Array): Record<string, number | string> {
 
 function pick(o: Record<string, unknown>, ...keys: string[]): Record<string, unknown> {
   return Object.fromEntries(keys.map((k) => [k, o[k]]));
+}
+
+/** An Ethernet + IPv6 (no extension headers) + 8-byte transport header frame from 2001:db8::1 to 2001:db8::ff. */
+function ipv6Frame(proto: number, flowLabel: number, sport: number, dport: number): Uint8Array {
+  const b = new Uint8Array(14 + 40 + 8 + 8);
+  const v = new DataView(b.buffer);
+  v.setUint16(12, 0x86dd, false);
+  v.setUint32(14, (6 << 28) | flowLabel, false);
+  v.setUint16(18, 16, false);
+  b[20] = proto;
+  b[21] = 64;
+  b.set([0x20, 0x01, 0x0d, 0xb8], 22);
+  b[37] = 1;
+  b.set([0x20, 0x01, 0x0d, 0xb8], 38);
+  b[53] = 0xff;
+  v.setUint16(54, sport, false);
+  v.setUint16(56, dport, false);
+  return b;
+}
+
+/** The IPv6 view of struct bpf_flow_keys: addresses as hex, the flow label in host order. */
+function flowKeys6(b: Uint8Array): Record<string, number | string> {
+  const hex = (o: number) => Buffer.from(b.subarray(o, o + 16)).toString("hex");
+  return { src: hex(16), dst: hex(32), flowLabel: new DataView(b.buffer, b.byteOffset).getUint32(52, false) };
 }

@@ -69,3 +69,15 @@ test("sockets: helpers and methods of other kinds are refused", () => {
   expectOne(`export const p = skMsg((ctx) => {\n  if (bpf.pid() === 1) return 0;\n  return 1;\n});\n`, D.HelperNotAllowed, /bpf\.pid is not available in skMsg programs/, /bpf\.pid/);
   expectOne(socks + `export const p = skLookup((ctx) => {\n  ctx.redirect(socks, 0);\n  return 1;\n});\n`, D.UnknownHelper, /the context has no method "redirect"/, /ctx\.redirect/);
 });
+
+test("sockets: the flow keys are writable, IPv6 address words included", () => {
+  assert.deepEqual(diagnose(IMPORTS + `export const p = flowDissector((ctx) => {
+  const k = ctx.flowKeys;
+  k.addrProto = 0x86dd;
+  k.addr.ipv6.src[3] = 1;
+  k.addr.ipv6.dst[0] = k.addr.ipv6.src[3];
+  k.flowLabel = 7;
+  return 0;
+});
+`), []);
+});
