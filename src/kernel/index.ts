@@ -158,10 +158,14 @@ export declare class ProgArray {
  */
 export declare class SockMap {
   constructor(opts: { readonly maxEntries: number; readonly flags?: number; readonly pinning?: "by_name" });
+  /** Remove the socket at `index` (TC, XDP, socket filter, sk_reuseport, flow dissector, sk_lookup); 0 or a negative errno (-EINVAL: empty). */
+  delete(index: u32): i64;
 }
 /** BPF_MAP_TYPE_SOCKHASH: sockets by a key of type `K` (e.g. a 4-tuple struct), otherwise as SockMap. */
 export declare class SockHash<K> {
   constructor(opts: { readonly maxEntries: number; readonly key?: AnyLayout & { decode(...a: never[]): K }; readonly flags?: number; readonly pinning?: "by_name" });
+  /** Remove the socket at `key` (in the same kinds as SockMap.delete); 0 or a negative errno (-ENOENT: absent). */
+  delete(key: K): i64;
 }
 /** BPF_MAP_TYPE_REUSEPORT_SOCKARRAY: sockets of one SO_REUSEPORT group by u32 index, for `ctx.select`. */
 export declare class ReuseportSockArray {

@@ -18,7 +18,7 @@ import { socketFd } from "../../src/runtime/links/targets.js";
 import { SOCKET } from "../../src/sys/constants.js";
 import { sys } from "../../src/sys/seam.js";
 import { REPO_ROOT } from "../helpers/clang.js";
-import { compileTs } from "../helpers/compile-ts.js";
+import { compileTs, loadSource } from "../helpers/compile-ts.js";
 import { must, run, sleep, u32, waitFor } from "../helpers/loader.js";
 import { createVethPair, netnsProblem } from "../helpers/netns.js";
 import { privileged } from "../helpers/privileges.js";
@@ -209,6 +209,40 @@ describe("kinds: socket-level programs in TypeScript", privileged(), () => {
       link.close();
     } finally {
       rx.close();
+    }
+  });
+
+  test("SockMap.delete and SockHash.delete from a TC program remove the sockets userspace put there", async () => {
+    using coll = loadSource(`import { tc, SockMap, SockHash, ArrayMap, struct, u8, u32, i64 } from "tsbpf/kernel";
+const Cmd = struct({ index: u8 });
+export const socks = new SockMap({ maxEntries: 4 });
+export const byId = new SockHash<u32>({ maxEntries: 4 });
+export const rcs = new ArrayMap<i64>({ maxEntries: 2 });
+export const evict = tc((ctx) => {
+  const cmd = ctx.load(Cmd, 0);
+  if (cmd === null) return 0;
+  rcs.update(0, socks.delete(cmd.index));
+  rcs.update(1, byId.delete(u32(cmd.index) + 100));
+  return 0;
+});
+`);
+    const pairs = new Pairs();
+    await pairs.listen();
+    try {
+      const a = await pairs.pair();
+      coll.map("socks").setRaw(u32(1), u64(socketFd(a.client)));
+      coll.map("byId").setRaw(u32(101), u64(socketFd(a.client)));
+      const pkt = new Uint8Array(64);
+      pkt[0] = 1;
+      const rcs = () => [0, 1].map((i) => new DataView(coll.map("rcs").getRaw(u32(i))!.buffer).getBigInt64(0, true));
+      assert.equal(coll.program("evict").testRun({ data: pkt }).retval, 0);
+      assert.deepEqual(rcs(), [0n, 0n]);
+      assert.equal(coll.map("socks").getRaw(u32(1)), undefined, "gone from the SockMap");
+      assert.equal(coll.map("byId").getRaw(u32(101)), undefined, "gone from the SockHash");
+      coll.program("evict").testRun({ data: pkt });
+      assert.deepEqual(rcs(), [-22n, -2n], "nothing left: -EINVAL (sockmap), -ENOENT (sockhash)");
+    } finally {
+      pairs.close();
     }
   });
 

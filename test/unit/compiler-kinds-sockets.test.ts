@@ -68,6 +68,7 @@ test("sockets: a SockHash needs its key type", () => {
 test("sockets: helpers and methods of other kinds are refused", () => {
   expectOne(`export const p = skMsg((ctx) => {\n  if (bpf.pid() === 1) return 0;\n  return 1;\n});\n`, D.HelperNotAllowed, /bpf\.pid is not available in skMsg programs/, /bpf\.pid/);
   expectOne(socks + `export const p = skLookup((ctx) => {\n  ctx.redirect(socks, 0);\n  return 1;\n});\n`, D.UnknownHelper, /the context has no method "redirect"/, /ctx\.redirect/);
+  expectOne(socks + `export const p = skMsg((ctx) => {\n  socks.delete(0);\n  return 1;\n});\n`, D.HelperNotAllowed, /SockMap\.delete is not available in skMsg programs \(allowed in: tc, xdp/, /socks\.delete/);
 });
 
 test("sockets: the flow keys are writable, IPv6 address words included", () => {

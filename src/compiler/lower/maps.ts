@@ -126,13 +126,28 @@ const fds = (): MapDeclared => ({ keySize: 4, valueSize: 4 });
 const hash = (type: CompiledMapType): MapKind => ({ type, typing: "keyed", methods: keyedMethods(false) });
 const array = (type: CompiledMapType): MapKind => ({ type, typing: "indexed", methods: keyedMethods(true) });
 
+/**
+ * Kinds whose programs may delete from a SockMap/SockHash: the kernel (may_update_sockmap) allows it
+ * where no socket lock can be held (packet and lookup programs; also sock_ops and map iterators).
+ */
+const SOCKET_MAP_DELETERS: readonly string[] = ["tc", "xdp", "socketFilter", "skReuseport", "flowDissector", "skLookup"];
+
 /** Maps of sockets: the value is the socket (its fd going in from userspace, its cookie coming out: u64). */
 const sockets = (type: CompiledMapType, typing: "none" | "key"): MapKind => ({
   type,
   typing,
   declare: (o) => ({ ...(typing === "none" ? { keySize: 4 } : {}), valueSize: 8, maxEntries: required(o) }),
-  // Kernel programs reach the sockets through their kind's context methods (ctx.redirect, ctx.assign, ctx.select).
-  methods: {},
+  // Kernel programs reach the sockets through their kind's context methods (ctx.redirect, ctx.assign,
+  // ctx.select); a reuseport array takes nothing else.
+  methods: type === "reuseport_sockarray" ? {} : {
+    delete: (L, c, map) => {
+      if (!SOCKET_MAP_DELETERS.includes(L.prog.entry)) {
+        L.report(c, D.HelperNotAllowed, `${map.className}.delete is not available in ${L.prog.entry} programs (allowed in: ${SOCKET_MAP_DELETERS.join(", ")})`);
+      }
+      const k = memArg(L, arg(L, c, 0), typing === "key" ? map.key : U32, "key");
+      return callHelper(L, H.map_delete_elem, [mapFd(L, map), reg(k.addr)], I64);
+    },
+  },
 });
 
 /** Kernel map classes by `tsbpf/kernel` class name. */
