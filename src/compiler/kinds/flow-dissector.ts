@@ -1,6 +1,6 @@
 // `flowDissector((ctx) => ...)`: SEC("flow_dissector"), attached to a network namespace, replaces the
-// kernel's flow dissector: it parses the packet (in place, from the start of the network header's
-// parent, `ctx.flowKeys.nhoff`) and fills `ctx.flowKeys` (struct bpf_flow_keys, writable). The context
+// kernel's flow dissector: it parses the packet in place (the network header is at
+// `ctx.flowKeys.nhoff`) and fills `ctx.flowKeys` (struct bpf_flow_keys, writable). The context
 // is struct __sk_buff, of which this kind may read only the packet and the flow keys. Returns a
 // FlowDissectorAction: OK 0 (keys filled), DROP 2 (dissection failed), CONTINUE 129 (let the kernel's
 // own dissector run).
