@@ -76,7 +76,7 @@ export type CompiledMapType =
   | "hash" | "array" | "percpu_hash" | "percpu_array" | "lru_hash" | "lru_percpu_hash" | "ringbuf" | "perf_event_array"
   | "prog_array" | "stack_trace" | "lpm_trie" | "queue" | "stack" | "bloom_filter" | "array_of_maps" | "hash_of_maps"
   | "user_ringbuf" | "task_storage" | "inode_storage" | "sk_storage" | "cgrp_storage" | "devmap" | "devmap_hash" | "cpumap"
-  | "xskmap" | "sockmap" | "sockhash";
+  | "xskmap" | "sockmap" | "sockhash" | "reuseport_sockarray";
 
 /** A BTF-defined map in `.maps` (libbpf `__uint(type, ...)`, `__type(key, ...)` convention). */
 export interface CompiledMap {

@@ -152,6 +152,26 @@ export declare class ProgArray {
   tailCall(ctx: object, index: u32): void;
 }
 
+/**
+ * BPF_MAP_TYPE_SOCKMAP: sockets by u32 index, inserted from userspace (`map.setRaw(index, fd)`); sk_msg
+ * and sk_skb programs attached to the map run on them and redirect between them (`ctx.redirect`).
+ */
+export declare class SockMap {
+  constructor(opts: { readonly maxEntries: number; readonly flags?: number; readonly pinning?: "by_name" });
+  /** Remove the socket at `index` (TC, XDP, socket filter, sk_reuseport, flow dissector, sk_lookup); 0 or a negative errno (-EINVAL: empty). */
+  delete(index: u32): i64;
+}
+/** BPF_MAP_TYPE_SOCKHASH: sockets by a key of type `K` (e.g. a 4-tuple struct), otherwise as SockMap. */
+export declare class SockHash<K> {
+  constructor(opts: { readonly maxEntries: number; readonly key?: AnyLayout & { decode(...a: never[]): K }; readonly flags?: number; readonly pinning?: "by_name" });
+  /** Remove the socket at `key` (in the same kinds as SockMap.delete); 0 or a negative errno (-ENOENT: absent). */
+  delete(key: K): i64;
+}
+/** BPF_MAP_TYPE_REUSEPORT_SOCKARRAY: sockets of one SO_REUSEPORT group by u32 index, for `ctx.select`. */
+export declare class ReuseportSockArray {
+  constructor(opts: { readonly maxEntries: number; readonly flags?: number; readonly pinning?: "by_name" });
+}
+
 /** BPF_MAP_TYPE_STACK_TRACE: stack ids for `getStackId`. */
 export declare class StackTraceMap {
   constructor(opts: { readonly maxEntries: number; readonly depth?: number });
@@ -172,6 +192,7 @@ export * from "./programs/skb.js";
 export * from "./programs/perf-event.js";
 export * from "./programs/iter.js";
 export * from "./programs/struct-ops.js";
+export * from "./programs/sockets.js";
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers.

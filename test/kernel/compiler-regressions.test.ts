@@ -4,7 +4,9 @@
 // of the same code (strict left-to-right evaluation, copies of scalars) or the documented typing rules
 // (docs/language.md: literals and `?:`).
 
+import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { loadSource, readU64s } from "../helpers/compile-ts.js";
 import { kernel } from "../helpers/kernel-snippet.js";
 import { privileged } from "../helpers/privileges.js";
 
@@ -208,4 +210,28 @@ const bigs = new ArrayMap({ maxEntries: 4, value: Big });
 `, cpu, [1n + 2n + 1n + 400n + 11000n]);
     });
   }
+});
+
+// ctx.load at an offset known only at run time (here a u16, up to 0xffff): the bound the compiler puts on the offset must leave
+// room for the header, or the verifier (which stops tracking packet ranges past 0xffff) rejects the read.
+test("ctx.load at a run-time packet offset: the header read after the bounds check is accepted", privileged(), () => {
+  using coll = loadSource(`import { xdp, ArrayMap, XdpAction, struct, u16, u32, u64 } from "tsbpf/kernel";
+const Hdr = struct({ a: u32, b: u32 });
+const res = new ArrayMap<u64>({ maxEntries: 1 });
+export const prog = xdp((ctx) => {
+  const at = ctx.load(u16, 0);
+  if (at === null) return XdpAction.ABORTED;
+  const h = ctx.load(Hdr, at);
+  if (h === null) return XdpAction.DROP;
+  res.update(0, BigInt(h.b));
+  return XdpAction.PASS;
+});
+`);
+  const pkt = new Uint8Array(32);
+  pkt[0] = 5; // a u16 offset: any value up to 0xffff
+  new DataView(pkt.buffer).setUint32(9, 0xabcdef, true);
+  assert.equal(coll.program("prog").testRun({ data: pkt }).retval, 2);
+  assert.deepEqual(readU64s(coll, "res"), [0xabcdefn]);
+  pkt[0] = 30;
+  assert.equal(coll.program("prog").testRun({ data: pkt }).retval, 1, "past the end: null");
 });

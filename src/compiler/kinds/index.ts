@@ -4,11 +4,16 @@ import { btfTracepoint } from "./btf-tracepoint.js";
 import { cgroupSkb } from "./cgroup-skb.js";
 import { fentry, fexit } from "./fentry.js";
 import { iter, iterSleepable } from "./iter.js";
+import { flowDissector } from "./flow-dissector.js";
 import type { ProgramKind } from "./kind.js";
 import { kprobe, kretprobe } from "./kprobe.js";
 import { lsm } from "./lsm.js";
 import { perfEvent } from "./perf-event.js";
 import { rawTracepoint } from "./raw-tracepoint.js";
+import { skLookup } from "./sk-lookup.js";
+import { skMsg } from "./sk-msg.js";
+import { skReuseport } from "./sk-reuseport.js";
+import { skSkb } from "./sk-skb.js";
 import { socketFilter } from "./socket-filter.js";
 import { tc } from "./tc.js";
 import { tracepoint } from "./tracepoint.js";
@@ -23,6 +28,7 @@ const KINDS: readonly ProgramKind[] = [
   xdp, tc, socketFilter, cgroupSkb, perfEvent,
   usdt,
   iter, iterSleepable,
+  skMsg, skSkb, skLookup, skReuseport, flowDissector,
 ];
 
 /** Program kinds by `tsbpf/kernel` entry function name. */

@@ -110,8 +110,9 @@ export function argumentValue(L: Lowerer, ctx: VReg, offset: number, ty: Ty, nod
 
 function packetLoad(L: Lowerer, ctx: VReg, packet: PacketShape, l: AnyLayout, ty: Ty, offConst: unknown, offArg: ts.Expression): Value {
   const data = L.b.reg(), end = L.b.reg();
-  L.b.emit({ op: "load", size: 4, dst: data, base: ctx, offset: packet.data, nonNull: true });
-  L.b.emit({ op: "load", size: 4, dst: end, base: ctx, offset: packet.dataEnd });
+  const size = packet.pointerSize ?? 4;
+  L.b.emit({ op: "load", size, dst: data, base: ctx, offset: packet.data, nonNull: true });
+  L.b.emit({ op: "load", size, dst: end, base: ctx, offset: packet.dataEnd });
   const p = L.b.reg();
   if (typeof offConst === "number") {
     if (!Number.isInteger(offConst) || offConst < 0 || offConst > 0xffff) L.report(offArg, D.ConstantRange, "packet offsets are 0..65535");
@@ -122,11 +123,12 @@ function packetLoad(L: Lowerer, ctx: VReg, packet: PacketShape, l: AnyLayout, ty
     const o64 = L.b.reg();
     if (o.ty.k === "int" && o.ty.bits === 64) L.b.mov(o64, o.op);
     else L.b.emit({ op: "ext", dst: o64, src: L.b.toReg(o.op), from: 32, signed: false });
-    // Bound the offset so the verifier can track the pointer.
+    // Bound the offset so the verifier can track the pointer: it tracks packet ranges only while the
+    // largest offset plus the header size stays within 0xffff (MAX_PACKET_OFF).
     const ok = L.b.block(), bad = L.b.block();
     const out = L.b.reg();
     const join = L.b.block();
-    L.b.terminate({ op: "br", cond: "gt", bits: 64, a: o64, b: imm(0xffff), then: bad, else: ok });
+    L.b.terminate({ op: "br", cond: "gt", bits: 64, a: o64, b: imm(0xffff - l.size), then: bad, else: ok });
     L.b.setBlock(ok);
     L.b.emit({ op: "alu", alu: "add", bits: 64, dst: p, a: reg(data), b: reg(o64) });
     checkEnd(L, p, end, l.size, out, join);

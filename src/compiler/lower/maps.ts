@@ -37,9 +37,10 @@ export interface MapKind {
   readonly type: CompiledMapType;
   /**
    * How key and value are typed: `keyed` (`<K, V>` or `{ key, value }`), `indexed` (u32 index, `<V>`),
-   * `value` (`<V>` only: queue, stack), `none` (sizes fixed by `declare`).
+   * `value` (`<V>` only: queue, stack), `key` (`<K>` only, the value size fixed by `declare`: sockhash),
+   * `none` (sizes fixed by `declare`).
    */
-  readonly typing: "keyed" | "indexed" | "value" | "none";
+  readonly typing: "keyed" | "indexed" | "value" | "key" | "none";
   /** Options the class reads at declaration (default: `maxEntries`, required). */
   declare?(o: MapOptionsReader): MapDeclared;
   readonly methods: Readonly<Record<string, MapMethod>>;
@@ -125,6 +126,30 @@ const fds = (): MapDeclared => ({ keySize: 4, valueSize: 4 });
 const hash = (type: CompiledMapType): MapKind => ({ type, typing: "keyed", methods: keyedMethods(false) });
 const array = (type: CompiledMapType): MapKind => ({ type, typing: "indexed", methods: keyedMethods(true) });
 
+/**
+ * Kinds whose programs may delete from a SockMap/SockHash: the kernel (may_update_sockmap) allows it
+ * where no socket lock can be held (packet and lookup programs; also sock_ops and map iterators).
+ */
+const SOCKET_MAP_DELETERS: readonly string[] = ["tc", "xdp", "socketFilter", "skReuseport", "flowDissector", "skLookup"];
+
+/** Maps of sockets: the value is the socket (its fd going in from userspace, its cookie coming out: u64). */
+const sockets = (type: CompiledMapType, typing: "none" | "key"): MapKind => ({
+  type,
+  typing,
+  declare: (o) => ({ ...(typing === "none" ? { keySize: 4 } : {}), valueSize: 8, maxEntries: required(o) }),
+  // Kernel programs reach the sockets through their kind's context methods (ctx.redirect, ctx.assign,
+  // ctx.select); a reuseport array takes nothing else.
+  methods: type === "reuseport_sockarray" ? {} : {
+    delete: (L, c, map) => {
+      if (!SOCKET_MAP_DELETERS.includes(L.prog.entry)) {
+        L.report(c, D.HelperNotAllowed, `${map.className}.delete is not available in ${L.prog.entry} programs (allowed in: ${SOCKET_MAP_DELETERS.join(", ")})`);
+      }
+      const k = memArg(L, arg(L, c, 0), typing === "key" ? map.key : U32, "key");
+      return callHelper(L, H.map_delete_elem, [mapFd(L, map), reg(k.addr)], I64);
+    },
+  },
+});
+
 /** Kernel map classes by `tsbpf/kernel` class name. */
 export const MAP_KINDS: Readonly<Record<string, MapKind>> = {
   HashMap: hash("hash"),
@@ -183,6 +208,9 @@ export const MAP_KINDS: Readonly<Record<string, MapKind>> = {
       },
     },
   },
+  SockMap: sockets("sockmap", "none"),
+  SockHash: sockets("sockhash", "key"),
+  ReuseportSockArray: sockets("reuseport_sockarray", "none"),
   StackTraceMap: {
     type: "stack_trace",
     typing: "none",
@@ -198,6 +226,7 @@ export const MAP_KINDS: Readonly<Record<string, MapKind>> = {
 };
 
 const BPF_F_CURRENT_CPU = 0xffffffffn;
+
 
 /** `maxEntries`, which the declaration must give. */
 export function required(o: MapOptionsReader): number {

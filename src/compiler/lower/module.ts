@@ -136,8 +136,11 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
     } else if (kind.typing === "indexed" || kind.typing === "value") {
       key = kind.typing === "indexed" ? U32 : undefined;
       value = targs[0] ? typeOfNode(targs[0]) : layoutTy(o.value, "value");
+    } else if (kind.typing === "key") {
+      key = targs[0] ? typeOfNode(targs[0]) : layoutTy(o.key, "key");
     }
-    if (kind.typing !== "none" && (!value || (keyed && !key))) {
+    if (kind.typing === "key" && !key) return report(init, D.MapDeclaration, `${className} needs its key type: \`new ${className}<K>(...)\` or { key: Layout }`);
+    if (kind.typing !== "none" && kind.typing !== "key" && (!value || (keyed && !key))) {
       return report(init, D.MapDeclaration, `${className} needs its key and value types: \`new ${className}<K, V>(...)\` or { key: u32, value: Layout }`);
     }
     for (const t of [key, value]) if (t && t.k !== "int" && t.k !== "bool" && t.k !== "mem") report(init, D.MapDeclaration, "map keys and values are integers, booleans or layouts");
