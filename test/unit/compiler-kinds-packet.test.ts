@@ -1,0 +1,62 @@
+// Packet program kinds (tcx, the skb helper methods, xdp frags, netfilter, lwt): their sections and the
+// diagnostics for wrong uses — a refused verdict, a bare number stored without a width, a method the
+// kind's program type may not call.
+
+import assert from "node:assert/strict";
+import { resolve } from "node:path";
+import { test } from "node:test";
+import { compile, DiagnosticCode as D } from "../../src/compiler/index.js";
+import { readCollectionSpec } from "../../src/index.js";
+import { TS_FIXTURES } from "../helpers/compile-ts.js";
+
+let n = 0;
+function compileText(source: string): ReturnType<typeof compile> {
+  const path = resolve(TS_FIXTURES, `virtual-kpk-${process.pid}-${n++}.bpf.ts`);
+  return compile(path, { sources: new Map([[path, source]]) });
+}
+function diagnose(source: string): { code: string; message: string }[] {
+  return compileText(source).diagnostics.map((d) => ({ code: d.code, message: d.message }));
+}
+function sections(source: string): string[] {
+  const r = compileText(source);
+  assert.ok(r.object, JSON.stringify(r.diagnostics.map((d) => d.message)));
+  return [...readCollectionSpec(r.object).programs.values()].map((p) => p.sectionName);
+}
+
+test("tcx: the direction picks the section; tc keeps SEC(\"tc\")", () => {
+  assert.deepEqual(sections(`import { tcx, tc } from "tsbpf/kernel";
+export const a = tcx("ingress", (ctx) => 0);
+export const b = tcx("egress", (ctx) => 2);
+export const c = tc((ctx) => 0);`), ["tcx/ingress", "tcx/egress", "tc"]);
+});
+
+test("tcx: a verdict past TC_ACT_TRAP is refused at the return", () => {
+  const d = diagnose(`import { tcx } from "tsbpf/kernel";\nexport const p = tcx("ingress", (ctx) => 9);`);
+  assert.equal(d.length, 1, JSON.stringify(d));
+  assert.equal(d[0]!.code, D.ReturnValue);
+  assert.match(d[0]!.message, /tcx programs return -1\.\.8/);
+});
+
+test("storeBytes: a bare number has no width and is refused; a sized integer or a struct is accepted", () => {
+  const d = diagnose(`import { tc } from "tsbpf/kernel";\nexport const p = tc((ctx) => { ctx.storeBytes(36, 7462); return 0; });`);
+  assert.equal(d.length, 1, JSON.stringify(d));
+  assert.equal(d[0]!.code, D.TypeMismatch);
+  assert.match(d[0]!.message, /ctx\.storeBytes: give the value a width \(u8\(\.\.\.\), u16/);
+  assert.deepEqual(diagnose(`import { tc, u16, struct, u32 } from "tsbpf/kernel";
+const Two = struct({ a: u16, b: u16 });
+export const p = tc((ctx) => {
+  ctx.storeBytes(36, u16(7462));
+  const v: u32 = 5;
+  ctx.storeBytes(30, v, 1n);
+  const t = Two.zero();
+  ctx.storeBytes(40, t);
+  return 0;
+});`), []);
+});
+
+test("skb helper methods: a kind whose program type may not call them has no such method", () => {
+  for (const [kind, decl] of [["socketFilter", "socketFilter((ctx)"], ["cgroupSkb", `cgroupSkb("ingress", (ctx)`]] as const) {
+    const d = diagnose(`import { ${kind}, u16 } from "tsbpf/kernel";\nexport const p = ${decl} => { ctx.storeBytes(0, u16(1)); return 1; });`);
+    assert.ok(d.some((x) => x.code === D.UnknownHelper && /the context has no method "storeBytes"/.test(x.message)), JSON.stringify(d));
+  }
+});
