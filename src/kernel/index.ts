@@ -152,6 +152,27 @@ export declare class ProgArray {
   tailCall(ctx: object, index: u32): void;
 }
 
+/**
+ * Maps XDP programs redirect through (bpf_redirect_map): u32 keys, u32 values userspace fills.
+ * `redirect(key, flags)` returns XDP_REDIRECT, or on a missing entry the action in `flags`' low two
+ * bits (e.g. XdpAction.PASS; default ABORTED); BPF_F_BROADCAST / BPF_F_EXCLUDE_INGRESS for devmaps.
+ */
+interface RedirectMap {
+  /** bpf_redirect_map: redirect the packet to entry `key`; return the result from the program. */
+  redirect(key: u32, flags?: u64 | number): i32;
+}
+/** BPF_MAP_TYPE_DEVMAP: index → interface (ifindex) to send packets out of. */
+export declare class DevMap implements RedirectMap {
+  constructor(opts: { readonly maxEntries: number });
+  redirect(key: u32, flags?: u64 | number): i32;
+}
+/** BPF_MAP_TYPE_DEVMAP_HASH: as DevMap with sparse keys (e.g. the ifindex itself). */
+export declare class DevMapHash extends DevMap {}
+/** BPF_MAP_TYPE_CPUMAP: CPU number → queue size; redirected packets continue on that CPU. */
+export declare class CpuMap extends DevMap {}
+/** BPF_MAP_TYPE_XSKMAP: RX queue → AF_XDP socket (fd set by userspace). */
+export declare class XskMap extends DevMap {}
+
 /** BPF_MAP_TYPE_STACK_TRACE: stack ids for `getStackId`. */
 export declare class StackTraceMap {
   constructor(opts: { readonly maxEntries: number; readonly depth?: number });

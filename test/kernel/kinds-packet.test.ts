@@ -9,14 +9,15 @@ import { loadCollection, readCollectionSpec } from "../../src/index.js";
 import type { Collection } from "../../src/runtime/collection.js";
 import { compileTs } from "../helpers/compile-ts.js";
 import { REPO_ROOT } from "../helpers/clang.js";
-import { counterAt, must, sleep, u32, waitFor } from "../helpers/loader.js";
+import { readFileSync } from "node:fs";
+import { counterAt, must, run, sleep, u32, waitFor } from "../helpers/loader.js";
 import { createVethPair, netnsProblem, type VethPair } from "../helpers/netns.js";
 import { privileged } from "../helpers/privileges.js";
 
 const KINDS = resolve(REPO_ROOT, "test", "fixtures", "ts", "kinds");
 const loadKind = (file: string): Collection => loadCollection(readCollectionSpec(compileTs(resolve(KINDS, file))));
 
-const FROM_PORT = 7461, TO_PORT = 7462, DROP_PORT = 7463, CLONE_PORT = 7464;
+const FROM_PORT = 7461, TO_PORT = 7462, DROP_PORT = 7463, CLONE_PORT = 7464, REDIRECT_PORT = 7465;
 
 /**
  * Sends `n` UDP datagrams from namespace `ns` through a raw socket with the UDP checksum computed here
@@ -129,5 +130,52 @@ describe("kinds: TC/TCX programs in TypeScript on a veth pair", privileged(netns
     }
     assert.equal(count(3), 0);
     assert.ok(other.hostStat("tx_packets") - txBefore >= 6, "the copies left through the other interface");
+  });
+});
+
+describe("kinds: XDP redirects through maps in TypeScript", privileged(netnsProblem), () => {
+  let veth: VethPair;
+  let coll: Collection;
+  // A second veth pair, both ends in this namespace: redirected frames leave through D0 and arrive at D1.
+  const D0 = `kpk${process.pid % 100_000}d0`, D1 = `kpk${process.pid % 100_000}d1`;
+  const count = (k: number) => counterAt(coll.map("counts"), k) ?? 0;
+  const ifindex = (name: string) => Number(readFileSync(`/sys/class/net/${name}/ifindex`, "utf8"));
+
+  before(async () => {
+    veth = await createVethPair("kpkx", 175);
+    await run("ip", ["link", "del", D0]);
+    await must("ip", ["link", "add", D0, "type", "veth", "peer", "name", D1]);
+    await must("ip", ["link", "set", D0, "up"]);
+    await must("ip", ["link", "set", D1, "up"]);
+    coll = loadKind("xdp-redirect.bpf.ts");
+  });
+
+  after(async () => {
+    coll?.close();
+    await run("ip", ["link", "del", D0]);
+    await veth?.cleanup();
+  });
+
+  test("DevMap.redirect sends frames out of the interface in the map; an XDP program there sees them", async () => {
+    coll.map("devs").setRaw(u32(0), u32(ifindex(D0)));
+    using _target = coll.program("countOnTarget").attach({ interface: D1 });
+    using _source = coll.program("redirectOut").attach({ interface: veth.hostIf });
+    const rx = await receiver(veth.hostIp, REDIRECT_PORT);
+    try {
+      await sendRawUdp(veth.ns, veth.peerIp, veth.hostIp, REDIRECT_PORT, 7);
+      assert.ok(await waitFor(() => count(1) === 7), `7 frames arrived at ${D1}, saw ${count(1)} (redirected ${count(0)})`);
+      assert.equal(count(0), 7);
+      assert.equal(rx.count(), 0, "redirected frames did not reach the local stack");
+    } finally {
+      rx.sock.close();
+    }
+  });
+
+  test("redirect with a missing entry returns the fallback action from the flags (DevMapHash, CpuMap, XskMap)", () => {
+    const p = coll.program("redirectOthers");
+    for (const size of [14, 40, 80]) {
+      const r = p.testRun({ data: new Uint8Array(size) });
+      assert.equal(r.retval, 2, `a ${size}-byte frame: XDP_PASS from the fallback`);
+    }
   });
 });

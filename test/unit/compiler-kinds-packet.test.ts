@@ -60,3 +60,14 @@ test("skb helper methods: a kind whose program type may not call them has no suc
     assert.ok(d.some((x) => x.code === D.UnknownHelper && /the context has no method "storeBytes"/.test(x.message)), JSON.stringify(d));
   }
 });
+
+test("DevMap.redirect: a kind without the redirect group is refused; XDP compiles it to bpf_redirect_map", () => {
+  const d = diagnose(`import { DevMap, tracepoint } from "tsbpf/kernel";
+const devs = new DevMap({ maxEntries: 2 });
+export const p = tracepoint("sched/sched_process_exec", (ctx) => { devs.redirect(0); return 0; });`);
+  assert.equal(d.length, 1, JSON.stringify(d));
+  assert.match(d[0]!.message, /redirect/);
+  assert.deepEqual(diagnose(`import { CpuMap, DevMap, DevMapHash, XskMap, xdp, XdpAction } from "tsbpf/kernel";
+const a = new DevMap({ maxEntries: 2 }), b = new DevMapHash({ maxEntries: 2 }), c = new CpuMap({ maxEntries: 2 }), x = new XskMap({ maxEntries: 2 });
+export const p = xdp((ctx) => ctx.len > 100 ? a.redirect(0, XdpAction.PASS) : ctx.len > 50 ? b.redirect(1) : ctx.len > 20 ? c.redirect(0) : x.redirect(0));`), []);
+});

@@ -61,9 +61,9 @@ export const SKB_METHODS: Readonly<Record<string, ContextMethod>> = {
   /** bpf_clone_redirect(skb, ifindex, flags): a copy goes to the interface; the program's verdict applies to the original. */
   cloneRedirect: (L, c, ctx) => callHelper(L, H.clone_redirect, [reg(ctx), intArg(L, arg(L, c, 0), U32), optionalWide(L, c, 1)], I64),
   /** bpf_redirect_peer(ifindex, flags): returns TC_ACT_REDIRECT on success (TC ingress). */
-  redirectPeer: (L, c) => callHelper(L, H.redirect_peer, [intArg(L, arg(L, c, 0), U32), optionalWide(L, c, 1)], I64),
+  redirectPeer: (L, c) => callHelper(L, H.redirect_peer, [intArg(L, arg(L, c, 0), U32), optionalWide(L, c, 1)], I32),
   /** bpf_redirect_neigh(ifindex, NULL, 0, flags): returns TC_ACT_REDIRECT on success (TC egress path). */
-  redirectNeigh: (L, c) => callHelper(L, H.redirect_neigh, [intArg(L, arg(L, c, 0), U32), imm(0), imm(0), optionalWide(L, c, 1)], I64),
+  redirectNeigh: (L, c) => callHelper(L, H.redirect_neigh, [intArg(L, arg(L, c, 0), U32), imm(0), imm(0), optionalWide(L, c, 1)], I32),
   /** bpf_get_hash_recalc(skb). */
   hashRecalc: (L, _c, ctx) => callHelper(L, H.get_hash_recalc, [reg(ctx)], U32),
   /** bpf_csum_diff(from, from_size, to, to_size, seed): folds the difference of two buffers into `seed`. */

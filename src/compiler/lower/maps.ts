@@ -6,7 +6,7 @@ import type ts from "typescript";
 import { HELPER_IDS as H } from "../../sys/helper-ids.js";
 import { DiagnosticCode as D } from "../diagnostics.js";
 import type { CompiledMapType } from "../module.js";
-import { I64, showTy, U32, U64, VOID, type IntTy, type Ty } from "../types.js";
+import { I32, I64, showTy, U32, U64, VOID, type IntTy, type Ty } from "../types.js";
 import { addressIfZero, arg, callHelper, ctxArg, intArg, mapFd, memArg, optionalWide, stackBuffer } from "./call-args.js";
 import type { MapInfo } from "./context.js";
 import { isLayout, tyOfLayout, type Lowerer } from "./function.js";
@@ -183,6 +183,10 @@ export const MAP_KINDS: Readonly<Record<string, MapKind>> = {
       },
     },
   },
+  DevMap: redirectMap("devmap"),
+  DevMapHash: redirectMap("devmap_hash"),
+  CpuMap: redirectMap("cpumap"),
+  XskMap: redirectMap("xskmap"),
   StackTraceMap: {
     type: "stack_trace",
     typing: "none",
@@ -198,6 +202,25 @@ export const MAP_KINDS: Readonly<Record<string, MapKind>> = {
 };
 
 const BPF_F_CURRENT_CPU = 0xffffffffn;
+
+/**
+ * A map XDP (and TC) programs redirect through with bpf_redirect_map: u32 keys, 4-byte values (ifindex,
+ * cpumap queue size, AF_XDP socket fd) that userspace fills.
+ */
+function redirectMap(type: CompiledMapType): MapKind {
+  return {
+    type,
+    typing: "none",
+    declare: (o) => ({ ...fds(), maxEntries: required(o) }),
+    methods: {
+      redirect: (L, c, map) => {
+        requireGroup(L, c, "redirect", "redirect");
+        // An XDP/TC action: returned from the program as is.
+        return callHelper(L, H.redirect_map, [mapFd(L, map), intArg(L, arg(L, c, 0), U32), optionalWide(L, c, 1)], I32);
+      },
+    },
+  };
+}
 
 /** `maxEntries`, which the declaration must give. */
 export function required(o: MapOptionsReader): number {

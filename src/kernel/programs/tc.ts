@@ -45,9 +45,9 @@ export interface TcContext extends SkBuffContext {
   /** bpf_clone_redirect: sends a copy to interface `ifindex` (egress, or ingress with BPF_F_INGRESS); the verdict applies to the original. */
   cloneRedirect(ifindex: u32, flags?: u64): i64;
   /** bpf_redirect_peer: at TC ingress, moves the packet to the peer of veth/netkit `ifindex`; return its result (TC_ACT_REDIRECT). */
-  redirectPeer(ifindex: u32, flags?: u64): i64;
+  redirectPeer(ifindex: u32, flags?: u64): i32;
   /** bpf_redirect_neigh: sends the packet out of `ifindex` with the neighbour layer filling L2; return its result. */
-  redirectNeigh(ifindex: u32, flags?: u64): i64;
+  redirectNeigh(ifindex: u32, flags?: u64): i32;
   /** bpf_get_hash_recalc: the packet's flow hash, computed if not yet. */
   hashRecalc(): u32;
   /** bpf_csum_diff: the checksum difference from `from` to `to` (sizes multiples of 4), folded into `seed`. */
