@@ -179,3 +179,46 @@ describe("kinds: XDP redirects through maps in TypeScript", privileged(netnsProb
     }
   });
 });
+
+describe("kinds: XDP adjustHead and xdp.frags in TypeScript (BPF_PROG_TEST_RUN)", privileged(), () => {
+  let coll: Collection;
+  before(() => { coll = loadKind("xdp-adjust.bpf.ts"); });
+  after(() => coll?.close());
+  const seen = (k: number) => { const v = coll.map("seen").getRaw(u32(k))!; return new DataView(v.buffer, v.byteOffset).getBigUint64(0, true); };
+
+  const MACS = [2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
+  const ipv4 = (protocol: number, payload: number[]): number[] => {
+    const total = 20 + payload.length;
+    return [0x45, 0, total >> 8, total & 0xff, 0, 1, 0, 0, 64, protocol, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, ...payload];
+  };
+
+  test("decap: adjustHead(20) strips the IPIP outer header and the Ethernet header is rewritten in front", () => {
+    const inner = ipv4(17, [0x1f, 0x90, 0x1f, 0x91, 0, 12, 0, 0, 0xde, 0xad, 0xbe, 0xef]);
+    const frame = new Uint8Array([...MACS, 0x08, 0x00, ...ipv4(4, inner)]);
+    const r = coll.program("decap").testRun({ data: frame });
+    assert.equal(r.retval, 3, "XDP_TX");
+    assert.deepEqual([...r.data!], [...MACS, 0x08, 0x00, ...inner]);
+  });
+
+  test("pushVlan: adjustHead(-4) makes room for an 802.1Q tag", () => {
+    const payload = ipv4(17, [1, 2, 3, 4, 0, 8, 0, 0]);
+    const frame = new Uint8Array([...MACS, 0x08, 0x00, ...payload]);
+    const r = coll.program("pushVlan").testRun({ data: frame });
+    assert.equal(r.retval, 3, "XDP_TX");
+    assert.deepEqual([...r.data!], [...MACS, 0x81, 0x00, 0x00, 42, 0x08, 0x00, ...payload]);
+    assert.equal(seen(3), 0n, "no adjust failed");
+  });
+
+  test("xdp.frags: bufLen, loadBytes and storeBytes reach past the first buffer of a 9000-byte packet", () => {
+    const frame = new Uint8Array(9000);
+    frame.set(MACS);
+    new DataView(frame.buffer).setUint32(4500, 0x01020304, true);
+    const r = coll.program("frags").testRun({ data: frame, dataOutSize: 9000 });
+    assert.equal(r.retval, 2, "XDP_PASS");
+    assert.equal(seen(0), 9000n, "bufLen counts every fragment");
+    assert.ok(seen(1) < 9000n, `ctx.len is the first buffer only (${seen(1)})`);
+    assert.equal(seen(2), 0x01020304n, "loadBytes read the fragment");
+    assert.equal(r.data!.byteLength, 9000);
+    assert.equal(new DataView(r.data!.buffer, r.data!.byteOffset).getUint32(4600, true), 0x5a5a5a5a, "storeBytes wrote the fragment");
+  });
+});

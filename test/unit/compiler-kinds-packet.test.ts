@@ -71,3 +71,34 @@ export const p = tracepoint("sched/sched_process_exec", (ctx) => { devs.redirect
 const a = new DevMap({ maxEntries: 2 }), b = new DevMapHash({ maxEntries: 2 }), c = new CpuMap({ maxEntries: 2 }), x = new XskMap({ maxEntries: 2 });
 export const p = xdp((ctx) => ctx.len > 100 ? a.redirect(0, XdpAction.PASS) : ctx.len > 50 ? b.redirect(1) : ctx.len > 20 ? c.redirect(0) : x.redirect(0));`), []);
 });
+
+test("a ctx.load view used after a helper that changes packet data is a compile error; a new load is fine", () => {
+  const head = `import { xdp, tc, struct, bytes, u16 } from "tsbpf/kernel";\nconst Eth = struct({ dst: bytes(6), src: bytes(6), proto: u16 });\n`;
+  for (const [call, kind] of [["ctx.adjustHead(4)", "xdp"], ["ctx.storeBytes(12, u16(8))", "tc"], ["ctx.l3CsumReplace(24, 1, 2, 2)", "tc"], ["ctx.cloneRedirect(1)", "tc"]] as const) {
+    const d = diagnose(`${head}export const p = ${kind}((ctx) => {
+  const eth = ctx.load(Eth, 0);
+  if (eth === null) return 2;
+  ${call};
+  return eth.proto > 0 ? 2 : 1;
+});`);
+    assert.equal(d.length, 1, `${call}: ${JSON.stringify(d)}`);
+    assert.equal(d[0]!.code, D.TypeMismatch);
+    assert.ok(d[0]!.message.includes(`"eth" is a view of packet data loaded before ${call} on line 6, which changed the packet; load it again`), d[0]!.message);
+  }
+  assert.deepEqual(diagnose(`${head}export const p = xdp((ctx) => {
+  const eth = ctx.load(Eth, 0);
+  if (eth === null) return 2;
+  const proto = eth.proto;
+  if (ctx.adjustHead(4) !== 0n) return 1;
+  const again = ctx.load(Eth, 0);
+  if (again === null) return 1;
+  again.proto = proto;
+  return 2;
+});`), []);
+});
+
+test("xdpFrags: SEC(\"xdp.frags\") with the XDP context and methods", () => {
+  assert.deepEqual(sections(`import { xdpFrags } from "tsbpf/kernel";\nexport const p = xdpFrags((ctx) => ctx.bufLen() > 1500n ? 1 : 2);`), ["xdp.frags"]);
+  const d = diagnose(`import { xdpFrags } from "tsbpf/kernel";\nexport const p = xdpFrags((ctx) => 5);`);
+  assert.equal(d[0]?.code, D.ReturnValue);
+});

@@ -14,13 +14,14 @@ import { tcx } from "./tcx.js";
 import { tracepoint } from "./tracepoint.js";
 import { uprobe, uretprobe } from "./uprobe.js";
 import { xdp } from "./xdp.js";
+import { xdpFrags } from "./xdp-frags.js";
 
 export type { ContextField, ContextMethod, ContextShape, HelperGroup, PacketShape, ProgramKind, ReturnRule } from "./kind.js";
 
 const KINDS: readonly ProgramKind[] = [
   tracepoint, rawTracepoint, btfTracepoint, kprobe, kretprobe, uprobe, uretprobe, fentry, fexit, lsm,
   xdp, tc, socketFilter, cgroupSkb, perfEvent,
-  tcx,
+  tcx, xdpFrags,
 ];
 
 /** Program kinds by `tsbpf/kernel` entry function name. */

@@ -1,35 +1,24 @@
 // Context methods of socket buffer programs that change the packet or send it elsewhere (TC/TCX, LWT):
 // one lowering per kernel helper, picked by each kind for the helpers its program type may call.
-// Methods marked "changes packet data" make every earlier `ctx.load` view stale: the verifier rejects
-// a program that uses such a view after the call (load the header again).
+// Methods whose helper changes packet data (CHANGE_PACKET) make every earlier `ctx.load` view stale:
+// the verifier rejects its use, so the compiler reports a later use of a `const` view (load it again).
 
 import { HELPER_IDS as H } from "../../sys/helper-ids.js";
-import { DiagnosticCode as D } from "../diagnostics.js";
-import type ts from "typescript";
-import type { VReg } from "../ir.js";
-import type { Lowerer } from "../lower/function.js";
-import { I32, I64, showTy, U32 } from "../types.js";
-import { arg, callHelper, intArg, memArg, optionalWide, stackBuffer, wideArg } from "../lower/call-args.js";
+import { I32, I64, U32 } from "../types.js";
+import { arg, callHelper, intArg, memArg, optionalWide, sizedMemArg, wideArg } from "../lower/call-args.js";
 import { imm, reg } from "../lower/values.js";
 import type { ContextMethod } from "./kind.js";
 
-/** A memory argument with a size the program fixed: an integer of a declared width or a struct/array. */
-function sizedMem(L: Lowerer, c: ts.CallExpression, i: number, name: string): { addr: VReg; size: number } {
-  const e = arg(L, c, i);
-  const v = L.expr(e);
-  if (v.ty.k === "mem") return { addr: L.b.toReg(v.op), size: v.ty.layout.size };
-  if (v.ty.k === "ref") return { addr: L.b.toReg(v.op), size: v.ty.to.k === "bool" ? 1 : v.ty.to.bits / 8 };
-  if (v.ty.k !== "int" && v.ty.k !== "bool") {
-    return L.report(e, D.TypeMismatch, `ctx.${name}: give the value a width (u8(...), u16(...), u32(...), u64(...)) or pass a struct; got ${showTy(v.ty)}`);
-  }
-  const size = v.ty.k === "bool" ? 1 : v.ty.bits / 8;
-  const addr = stackBuffer(L, 8, "bytes");
-  L.write({ k: "mem", base: addr, offset: 0, ty: v.ty, what: "bytes" }, v, e);
-  return { addr, size };
+/** A method whose helper changes packet data: earlier `ctx.load` views become unusable after the call. */
+export function changesPacket(m: ContextMethod): ContextMethod {
+  return (L, c, ctx) => {
+    const v = m(L, c, ctx);
+    L.invalidatePacketViews(c);
+    return v;
+  };
 }
 
-/** Every socket buffer method; kinds pick the ones their program type may call (see SKB_METHODS_*). */
-export const SKB_METHODS: Readonly<Record<string, ContextMethod>> = {
+const LOWERINGS: Readonly<Record<string, ContextMethod>> = {
   /** bpf_skb_load_bytes(skb, offset, to, len): copies the packet bytes at `offset` into `dest`. */
   loadBytes: (L, c, ctx) => {
     const { addr, size } = memArg(L, arg(L, c, 1), undefined, "destination");
@@ -38,7 +27,7 @@ export const SKB_METHODS: Readonly<Record<string, ContextMethod>> = {
   /** bpf_skb_store_bytes(skb, offset, from, len, flags): changes packet data. */
   storeBytes: (L, c, ctx) => {
     const off = intArg(L, arg(L, c, 0), U32);
-    const { addr, size } = sizedMem(L, c, 1, "storeBytes");
+    const { addr, size } = sizedMemArg(L, arg(L, c, 1), "ctx.storeBytes");
     return callHelper(L, H.skb_store_bytes, [reg(ctx), off, reg(addr), imm(size), optionalWide(L, c, 2)], I64);
   },
   /** bpf_l3_csum_replace(skb, offset, from, to, flags): changes packet data. */
@@ -74,8 +63,16 @@ export const SKB_METHODS: Readonly<Record<string, ContextMethod>> = {
   },
 };
 
+/** The helpers the verifier counts as changing packet data (bpf_helper_changes_pkt_data). */
+const CHANGE_PACKET = new Set(["storeBytes", "l3CsumReplace", "l4CsumReplace", "changeTail", "changeHead", "adjustRoom", "changeProto", "pullData", "cloneRedirect"]);
+
+/** Every socket buffer method; kinds pick the ones their program type may call (skbMethods). */
+export const SKB_METHODS: Readonly<Record<string, ContextMethod>> = Object.fromEntries(
+  Object.entries(LOWERINGS).map(([name, m]) => [name, CHANGE_PACKET.has(name) ? changesPacket(m) : m]),
+);
+
 /** Picks methods by name. */
-export function skbMethods(...names: (keyof typeof SKB_METHODS)[]): Record<string, ContextMethod> {
+export function skbMethods(...names: (keyof typeof LOWERINGS)[]): Record<string, ContextMethod> {
   return Object.fromEntries(names.map((n) => [n, SKB_METHODS[n]!]));
 }
 
