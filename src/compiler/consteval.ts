@@ -19,6 +19,7 @@ const LIBRARY_VALUES: Record<string, unknown> = {
   XdpAction: { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 },
   TcAction: { OK: 0, RECLASSIFY: 1, SHOT: 2, PIPE: 3, STOLEN: 4, REDIRECT: 7 },
   AdjRoomMode: { NET: 0, MAC: 1 },
+  NfAction: { DROP: 0, ACCEPT: 1 },
 };
 
 /** A value known at compile time that is not a plain number/string (lets callers tell "not constant"). */

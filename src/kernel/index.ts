@@ -192,6 +192,7 @@ export * from "./programs/xdp.js";
 export * from "./programs/skb.js";
 export * from "./programs/perf-event.js";
 export * from "./programs/tc.js";
+export * from "./programs/netfilter.js";
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers.

@@ -222,3 +222,40 @@ describe("kinds: XDP adjustHead and xdp.frags in TypeScript (BPF_PROG_TEST_RUN)"
     assert.equal(new DataView(r.data!.buffer, r.data!.byteOffset).getUint32(4600, true), 0x5a5a5a5a, "storeBytes wrote the fragment");
   });
 });
+
+describe("kinds: netfilter in TypeScript", privileged(netnsProblem), () => {
+  let veth: VethPair;
+  let coll: Collection;
+  const NF_PORT = 7466;
+
+  before(async () => {
+    veth = await createVethPair("kpkn", 176);
+    coll = loadKind("netfilter.bpf.ts");
+  });
+  after(async () => {
+    coll?.close();
+    await veth?.cleanup();
+  });
+
+  test("NF_INET_LOCAL_IN: UDP to one port is dropped (NfAction.DROP) while attached, other ports pass", async () => {
+    const drop = await receiver(veth.hostIp, NF_PORT);
+    const pass = await receiver(veth.hostIp, NF_PORT + 1);
+    try {
+      {
+        using link = coll.program("nfDrop").attach({ netfilter: { family: "ipv4", hook: "input", priority: -100 } });
+        assert.deepEqual(link.info().netfilter, { pf: 2, hooknum: 1, priority: -100, flags: 0 });
+        await sendRawUdp(veth.ns, veth.peerIp, veth.hostIp, NF_PORT, 4);
+        await sendRawUdp(veth.ns, veth.peerIp, veth.hostIp, NF_PORT + 1, 2);
+        assert.ok(await waitFor(() => (counterAt(coll.map("drops"), 1) ?? 0) === 4), `4 drops counted at hook 1 (LOCAL_IN), saw ${counterAt(coll.map("drops"), 1)}`);
+        assert.ok(await waitFor(() => pass.count() === 2), `the other port got its 2, saw ${pass.count()}`);
+        await sleep(30);
+        assert.equal(drop.count(), 0, "nothing delivered to the dropped port");
+      }
+      await sendRawUdp(veth.ns, veth.peerIp, veth.hostIp, NF_PORT, 1);
+      assert.ok(await waitFor(() => drop.count() === 1), "delivered after detach");
+    } finally {
+      drop.sock.close();
+      pass.sock.close();
+    }
+  });
+});

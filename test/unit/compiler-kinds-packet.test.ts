@@ -102,3 +102,11 @@ test("xdpFrags: SEC(\"xdp.frags\") with the XDP context and methods", () => {
   const d = diagnose(`import { xdpFrags } from "tsbpf/kernel";\nexport const p = xdpFrags((ctx) => 5);`);
   assert.equal(d[0]?.code, D.ReturnValue);
 });
+
+test("netfilter: SEC(\"netfilter\"); 2 (NF_STOLEN) is refused; ctx.state/ctx.skb are kernel structs", () => {
+  assert.deepEqual(sections(`import { netfilter, NfAction } from "tsbpf/kernel";\nexport const p = netfilter((ctx) => ctx.skb.len > 100 && ctx.state.hook === 1 ? NfAction.DROP : NfAction.ACCEPT);`), ["netfilter"]);
+  const d = diagnose(`import { netfilter } from "tsbpf/kernel";\nexport const p = netfilter((ctx) => 2);`);
+  assert.equal(d.length, 1, JSON.stringify(d));
+  assert.equal(d[0]!.code, D.ReturnValue);
+  assert.match(d[0]!.message, /netfilter programs return 0\.\.1/);
+});

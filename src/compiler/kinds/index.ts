@@ -6,6 +6,7 @@ import { fentry, fexit } from "./fentry.js";
 import type { ProgramKind } from "./kind.js";
 import { kprobe, kretprobe } from "./kprobe.js";
 import { lsm } from "./lsm.js";
+import { netfilter } from "./netfilter.js";
 import { perfEvent } from "./perf-event.js";
 import { rawTracepoint } from "./raw-tracepoint.js";
 import { socketFilter } from "./socket-filter.js";
@@ -21,7 +22,7 @@ export type { ContextField, ContextMethod, ContextShape, HelperGroup, PacketShap
 const KINDS: readonly ProgramKind[] = [
   tracepoint, rawTracepoint, btfTracepoint, kprobe, kretprobe, uprobe, uretprobe, fentry, fexit, lsm,
   xdp, tc, socketFilter, cgroupSkb, perfEvent,
-  tcx, xdpFrags,
+  tcx, xdpFrags, netfilter,
 ];
 
 /** Program kinds by `tsbpf/kernel` entry function name. */
