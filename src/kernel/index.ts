@@ -193,6 +193,7 @@ export * from "./programs/skb.js";
 export * from "./programs/perf-event.js";
 export * from "./programs/tc.js";
 export * from "./programs/netfilter.js";
+export * from "./programs/lwt.js";
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers.

@@ -259,3 +259,56 @@ describe("kinds: netfilter in TypeScript", privileged(netnsProblem), () => {
     }
   });
 });
+
+describe("kinds: lwt_in/lwt_out/lwt_xmit in TypeScript on routes with BPF encapsulation", privileged(netnsProblem), () => {
+  let veth: VethPair;
+  let coll: Collection;
+  const LWT_PORT = 7467, PAYLOAD = "tsbpf-kpk";
+  const hits = (k: number) => counterAt(coll.map("hits"), k) ?? 0;
+  const sendLocal = async (ip: string, n: number) => {
+    const tx = createSocket("udp4");
+    for (let i = 0; i < n; i++) await new Promise<void>((r) => tx.send(PAYLOAD, LWT_PORT, ip, () => r()));
+    tx.close();
+  };
+
+  before(async () => {
+    veth = await createVethPair("kpkl", 179);
+    coll = loadKind("lwt.bpf.ts");
+  });
+  after(async () => {
+    coll?.close();
+    await veth?.cleanup();
+  });
+
+  test("lwt_xmit: drops UDP to the port (LwtAction.DROP), reading the UDP header with loadBytes", async () => {
+    const route = "198.18.177.0/24";
+    {
+      using _link = coll.program("xmitDrop").attach({ route, interface: veth.hostIf });
+      assert.match(await must("ip", ["route", "show", route]), /encap bpf xmit xmitDrop/);
+      await sendLocal("198.18.177.7", 3);
+      assert.ok(await waitFor(() => hits(0) === 3), `3 dropped, saw ${hits(0)}`);
+      assert.equal(hits(3), 3 * (8 + PAYLOAD.length), "UDP lengths read with loadBytes");
+    }
+    assert.equal((await must("ip", ["route", "show", route])).trim(), "", "route removed on close");
+  });
+
+  test("lwt_out: counts and passes (LwtAction.OK) locally generated UDP; the frames leave the device", async () => {
+    const route = "198.18.178.0/24";
+    // The namespace answers ARP for the destination, so passed packets are transmitted.
+    await veth.inNs("ip", ["addr", "add", "198.18.178.7/32", "dev", veth.peerIf]);
+    using _link = coll.program("outCount").attach({ route, interface: veth.hostIf });
+    const before = veth.hostStat("tx_packets");
+    await sendLocal("198.18.178.7", 4);
+    assert.ok(await waitFor(() => hits(1) === 4), `4 through lwt_out, saw ${hits(1)}`);
+    assert.ok(await waitFor(() => veth.hostStat("tx_packets") - before >= 4), "the 4 datagrams were transmitted");
+  });
+
+  test("lwt_in: forwarded packets matching the route are counted and dropped on input", async () => {
+    const route = "198.18.180.0/24";
+    await must("sysctl", ["-qw", `net.ipv4.conf.${veth.hostIf}.forwarding=1`]);
+    await veth.inNs("ip", ["route", "replace", route, "via", veth.hostIp]);
+    using _link = coll.program("inCount").attach({ route, interface: veth.hostIf });
+    await sendRawUdp(veth.ns, veth.peerIp, "198.18.180.7", LWT_PORT, 3);
+    assert.ok(await waitFor(() => hits(2) === 3), `3 through lwt_in, saw ${hits(2)}`);
+  });
+});

@@ -110,3 +110,19 @@ test("netfilter: SEC(\"netfilter\"); 2 (NF_STOLEN) is refused; ctx.state/ctx.skb
   assert.equal(d[0]!.code, D.ReturnValue);
   assert.match(d[0]!.message, /netfilter programs return 0\.\.1/);
 });
+
+test("lwt: sections; tcIndex is read-only, socket fields unavailable, only lwt_xmit may store bytes", () => {
+  assert.deepEqual(sections(`import { lwtIn, lwtOut, lwtXmit, LwtAction } from "tsbpf/kernel";
+export const a = lwtIn((ctx) => LwtAction.OK);
+export const b = lwtOut((ctx) => { ctx.mark = 1; ctx.priority = 2; return LwtAction.DROP; });
+export const c = lwtXmit((ctx) => LwtAction.REDIRECT);`), ["lwt_in", "lwt_out", "lwt_xmit"]);
+  const write = diagnose(`import { lwtOut } from "tsbpf/kernel";\nexport const p = lwtOut((ctx) => { (ctx as { tcIndex: number }).tcIndex = 1; return 0; });`);
+  assert.ok(write.some((d) => /tcIndex/.test(d.message) && /read-only|readonly|cannot|not writable/i.test(d.message)), JSON.stringify(write));
+  const sock = diagnose(`import { lwtIn } from "tsbpf/kernel";\nexport const p = lwtIn((ctx) => (ctx as unknown as { remoteIp4: number }).remoteIp4 > 0 ? 0 : 2);`);
+  assert.ok(sock.some((d) => /ctx\.remoteIp4 is not available to lwt programs/.test(d.message)), JSON.stringify(sock));
+  const store = diagnose(`import { lwtOut, u16 } from "tsbpf/kernel";\nexport const p = lwtOut((ctx) => { (ctx as unknown as { storeBytes(o: number, v: u16): bigint }).storeBytes(0, u16(1)); return 0; });`);
+  assert.ok(store.some((d) => d.code === D.UnknownHelper && /no method "storeBytes"/.test(d.message)), JSON.stringify(store));
+  assert.deepEqual(diagnose(`import { lwtXmit, LwtEncap, u16, struct, u32 } from "tsbpf/kernel";
+const Hdr = struct({ a: u32, b: u32, c: u32, d: u32, e: u32 });
+export const p = lwtXmit((ctx) => { ctx.storeBytes(0, u16(1)); ctx.pushEncap(LwtEncap.IP, Hdr.zero()); return 0; });`), []);
+});

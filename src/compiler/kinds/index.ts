@@ -6,6 +6,7 @@ import { fentry, fexit } from "./fentry.js";
 import type { ProgramKind } from "./kind.js";
 import { kprobe, kretprobe } from "./kprobe.js";
 import { lsm } from "./lsm.js";
+import { lwtIn, lwtOut, lwtXmit } from "./lwt.js";
 import { netfilter } from "./netfilter.js";
 import { perfEvent } from "./perf-event.js";
 import { rawTracepoint } from "./raw-tracepoint.js";
@@ -22,7 +23,7 @@ export type { ContextField, ContextMethod, ContextShape, HelperGroup, PacketShap
 const KINDS: readonly ProgramKind[] = [
   tracepoint, rawTracepoint, btfTracepoint, kprobe, kretprobe, uprobe, uretprobe, fentry, fexit, lsm,
   xdp, tc, socketFilter, cgroupSkb, perfEvent,
-  tcx, xdpFrags, netfilter,
+  tcx, xdpFrags, netfilter, lwtIn, lwtOut, lwtXmit,
 ];
 
 /** Program kinds by `tsbpf/kernel` entry function name. */
