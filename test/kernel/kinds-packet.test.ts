@@ -312,3 +312,31 @@ describe("kinds: lwt_in/lwt_out/lwt_xmit in TypeScript on routes with BPF encaps
     assert.ok(await waitFor(() => hits(2) === 3), `3 through lwt_in, saw ${hits(2)}`);
   });
 });
+
+describe("kinds: TC programs that resize packets (BPF_PROG_TEST_RUN)", privileged(), () => {
+  let coll: Collection;
+  before(() => { coll = loadKind("tc-adjust.bpf.ts"); });
+  after(() => coll?.close());
+
+  const MACS = [2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
+  const inner = [0x45, 0, 0, 48, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, ...new Array<number>(28).fill(7)];
+  const frame = () => new Uint8Array([...MACS, 0x08, 0x00, ...inner]);
+
+  test("adjustRoom(20, MAC, ENCAP_L3_IPV4) + storeBytes wrap the packet in an outer IPv4 header", () => {
+    const r = coll.program("encapIpip").testRun({ data: frame() });
+    assert.equal(r.retval, 0, "TC_ACT_OK");
+    const outer = [0x45, 0, 0, 68, 0, 0, 0, 0, 64, 4, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2];
+    assert.deepEqual([...r.data!], [...MACS, 0x08, 0x00, ...outer, ...inner]);
+  });
+
+  test("changeTail trims the packet", () => {
+    const r = coll.program("trimTail").testRun({ data: frame() });
+    assert.equal(r.retval, 0);
+    assert.deepEqual([...r.data!], [...frame()].slice(0, frame().length - 4));
+  });
+
+  test("redirectPeer and redirectNeigh return TC_ACT_REDIRECT", () => {
+    assert.equal(coll.program("toPeer").testRun({ data: frame() }).retval, 7);
+    assert.equal(coll.program("toNeigh").testRun({ data: frame() }).retval, 7);
+  });
+});

@@ -18,7 +18,7 @@ export interface TcContext extends SkBuffContext {
    * bpf_skb_store_bytes: writes `value` (an integer of a declared width, e.g. `u16(x)`, or a struct) at
    * `offset`. `flags`: BPF_F_RECOMPUTE_CSUM, BPF_F_INVALIDATE_HASH. Changes packet data.
    */
-  storeBytes(offset: u32, value: object | number | bigint, flags?: u64): i64;
+  storeBytes(offset: u32, value: object | number | bigint, flags?: u64 | number): i64;
   /**
    * bpf_l3_csum_replace: fixes the IP checksum at `offset` for a field changed from `from` to `to`;
    * `flags` holds the field size (2 or 4) in its low bits. Changes packet data.
@@ -30,24 +30,24 @@ export interface TcContext extends SkBuffContext {
    */
   l4CsumReplace(offset: u32, from: u64 | number, to: u64 | number, flags: u64 | number): i64;
   /** bpf_skb_change_tail: grows or trims the packet to `len` bytes. Changes packet data. */
-  changeTail(len: u32, flags?: u64): i64;
+  changeTail(len: u32, flags?: u64 | number): i64;
   /** bpf_skb_change_head: grows headroom by `len` bytes at the front (L3 devices). Changes packet data. */
-  changeHead(len: u32, flags?: u64): i64;
+  changeHead(len: u32, flags?: u64 | number): i64;
   /**
    * bpf_skb_adjust_room: adds (`lenDiff` > 0) or removes room at the network header (`mode`
    * AdjRoomMode.NET) or the MAC header (AdjRoomMode.MAC); `flags`: BPF_F_ADJ_ROOM_*. Changes packet data.
    */
-  adjustRoom(lenDiff: i32, mode: u32, flags?: u64): i64;
+  adjustRoom(lenDiff: i32, mode: u32, flags?: u64 | number): i64;
   /** bpf_skb_change_proto: switches IPv4 ↔ IPv6 (`proto` in network order: ETH_P_IPV6 as 0xdd86). Changes packet data. */
-  changeProto(proto: u16 | u32, flags?: u64): i64;
+  changeProto(proto: u16 | u32, flags?: u64 | number): i64;
   /** bpf_skb_pull_data: makes the first `len` bytes (0: all) directly readable. Changes packet data. */
   pullData(len?: u32): i64;
   /** bpf_clone_redirect: sends a copy to interface `ifindex` (egress, or ingress with BPF_F_INGRESS); the verdict applies to the original. */
-  cloneRedirect(ifindex: u32, flags?: u64): i64;
+  cloneRedirect(ifindex: u32, flags?: u64 | number): i64;
   /** bpf_redirect_peer: at TC ingress, moves the packet to the peer of veth/netkit `ifindex`; return its result (TC_ACT_REDIRECT). */
-  redirectPeer(ifindex: u32, flags?: u64): i32;
+  redirectPeer(ifindex: u32, flags?: u64 | number): i32;
   /** bpf_redirect_neigh: sends the packet out of `ifindex` with the neighbour layer filling L2; return its result. */
-  redirectNeigh(ifindex: u32, flags?: u64): i32;
+  redirectNeigh(ifindex: u32, flags?: u64 | number): i32;
   /** bpf_get_hash_recalc: the packet's flow hash, computed if not yet. */
   hashRecalc(): u32;
   /** bpf_csum_diff: the checksum difference from `from` to `to` (sizes multiples of 4), folded into `seed`. */
