@@ -3,6 +3,7 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { createSocket, type Socket } from "node:dgram";
 import { resolve } from "node:path";
 import { loadCollection, readCollectionSpec } from "../../src/index.js";
@@ -41,6 +42,41 @@ s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
 for _ in range(n): s.sendto(pkt, (dst, 0))
 `;
   await must("ip", ["netns", "exec", ns, "python3", "-c", py, src, dst, String(port), String(n), payload]);
+}
+
+/**
+ * Captures IPv4 frames arriving on `ifname` inside namespace `ns` with a packet socket until `n` were
+ * seen or `timeoutMs` passed; resolves (after `ready`) with their bytes.
+ */
+async function captureInNs(ns: string, ifname: string, n: number, timeoutMs: number): Promise<{ done: Promise<Uint8Array[]> }> {
+  const py = `
+import socket, select, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+s.bind((sys.argv[1], 0))
+n, deadline, got = int(sys.argv[2]), time.time() + int(sys.argv[3]) / 1000, 0
+print("ready", flush=True)
+while got < n and time.time() < deadline:
+    r, _, _ = select.select([s], [], [], 0.05)
+    if not r: continue
+    f, addr = s.recvfrom(65535)
+    if addr[2] == socket.PACKET_OUTGOING: continue
+    got += 1
+    print(f.hex(), flush=True)
+`;
+  const child = spawn("ip", ["netns", "exec", ns, "python3", "-c", py, ifname, String(n), String(timeoutMs)], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  let readyResolve!: () => void;
+  const ready = new Promise<void>((r) => { readyResolve = r; });
+  child.stdout.on("data", (d: Buffer) => { out += d.toString(); if (out.includes("ready\n")) readyResolve(); });
+  const done = new Promise<Uint8Array[]>((resolveDone, reject) => {
+    child.on("error", reject);
+    child.on("exit", () => {
+      readyResolve();
+      resolveDone(out.split("\n").filter((l) => l && l !== "ready").map((h) => Uint8Array.from(Buffer.from(h, "hex"))));
+    });
+  });
+  await ready;
+  return { done };
 }
 
 /** A UDP receiver on ip:port counting datagrams. */
@@ -301,6 +337,29 @@ describe("kinds: lwt_in/lwt_out/lwt_xmit in TypeScript on routes with BPF encaps
     await sendLocal("198.18.178.7", 4);
     assert.ok(await waitFor(() => hits(1) === 4), `4 through lwt_out, saw ${hits(1)}`);
     assert.ok(await waitFor(() => veth.hostStat("tx_packets") - before >= 4), "the 4 datagrams were transmitted");
+  });
+
+  test("lwt_xmit: pushEncap(IP) wraps datagrams in IPIP and REROUTE sends them to the outer destination", async () => {
+    const route = "198.18.181.0/24";
+    const peer = veth.peerIp.split(".").map(Number);
+    coll.map("tunnel").setRaw(u32(0), Uint8Array.from(peer));
+    using _link = coll.program("xmitEncap").attach({ route, interface: veth.hostIf });
+    const cap = await captureInNs(veth.ns, veth.peerIf, 3, 5000);
+    await sendLocal("198.18.181.7", 3);
+    const frames = (await cap.done).filter((f) => f[12] === 0x08 && f[13] === 0 && f[23] === 4);
+    assert.equal(frames.length, 3, `3 IPIP frames reached the peer, got ${frames.length}`);
+    for (const f of frames) {
+      const outer = f.subarray(14, 34), inner = f.subarray(34);
+      assert.deepEqual([...outer.subarray(16, 20)], peer, "outer destination from the map");
+      assert.deepEqual([...inner.subarray(16, 20)], [198, 18, 181, 7], "inner destination kept");
+      assert.equal(inner[9], 17, "inner protocol UDP");
+      assert.equal(new DataView(inner.buffer, inner.byteOffset).getUint16(22), LWT_PORT);
+      assert.equal(new DataView(outer.buffer, outer.byteOffset).getUint16(2), 20 + 20 + 8 + PAYLOAD.length, "outer total length");
+      let sum = 0;
+      for (let i = 0; i < 20; i += 2) sum += (outer[i]! << 8) | outer[i + 1]!;
+      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
+      assert.equal(sum, 0xffff, "valid outer IPv4 header checksum");
+    }
   });
 
   test("lwt_in: forwarded packets matching the route are counted and dropped on input", async () => {
