@@ -126,3 +126,17 @@ export const c = lwtXmit((ctx) => LwtAction.REDIRECT);`), ["lwt_in", "lwt_out", 
 const Hdr = struct({ a: u32, b: u32, c: u32, d: u32, e: u32 });
 export const p = lwtXmit((ctx) => { ctx.storeBytes(0, u16(1)); ctx.pushEncap(LwtEncap.IP, Hdr.zero()); return 0; });`), []);
 });
+
+test("a view loaded again in each iteration of an unrolled loop stays usable after the previous iteration's store", () => {
+  assert.deepEqual(diagnose(`import { tc, struct, bytes, u16 } from "tsbpf/kernel";
+const Eth = struct({ dst: bytes(6), src: bytes(6), proto: u16 });
+export const p = tc((ctx) => {
+  for (const off of [0, 4]) {
+    const eth = ctx.load(Eth, off);
+    if (eth === null) return 0;
+    const proto: u16 = eth.proto;
+    ctx.storeBytes(off + 12, proto);
+  }
+  return 0;
+});`), []);
+});

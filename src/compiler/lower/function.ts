@@ -41,7 +41,10 @@ export class Lowerer {
   readonly #scopes: Map<ts.Symbol, Local>[] = [new Map()];
   readonly #inline: InlineFrame[] = [];
   readonly #loops: LoopFrame[] = [];
-  /** Ring buffer records already submitted or discarded (use after that is a verifier error), per scope. */
+  /**
+   * Ring buffer records already submitted or discarded, and packet views made stale by a helper that
+   * changed packet data (`packet`): a use after that is a verifier error. Per scope.
+   */
   readonly #consumed: Map<ts.Symbol, { readonly at: ts.Node; readonly packet?: boolean }>[] = [new Map()];
 
   /** The return values the kernel accepts from this program, if it restricts them. */
