@@ -109,7 +109,7 @@ export class Lowerer {
 
   #declare(sym: ts.Symbol, local: Local): void {
     this.#scopes[this.#scopes.length - 1]!.set(sym, local);
-    // A fresh declaration (e.g. the next iteration of an unrolled loop) is usable again.
+    // A fresh declaration (e.g. in the second inlined call of a function) is usable again.
     for (const c of this.#consumed) c.delete(sym);
   }
 
