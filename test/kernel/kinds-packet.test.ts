@@ -394,6 +394,12 @@ describe("kinds: TC programs that resize packets (BPF_PROG_TEST_RUN)", privilege
     assert.deepEqual([...r.data!], [...frame()].slice(0, frame().length - 4));
   });
 
+  test("vlanPush sets the packet's VLAN tag and vlanPop removes it", () => {
+    assert.equal(coll.program("vlanTag").testRun({ data: frame() }).retval, 0);
+    const at = (k: number) => new DataView(coll.map("vlan").getRaw(u32(k))!.buffer).getUint32(0, true);
+    assert.deepEqual([at(0), at(1) & 0xfff, at(2)], [1, 42, 0]);
+  });
+
   test("redirectPeer and redirectNeigh return TC_ACT_REDIRECT", () => {
     assert.equal(coll.program("toPeer").testRun({ data: frame() }).retval, 7);
     assert.equal(coll.program("toNeigh").testRun({ data: frame() }).retval, 7);

@@ -47,6 +47,10 @@ const LOWERINGS: Readonly<Record<string, ContextMethod>> = {
   changeProto: (L, c, ctx) => callHelper(L, H.skb_change_proto, [reg(ctx), intArg(L, arg(L, c, 0), U32), optionalWide(L, c, 1)], I64),
   /** bpf_skb_pull_data(skb, len): makes `len` bytes directly readable; changes packet data. */
   pullData: (L, c, ctx) => callHelper(L, H.skb_pull_data, [reg(ctx), c.arguments.length ? intArg(L, arg(L, c, 0), U32) : imm(0)], I64),
+  /** bpf_skb_vlan_push(skb, proto, tci): `proto` ETH_P_8021Q/8021AD in network order. Changes packet data. */
+  vlanPush: (L, c, ctx) => callHelper(L, H.skb_vlan_push, [reg(ctx), intArg(L, arg(L, c, 0), U32), intArg(L, arg(L, c, 1), U32)], I64),
+  /** bpf_skb_vlan_pop(skb). Changes packet data. */
+  vlanPop: (L, _c, ctx) => callHelper(L, H.skb_vlan_pop, [reg(ctx)], I64),
   /** bpf_clone_redirect(skb, ifindex, flags): a copy goes to the interface; the program's verdict applies to the original. */
   cloneRedirect: (L, c, ctx) => callHelper(L, H.clone_redirect, [reg(ctx), intArg(L, arg(L, c, 0), U32), optionalWide(L, c, 1)], I64),
   /** bpf_redirect_peer(ifindex, flags): returns TC_ACT_REDIRECT on success (TC ingress). */
@@ -64,7 +68,7 @@ const LOWERINGS: Readonly<Record<string, ContextMethod>> = {
 };
 
 /** The helpers the verifier counts as changing packet data (bpf_helper_changes_pkt_data). */
-const CHANGE_PACKET = new Set(["storeBytes", "l3CsumReplace", "l4CsumReplace", "changeTail", "changeHead", "adjustRoom", "changeProto", "pullData", "cloneRedirect"]);
+const CHANGE_PACKET = new Set(["storeBytes", "l3CsumReplace", "l4CsumReplace", "changeTail", "changeHead", "adjustRoom", "changeProto", "pullData", "cloneRedirect", "vlanPush", "vlanPop"]);
 
 /** Every socket buffer method; kinds pick the ones their program type may call (skbMethods). */
 export const SKB_METHODS: Readonly<Record<string, ContextMethod>> = Object.fromEntries(
@@ -79,5 +83,5 @@ export function skbMethods(...names: (keyof typeof LOWERINGS)[]): Record<string,
 /** What TC and TCX programs (sched_cls) may call. */
 export const TC_METHODS = skbMethods(
   "loadBytes", "storeBytes", "l3CsumReplace", "l4CsumReplace", "changeTail", "changeHead", "adjustRoom", "changeProto",
-  "pullData", "cloneRedirect", "redirectPeer", "redirectNeigh", "hashRecalc", "csumDiff",
+  "pullData", "cloneRedirect", "redirectPeer", "redirectNeigh", "hashRecalc", "csumDiff", "vlanPush", "vlanPop",
 );

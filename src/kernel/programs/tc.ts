@@ -8,8 +8,9 @@ import type { SkBuffContext } from "./skb.js";
 /**
  * Context of TC and TCX programs: struct __sk_buff plus methods for the kernel's skb helpers.
  * Methods that change packet data (storeBytes, the checksum fixes, changeTail/Head, adjustRoom,
- * changeProto, pullData) make every earlier `ctx.load` view stale: the verifier rejects a program that
- * reads or writes through one after the call, so load the header again. Each returns 0 or a negative errno.
+ * changeProto, pullData, cloneRedirect, vlanPush/Pop) make every earlier `ctx.load` view stale: the
+ * verifier rejects a program that reads or writes through one after the call, and the compiler reports a
+ * later use of a `const` view; load the header again. Each returns 0 or a negative errno unless noted.
  */
 export interface TcContext extends SkBuffContext {
   /** bpf_skb_load_bytes: copies `dest`'s size of packet bytes at `offset` into `dest`. */
@@ -42,6 +43,13 @@ export interface TcContext extends SkBuffContext {
   changeProto(proto: u16 | u32, flags?: u64 | number): i64;
   /** bpf_skb_pull_data: makes the first `len` bytes (0: all) directly readable. Changes packet data. */
   pullData(len?: u32): i64;
+  /**
+   * bpf_skb_vlan_push: adds a VLAN tag (`proto` ETH_P_8021Q as 0x0081 or ETH_P_8021AD as 0xa888, network
+   * order; `tci` host order), as the kernel's offloaded tag when the packet has none. Changes packet data.
+   */
+  vlanPush(proto: u16 | u32, tci: u16 | u32): i64;
+  /** bpf_skb_vlan_pop: removes the outer VLAN tag. Changes packet data. */
+  vlanPop(): i64;
   /** bpf_clone_redirect: sends a copy to interface `ifindex` (egress, or ingress with BPF_F_INGRESS); the verdict applies to the original. */
   cloneRedirect(ifindex: u32, flags?: u64 | number): i64;
   /** bpf_redirect_peer: at TC ingress, moves the packet to the peer of veth/netkit `ifindex`; return its result (TC_ACT_REDIRECT). */
