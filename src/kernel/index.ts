@@ -161,9 +161,12 @@ interface RedirectMap {
   /** bpf_redirect_map: redirect the packet to entry `key`; return the result from the program. */
   redirect(key: u32, flags?: u64 | number): i32;
 }
-/** BPF_MAP_TYPE_DEVMAP: index → interface (ifindex) to send packets out of. */
+/**
+ * BPF_MAP_TYPE_DEVMAP: index → interface (ifindex) to send packets out of. With `valueSize: 8` each value
+ * is also followed by the fd of an {@link xdpDevmap} program run before sending (struct bpf_devmap_val).
+ */
 export declare class DevMap implements RedirectMap {
-  constructor(opts: { readonly maxEntries: number });
+  constructor(opts: { readonly maxEntries: number; readonly valueSize?: 4 | 8 });
   redirect(key: u32, flags?: u64 | number): i32;
 }
 /** BPF_MAP_TYPE_DEVMAP_HASH: as DevMap with sparse keys (e.g. the ifindex itself). */
@@ -171,7 +174,9 @@ export declare class DevMapHash extends DevMap {}
 /** BPF_MAP_TYPE_CPUMAP: CPU number → queue size; redirected packets continue on that CPU. */
 export declare class CpuMap extends DevMap {}
 /** BPF_MAP_TYPE_XSKMAP: RX queue → AF_XDP socket (fd set by userspace). */
-export declare class XskMap extends DevMap {}
+export declare class XskMap extends DevMap {
+  constructor(opts: { readonly maxEntries: number });
+}
 
 /** BPF_MAP_TYPE_STACK_TRACE: stack ids for `getStackId`. */
 export declare class StackTraceMap {

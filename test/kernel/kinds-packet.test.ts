@@ -207,6 +207,20 @@ describe("kinds: XDP redirects through maps in TypeScript", privileged(netnsProb
     }
   });
 
+  test("a DevMap entry with an xdpDevmap program runs it on the way out, egressIfindex naming the interface", async () => {
+    const value = new Uint8Array(8);
+    new DataView(value.buffer).setUint32(0, ifindex(D0), true);
+    new DataView(value.buffer).setInt32(4, coll.program("onEgress").fd.value, true);
+    coll.map("devsWithProgram").setRaw(u32(0), value);
+    for (const k of [0, 1, 2, 3]) coll.map("counts").setRaw(u32(k), new Uint8Array(8));
+    using _target = coll.program("countOnTarget").attach({ interface: D1 });
+    using _source = coll.program("redirectWithProgram").attach({ interface: veth.hostIf });
+    await sendRawUdp(veth.ns, veth.peerIp, veth.hostIp, REDIRECT_PORT, 5);
+    assert.ok(await waitFor(() => count(1) === 5), `5 frames arrived at ${D1}, saw ${count(1)} (redirected ${count(0)}, devmap program ${count(2)})`);
+    assert.equal(count(2), 5, "the devmap program ran for each");
+    assert.equal(count(3), ifindex(D0), "ctx.egressIfindex is the DevMap entry's interface");
+  });
+
   test("redirect with a missing entry returns the fallback action from the flags (DevMapHash, CpuMap, XskMap)", () => {
     const p = coll.program("redirectOthers");
     for (const size of [14, 40, 80]) {

@@ -143,3 +143,14 @@ export const p = tc((ctx) => {
   return 0;
 });`), []);
 });
+
+test("xdpDevmap: SEC(\"xdp/devmap\") reads egressIfindex and returns 0..2; DevMap valueSize is 4 or 8", () => {
+  assert.deepEqual(sections(`import { xdpDevmap, DevMap, XdpAction } from "tsbpf/kernel";
+const d = new DevMap({ maxEntries: 1, valueSize: 8 });
+export const p = xdpDevmap((ctx) => ctx.egressIfindex === 3 ? XdpAction.DROP : XdpAction.PASS);`), ["xdp/devmap"]);
+  const ret = diagnose(`import { xdpDevmap, XdpAction } from "tsbpf/kernel";\nexport const p = xdpDevmap((ctx) => XdpAction.REDIRECT);`);
+  assert.equal(ret.length, 1, JSON.stringify(ret));
+  assert.equal(ret[0]!.code, D.ReturnValue);
+  const size = diagnose(`import { DevMap, xdp } from "tsbpf/kernel";\nconst d = new DevMap({ maxEntries: 1, valueSize: 6 as 8 });\nexport const p = xdp((ctx) => d.redirect(0));`);
+  assert.ok(size.some((x) => x.code === D.MapDeclaration && /valueSize is 4 .* or 8/.test(x.message)), JSON.stringify(size));
+});

@@ -16,6 +16,7 @@ import { tcx } from "./tcx.js";
 import { tracepoint } from "./tracepoint.js";
 import { uprobe, uretprobe } from "./uprobe.js";
 import { xdp } from "./xdp.js";
+import { xdpDevmap } from "./xdp-devmap.js";
 import { xdpFrags } from "./xdp-frags.js";
 
 export type { ContextField, ContextMethod, ContextShape, HelperGroup, PacketShape, ProgramKind, ReturnRule } from "./kind.js";
@@ -23,7 +24,7 @@ export type { ContextField, ContextMethod, ContextShape, HelperGroup, PacketShap
 const KINDS: readonly ProgramKind[] = [
   tracepoint, rawTracepoint, btfTracepoint, kprobe, kretprobe, uprobe, uretprobe, fentry, fexit, lsm,
   xdp, tc, socketFilter, cgroupSkb, perfEvent,
-  tcx, xdpFrags, netfilter, lwtIn, lwtOut, lwtXmit,
+  tcx, xdpFrags, netfilter, lwtIn, lwtOut, lwtXmit, xdpDevmap,
 ];
 
 /** Program kinds by `tsbpf/kernel` entry function name. */

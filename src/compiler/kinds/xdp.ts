@@ -19,7 +19,7 @@ export const xdp: ProgramKind = {
     what: "XDP context",
     fields: {
       ...u32Fields({ ingressIfindex: [12], rxQueueIndex: [16] }),
-      egressIfindex: { offset: 20, size: 4, unavailable: "ctx.egressIfindex is only readable by XDP programs run from a devmap, which tsbpf programs cannot declare yet" },
+      egressIfindex: { offset: 20, size: 4, unavailable: "ctx.egressIfindex is only readable by XDP programs run from a devmap entry: declare them with xdpDevmap(...)" },
     },
     packet: { data: DATA, dataEnd: DATA_END, direct: true },
     computed: {

@@ -205,13 +205,19 @@ const BPF_F_CURRENT_CPU = 0xffffffffn;
 
 /**
  * A map XDP (and TC) programs redirect through with bpf_redirect_map: u32 keys, 4-byte values (ifindex,
- * cpumap queue size, AF_XDP socket fd) that userspace fills.
+ * cpumap queue size, AF_XDP socket fd) that userspace fills; DevMap/CpuMap values may be 8 bytes, the
+ * second u32 the fd of an `xdpDevmap` program (or a cpumap XDP program) to run.
  */
 function redirectMap(type: CompiledMapType): MapKind {
   return {
     type,
     typing: "none",
-    declare: (o) => ({ ...fds(), maxEntries: required(o) }),
+    declare: (o) => {
+      // DevMap/CpuMap entries may also carry a program fd (struct bpf_devmap_val / bpf_cpumap_val).
+      const valueSize = o.num("valueSize") ?? 4;
+      if (valueSize !== 4 && (valueSize !== 8 || type === "xskmap")) o.fail(type === "xskmap" ? "XskMap values are 4 bytes (a socket fd)" : "valueSize is 4 (ifindex or queue size) or 8 (plus a program fd)");
+      return { ...fds(), valueSize, maxEntries: required(o) };
+    },
     methods: {
       redirect: (L, c, map) => {
         requireGroup(L, c, "redirect", "redirect");

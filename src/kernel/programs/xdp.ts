@@ -7,6 +7,7 @@ import type { PacketAccess, Program } from "../program.js";
 export interface XdpContext extends PacketAccess {
   readonly ingressIfindex: u32;
   readonly rxQueueIndex: u32;
+  /** The interface a redirected packet leaves by (only in {@link xdpDevmap} programs). */
   readonly egressIfindex: u32;
   /**
    * bpf_xdp_adjust_head: moves the packet start by `delta` bytes (negative: room for a new header,
@@ -33,6 +34,13 @@ export declare function xdp(handler: (ctx: XdpContext) => number): Program<"xdp"
  * first buffer, `bufLen`/`loadBytes`/`storeBytes` the whole packet. Returns an {@link XdpAction}.
  */
 export declare function xdpFrags(handler: (ctx: XdpContext) => number): Program<"xdp.frags">;
+
+/**
+ * `SEC("xdp/devmap")`: run by a DevMap entry (declared with `valueSize: 8`, the program's fd in the
+ * entry's second u32) on packets redirected to it; `ctx.egressIfindex` is the interface they leave by.
+ * Returns XdpAction.PASS (send), DROP or ABORTED.
+ */
+export declare function xdpDevmap(handler: (ctx: XdpContext) => number): Program<"xdp/devmap">;
 
 /** XDP verdicts. */
 export declare const XdpAction: { readonly ABORTED: 0; readonly DROP: 1; readonly PASS: 2; readonly TX: 3; readonly REDIRECT: 4 };
