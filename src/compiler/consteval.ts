@@ -20,6 +20,10 @@ const LIBRARY_VALUES: Record<string, unknown> = {
   TcAction: { OK: 0, RECLASSIFY: 1, SHOT: 2, PIPE: 3, STOLEN: 4, REDIRECT: 7 },
   SkAction: { DROP: 0, PASS: 1 },
   FlowDissectorAction: { OK: 0, DROP: 2, CONTINUE: 129 },
+  AdjRoomMode: { NET: 0, MAC: 1 },
+  NfAction: { DROP: 0, ACCEPT: 1 },
+  LwtAction: { OK: 0, DROP: 2, REDIRECT: 7, REROUTE: 128 },
+  LwtEncap: { SEG6: 0, SEG6_INLINE: 1, IP: 2 },
 };
 
 /** A value known at compile time that is not a plain number/string (lets callers tell "not constant"). */

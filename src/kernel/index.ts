@@ -172,6 +172,32 @@ export declare class ReuseportSockArray {
   constructor(opts: { readonly maxEntries: number; readonly flags?: number; readonly pinning?: "by_name" });
 }
 
+/**
+ * Maps XDP programs redirect through (bpf_redirect_map): u32 keys, u32 values userspace fills.
+ * `redirect(key, flags)` returns XDP_REDIRECT, or on a missing entry the action in `flags`' low two
+ * bits (e.g. XdpAction.PASS; default ABORTED); BPF_F_BROADCAST / BPF_F_EXCLUDE_INGRESS for devmaps.
+ */
+interface RedirectMap {
+  /** bpf_redirect_map: redirect the packet to entry `key`; return the result from the program. */
+  redirect(key: u32, flags?: u64 | number): i32;
+}
+/**
+ * BPF_MAP_TYPE_DEVMAP: index → interface (ifindex) to send packets out of. With `valueSize: 8` each value
+ * is also followed by the fd of an {@link xdpDevmap} program run before sending (struct bpf_devmap_val).
+ */
+export declare class DevMap implements RedirectMap {
+  constructor(opts: { readonly maxEntries: number; readonly valueSize?: 4 | 8 });
+  redirect(key: u32, flags?: u64 | number): i32;
+}
+/** BPF_MAP_TYPE_DEVMAP_HASH: as DevMap with sparse keys (e.g. the ifindex itself). */
+export declare class DevMapHash extends DevMap {}
+/** BPF_MAP_TYPE_CPUMAP: CPU number → queue size; redirected packets continue on that CPU. */
+export declare class CpuMap extends DevMap {}
+/** BPF_MAP_TYPE_XSKMAP: RX queue → AF_XDP socket (fd set by userspace). */
+export declare class XskMap extends DevMap {
+  constructor(opts: { readonly maxEntries: number });
+}
+
 /** BPF_MAP_TYPE_STACK_TRACE: stack ids for `getStackId`. */
 export declare class StackTraceMap {
   constructor(opts: { readonly maxEntries: number; readonly depth?: number });
@@ -193,6 +219,9 @@ export * from "./programs/perf-event.js";
 export * from "./programs/iter.js";
 export * from "./programs/struct-ops.js";
 export * from "./programs/sockets.js";
+export * from "./programs/tc.js";
+export * from "./programs/netfilter.js";
+export * from "./programs/lwt.js";
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers.

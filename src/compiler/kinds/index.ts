@@ -8,6 +8,8 @@ import { flowDissector } from "./flow-dissector.js";
 import type { ProgramKind } from "./kind.js";
 import { kprobe, kretprobe } from "./kprobe.js";
 import { lsm } from "./lsm.js";
+import { lwtIn, lwtOut, lwtXmit } from "./lwt.js";
+import { netfilter } from "./netfilter.js";
 import { perfEvent } from "./perf-event.js";
 import { rawTracepoint } from "./raw-tracepoint.js";
 import { skLookup } from "./sk-lookup.js";
@@ -16,10 +18,13 @@ import { skReuseport } from "./sk-reuseport.js";
 import { skSkb } from "./sk-skb.js";
 import { socketFilter } from "./socket-filter.js";
 import { tc } from "./tc.js";
+import { tcx } from "./tcx.js";
 import { tracepoint } from "./tracepoint.js";
 import { uprobe, uretprobe } from "./uprobe.js";
 import { usdt } from "./usdt.js";
 import { xdp } from "./xdp.js";
+import { xdpDevmap } from "./xdp-devmap.js";
+import { xdpFrags } from "./xdp-frags.js";
 
 export type { ContextField, ContextMethod, ContextShape, HelperGroup, PacketShape, ProgramKind, ReturnRule } from "./kind.js";
 
@@ -29,6 +34,7 @@ const KINDS: readonly ProgramKind[] = [
   usdt,
   iter, iterSleepable,
   skMsg, skSkb, skLookup, skReuseport, flowDissector,
+  tcx, xdpFrags, netfilter, lwtIn, lwtOut, lwtXmit, xdpDevmap,
 ];
 
 /** Program kinds by `tsbpf/kernel` entry function name. */

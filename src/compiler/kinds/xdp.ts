@@ -4,6 +4,7 @@
 import { U32 } from "../types.js";
 import { reg } from "../lower/values.js";
 import { u32Fields, type ProgramKind } from "./kind.js";
+import { XDP_METHODS } from "./xdp-methods.js";
 
 /** struct xdp_md offsets of the packet pointers. */
 const DATA = 0, DATA_END = 4;
@@ -18,7 +19,7 @@ export const xdp: ProgramKind = {
     what: "XDP context",
     fields: {
       ...u32Fields({ ingressIfindex: [12], rxQueueIndex: [16] }),
-      egressIfindex: { offset: 20, size: 4, unavailable: "ctx.egressIfindex is only readable by XDP programs run from a devmap, which tsbpf programs cannot declare yet" },
+      egressIfindex: { offset: 20, size: 4, unavailable: "ctx.egressIfindex is only readable by XDP programs run from a devmap entry: declare them with xdpDevmap(...)" },
     },
     packet: { data: DATA, dataEnd: DATA_END, direct: true },
     computed: {
@@ -33,5 +34,6 @@ export const xdp: ProgramKind = {
     },
   },
   helpers: ["redirect"],
+  methods: XDP_METHODS,
   returns: () => ({ min: 0, max: 4, meaning: "an XdpAction: ABORTED 0, DROP 1, PASS 2, TX 3, REDIRECT 4" }),
 };

@@ -71,6 +71,25 @@ export function memArg(L: Lowerer, e: ts.Expression, ty: Ty | undefined, what: s
   return L.report(e, D.TypeMismatch, `${what}: expected a value in memory or an integer, got ${showTy(v.ty)}`);
 }
 
+/**
+ * A memory argument whose size the program fixed: a struct, or an integer of a declared width (spilled
+ * to the stack). A bare number has no width and is refused (for helpers that write packet bytes).
+ */
+export function sizedMemArg(L: Lowerer, e: ts.Expression, what: string): { addr: VReg; size: number } {
+  const v = L.expr(e);
+  if (v.ty.k === "mem") return { addr: L.b.toReg(v.op), size: v.ty.layout.size };
+  if (v.ty.k === "ref") return { addr: L.b.toReg(v.op), size: v.ty.to.k === "bool" ? 1 : v.ty.to.bits / 8 };
+  if (v.ty.k !== "int" && v.ty.k !== "bool") {
+    return L.report(e, D.TypeMismatch, `${what}: give the value a width (u8(...), u16(...), u32(...), u64(...)) or pass a struct; got ${showTy(v.ty)}`);
+  }
+  const size = v.ty.k === "bool" ? 1 : v.ty.bits / 8;
+  const slot = L.b.slot(8, 8, what);
+  const addr = L.b.reg();
+  L.b.emit({ op: "stackAddr", dst: addr, slot, offset: 0 });
+  L.write({ k: "mem", base: addr, offset: 0, ty: v.ty, what }, v, e);
+  return { addr, size };
+}
+
 /** A kernel address argument: a u64, a kernel object, or an embedded array's address. */
 export function addrArg(L: Lowerer, e: ts.Expression): Operand {
   const v = L.value(L.expr(e), e);

@@ -44,8 +44,11 @@ export class Lowerer {
   readonly #scopes: Map<ts.Symbol, Local>[] = [new Map()];
   readonly #inline: InlineFrame[] = [];
   readonly #loops: LoopFrame[] = [];
-  /** Ring buffer records already submitted or discarded (use after that is a verifier error), per scope. */
-  readonly #consumed: Map<ts.Symbol, ts.Node>[] = [new Map()];
+  /**
+   * Ring buffer records already submitted or discarded, and packet views made stale by a helper that
+   * changed packet data (`packet`): a use after that is a verifier error. Per scope.
+   */
+  readonly #consumed: Map<ts.Symbol, { readonly at: ts.Node; readonly packet?: boolean }>[] = [new Map()];
 
   /** The return values the kernel accepts from this program, if it restricts them. */
   readonly #returns: ReturnRule | undefined;
@@ -123,6 +126,8 @@ export class Lowerer {
 
   #declare(sym: ts.Symbol, local: Local): void {
     this.#scopes[this.#scopes.length - 1]!.set(sym, local);
+    // A fresh declaration (e.g. in the second inlined call of a function) is usable again.
+    for (const c of this.#consumed) c.delete(sym);
   }
 
   #scoped<T>(fn: () => T): T {
@@ -143,14 +148,37 @@ export class Lowerer {
     while (ts.isParenthesizedExpression(e) || ts.isNonNullExpression(e)) e = e.expression;
     if (!ts.isIdentifier(e)) return;
     const sym = this.m.consts.resolveSymbol(e);
-    if (sym) this.#consumed[this.#consumed.length - 1]!.set(sym, at);
+    if (sym) this.#consumed[this.#consumed.length - 1]!.set(sym, { at });
+  }
+
+  /**
+   * A helper that changes packet data was called at `at`: every `const` view the handler loaded with
+   * `ctx.load(...)` and still has in scope is stale (the verifier rejects its use), so later uses are errors.
+   */
+  invalidatePacketViews(at: ts.Node): void {
+    for (const scope of this.#scopes) {
+      for (const [sym, local] of scope) {
+        if (local.k !== "reg") continue;
+        const d = sym.valueDeclaration;
+        if (!d || !ts.isVariableDeclaration(d) || !d.initializer || !(ts.getCombinedNodeFlags(d.parent) & ts.NodeFlags.Const)) continue;
+        let init = d.initializer;
+        while (ts.isParenthesizedExpression(init) || ts.isNonNullExpression(init)) init = init.expression;
+        if (!ts.isCallExpression(init) || !ts.isPropertyAccessExpression(init.expression) || init.expression.name.text !== "load") continue;
+        const obj = init.expression.expression;
+        const objSym = ts.isIdentifier(obj) ? this.m.consts.resolveSymbol(obj) : undefined;
+        const objLocal = objSym ? this.#lookup(objSym) : undefined;
+        if (objLocal?.k === "reg" && objLocal.ty.k === "ctx") this.#consumed[this.#consumed.length - 1]!.set(sym, { at, packet: true });
+      }
+    }
   }
 
   #checkConsumed(sym: ts.Symbol, id: ts.Identifier): void {
     for (let i = this.#consumed.length - 1; i >= 0; i--) {
-      const at = this.#consumed[i]!.get(sym);
-      if (!at) continue;
+      const mark = this.#consumed[i]!.get(sym);
+      if (!mark) continue;
+      const at = mark.at;
       const line = at.getSourceFile().getLineAndCharacterOfPosition(at.getStart()).line + 1;
+      if (mark.packet) this.report(id, D.TypeMismatch, `"${id.text}" is a view of packet data loaded before ${at.getText()} on line ${line}, which changed the packet; load it again with ctx.load after that call`);
       this.report(id, D.TypeMismatch, `"${id.text}" was submitted or discarded on line ${line}; a ring buffer record cannot be used after that (copy the fields you need first)`);
     }
   }

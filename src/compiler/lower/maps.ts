@@ -6,7 +6,7 @@ import type ts from "typescript";
 import { HELPER_IDS as H } from "../../sys/helper-ids.js";
 import { DiagnosticCode as D } from "../diagnostics.js";
 import type { CompiledMapType } from "../module.js";
-import { I64, showTy, U32, U64, VOID, type IntTy, type Ty } from "../types.js";
+import { I32, I64, showTy, U32, U64, VOID, type IntTy, type Ty } from "../types.js";
 import { addressIfZero, arg, callHelper, ctxArg, intArg, mapFd, memArg, optionalWide, stackBuffer } from "./call-args.js";
 import type { MapInfo } from "./context.js";
 import { isLayout, tyOfLayout, type Lowerer } from "./function.js";
@@ -211,6 +211,10 @@ export const MAP_KINDS: Readonly<Record<string, MapKind>> = {
   SockMap: sockets("sockmap", "none"),
   SockHash: sockets("sockhash", "key"),
   ReuseportSockArray: sockets("reuseport_sockarray", "none"),
+  DevMap: redirectMap("devmap"),
+  DevMapHash: redirectMap("devmap_hash"),
+  CpuMap: redirectMap("cpumap"),
+  XskMap: redirectMap("xskmap"),
   StackTraceMap: {
     type: "stack_trace",
     typing: "none",
@@ -227,6 +231,30 @@ export const MAP_KINDS: Readonly<Record<string, MapKind>> = {
 
 const BPF_F_CURRENT_CPU = 0xffffffffn;
 
+/**
+ * A map XDP (and TC) programs redirect through with bpf_redirect_map: u32 keys, 4-byte values (ifindex,
+ * cpumap queue size, AF_XDP socket fd) that userspace fills; DevMap/CpuMap values may be 8 bytes, the
+ * second u32 the fd of an `xdpDevmap` program (or a cpumap XDP program) to run.
+ */
+function redirectMap(type: CompiledMapType): MapKind {
+  return {
+    type,
+    typing: "none",
+    declare: (o) => {
+      // DevMap/CpuMap entries may also carry a program fd (struct bpf_devmap_val / bpf_cpumap_val).
+      const valueSize = o.num("valueSize") ?? 4;
+      if (valueSize !== 4 && (valueSize !== 8 || type === "xskmap")) o.fail(type === "xskmap" ? "XskMap values are 4 bytes (a socket fd)" : "valueSize is 4 (ifindex or queue size) or 8 (plus a program fd)");
+      return { ...fds(), valueSize, maxEntries: required(o) };
+    },
+    methods: {
+      redirect: (L, c, map) => {
+        requireGroup(L, c, "redirect", "redirect");
+        // An XDP/TC action: returned from the program as is.
+        return callHelper(L, H.redirect_map, [mapFd(L, map), intArg(L, arg(L, c, 0), U32), optionalWide(L, c, 1)], I32);
+      },
+    },
+  };
+}
 
 /** `maxEntries`, which the declaration must give. */
 export function required(o: MapOptionsReader): number {

@@ -3,6 +3,7 @@
 
 import type { u32 } from "../index.js";
 import type { PacketAccess, Program } from "../program.js";
+import type { TcContext } from "./tc.js";
 
 /** Socket buffer context (struct __sk_buff) for TC, socket filter and cgroup skb programs. */
 export interface SkBuffContext extends PacketAccess {
@@ -28,7 +29,7 @@ export interface SkBuffContext extends PacketAccess {
 }
 
 /** `SEC("tc")` (sched_cls, direct action): return a {@link TcAction}. */
-export declare function tc(handler: (ctx: SkBuffContext) => number): Program<"tc">;
+export declare function tc(handler: (ctx: TcContext) => number): Program<"tc">;
 /** `SEC("socket")`: return the number of bytes to keep (0 drops). */
 export declare function socketFilter(handler: (ctx: SkBuffContext) => number): Program<"socket">;
 /** `SEC("cgroup_skb/ingress|egress")`: return 1 to allow, 0 to drop (egress: 2 and 3 also notify congestion). */
