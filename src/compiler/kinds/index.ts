@@ -9,6 +9,7 @@ import { lsm } from "./lsm.js";
 import { perfEvent } from "./perf-event.js";
 import { rawTracepoint } from "./raw-tracepoint.js";
 import { socketFilter } from "./socket-filter.js";
+import { sockOps } from "./sock-ops.js";
 import { tc } from "./tc.js";
 import { tracepoint } from "./tracepoint.js";
 import { uprobe, uretprobe } from "./uprobe.js";
@@ -19,6 +20,7 @@ export type { ContextField, ContextMethod, ContextShape, HelperGroup, PacketShap
 const KINDS: readonly ProgramKind[] = [
   tracepoint, rawTracepoint, btfTracepoint, kprobe, kretprobe, uprobe, uretprobe, fentry, fexit, lsm,
   xdp, tc, socketFilter, cgroupSkb, perfEvent,
+  sockOps,
 ];
 
 /** Program kinds by `tsbpf/kernel` entry function name. */

@@ -27,6 +27,8 @@ export interface ContextField {
   readonly signed?: boolean;
   /** Set when this kind cannot read the field: the reason, reported at the access. */
   readonly unavailable?: string;
+  /** An array of `count` elements of `size` bytes (`__u32 user_ip6[4]`), read as `ctx.field[i]` (i constant). */
+  readonly count?: number;
 }
 
 /** Packet data reached through the context: where `data`/`data_end` are, and how it may be read. */
@@ -89,6 +91,11 @@ export interface ProgramKind {
   returns?(targets: readonly string[]): ReturnRule | undefined;
   /** Methods of the context beyond the shape's own (`arg`, `ret`, `load`). */
   readonly methods?: Readonly<Record<string, ContextMethod>>;
+  /**
+   * The kind as a program with these targets sees it, when its context or methods depend on them (a
+   * cgroup sock_addr program's fields differ between connect4 and sendmsg6).
+   */
+  forTargets?(targets: readonly string[]): ProgramKind;
 }
 
 /** Groups tracing kinds have: the current task, probe reads and stack traces. */

@@ -295,7 +295,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
       }
       const handler = call.arguments[kind.targets];
       if (!handler || !(ts.isArrowFunction(handler) || ts.isFunctionExpression(handler))) return report(call, D.ProgramDeclaration, `${kind.entry}() needs a handler function \`(ctx) => { ... }\``);
-      const L = new Lowerer(ctx, kind, targets, name, locOf(decl));
+      const L = new Lowerer(ctx, kind.forTargets?.(targets) ?? kind, targets, name, locOf(decl));
       L.lowerHandler(handler);
       programs.push({ name, section: kind.section(targets), kind, ir: L.b.finish(), loc: locOf(decl) });
     } catch (e) {

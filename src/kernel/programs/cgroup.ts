@@ -1,0 +1,91 @@
+// The cgroup program kinds (sock_ops, sock_addr, sock, sysctl, sockopt, device): each runs for the
+// processes or sockets of the cgroup it is attached to. Compiler side: src/compiler/kinds/sock-ops.ts
+// and src/compiler/kinds/cgroup-*.ts.
+
+import type { i32, i64, u32, u64 } from "../index.js";
+import type { Program } from "../program.js";
+
+/** Four u32 words (an IPv6 address in network byte order, sock_ops arguments). */
+export type U32x4 = [u32, u32, u32, u32];
+
+/** `ctx.setsockopt` / `ctx.getsockopt` on the context's socket (bpf_setsockopt / bpf_getsockopt). */
+export interface SockoptMethods {
+  /** bpf_setsockopt(level, optname, value): an integer is passed as its 4 (or 8) bytes; 0 or a negative errno. */
+  setsockopt(level: i32, optname: i32, value: object | number | bigint): i64;
+  /** bpf_getsockopt(level, optname) into `dest` (a struct, array or field in memory); 0 or a negative errno. */
+  getsockopt(level: i32, optname: i32, dest: object | number): i64;
+}
+
+/**
+ * TCP socket events (struct bpf_sock_ops). `op` is a `BPF_SOCK_OPS_*_CB` constant (kernel enums from
+ * `tsbpf/kernel`); `args` are its arguments; `reply` is the answer for ops that ask one (TIMEOUT_INIT...).
+ * Addresses and `remotePort` are in network byte order, `localPort` in host order. The TCP fields read
+ * 0 unless `isFullsock`.
+ */
+export interface SockOpsContext extends SockoptMethods {
+  /** BPF_SOCK_OPS_* operation. */
+  readonly op: u32;
+  /** Arguments of the operation (e.g. old and new state for STATE_CB). */
+  readonly args: Readonly<U32x4>;
+  /** The program's answer for ops that ask one (shares its bytes with `args[0]`). */
+  reply: u32;
+  readonly family: u32;
+  readonly remoteIp4: u32;
+  readonly localIp4: u32;
+  readonly remoteIp6: Readonly<U32x4>;
+  readonly localIp6: Readonly<U32x4>;
+  /** Network byte order (in the low 16 bits, as the kernel stores it). */
+  readonly remotePort: u32;
+  /** Host byte order. */
+  readonly localPort: u32;
+  /** 1 when the TCP fields below are valid (a full socket, not a request socket). */
+  readonly isFullsock: u32;
+  readonly sndCwnd: u32;
+  /** Smoothed RTT << 3, in microseconds. */
+  readonly srttUs: u32;
+  /** bpf_sock_ops_cb_flags: the BPF_SOCK_OPS_*_CB_FLAG callbacks enabled (set with `setCbFlags`). */
+  readonly cbFlags: u32;
+  /** TCP state (TCP_ESTABLISHED...). */
+  readonly state: u32;
+  readonly rttMin: u32;
+  readonly sndSsthresh: u32;
+  readonly rcvNxt: u32;
+  readonly sndNxt: u32;
+  readonly sndUna: u32;
+  readonly mssCache: u32;
+  readonly ecnFlags: u32;
+  readonly rateDelivered: u32;
+  readonly rateIntervalUs: u32;
+  readonly packetsOut: u32;
+  readonly retransOut: u32;
+  readonly totalRetrans: u32;
+  readonly segsIn: u32;
+  readonly dataSegsIn: u32;
+  readonly segsOut: u32;
+  readonly dataSegsOut: u32;
+  readonly lostOut: u32;
+  readonly sackedOut: u32;
+  /** The socket's flow hash (writable). */
+  skTxhash: u32;
+  readonly bytesReceived: u64;
+  readonly bytesAcked: u64;
+  /** Length of the packet of header-option callbacks (header, options and payload). */
+  readonly skbLen: u32;
+  /** TCP flags of that packet. */
+  readonly skbTcpFlags: u32;
+  /** bpf_sock_ops_cb_flags_set: enable the BPF_SOCK_OPS_*_CB_FLAG callbacks in `flags`; 0 or a negative errno (or the flags not supported). */
+  setCbFlags(flags: u32): i64;
+  /**
+   * bpf_load_hdr_opt: `buf` starts with the option to search for (kind, and for experimental kinds
+   * 253/254 the length and magic); it is overwritten with the option found. Returns its length or a
+   * negative errno (-ENOMSG: not there). Flags: BPF_LOAD_HDR_OPT_TCP_SYN.
+   */
+  loadHdrOpt(buf: object, flags?: u64): i64;
+  /** bpf_store_hdr_opt (in WRITE_HDR_OPT_CB): `opt` is the whole option (kind, length, data); 0 or a negative errno. */
+  storeHdrOpt(opt: object, flags?: u64): i64;
+  /** bpf_reserve_hdr_opt (in HDR_OPT_LEN_CB): reserve `len` bytes of options; 0 or a negative errno. */
+  reserveHdrOpt(len: u32, flags?: u64): i64;
+}
+
+/** `SEC("sockops")`: TCP events of the cgroup's sockets; return 1 (0 reports failure where the op checks). */
+export declare function sockOps(handler: (ctx: SockOpsContext) => number): Program<"sockops">;

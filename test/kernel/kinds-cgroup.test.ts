@@ -1,0 +1,73 @@
+// The cgroup program kinds written in TypeScript (test/fixtures/ts/kinds/): each is compiled, attached
+// to a scratch cgroup and triggered by a process in it (TCP connections, connect/bind/sendmsg, socket
+// creation, sysctl reads and writes, sockopts, device opens); the assertions are on what that process
+// sees and on the programs' maps.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { resolve } from "node:path";
+import { loadCollection, readCollectionSpec } from "../../src/index.js";
+import type { Collection } from "../../src/runtime/collection.js";
+import { createCgroup, type TestCgroup } from "../helpers/cgroup.js";
+import { REPO_ROOT } from "../helpers/clang.js";
+import { compileTs } from "../helpers/compile-ts.js";
+import { counterAt, u32 } from "../helpers/loader.js";
+import { privileged } from "../helpers/privileges.js";
+
+const KINDS = resolve(REPO_ROOT, "test", "fixtures", "ts", "kinds");
+const loadKind = (file: string): Collection => loadCollection(readCollectionSpec(compileTs(resolve(KINDS, file))));
+
+/** Entry 0 of an array map as a DataView. */
+function entry(coll: Collection, map: string, key = 0): DataView {
+  const raw = coll.map(map).getRaw(u32(key));
+  assert.ok(raw, `${map}[${key}] exists`);
+  return new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+}
+
+/** Node code run inside the cgroup: a loopback echo server and a client exchanging `rounds` messages. */
+const TCP_ECHO = `
+const net = require("node:net");
+const rounds = Number(process.argv[1]);
+const srv = net.createServer((s) => { s.on("data", (d) => s.write(d)); s.on("end", () => s.end()); });
+srv.listen(0, "127.0.0.1", () => {
+  let n = 0, port = 0;
+  const c = net.connect(srv.address().port, "127.0.0.1", () => { port = c.localPort; c.write("ping0"); });
+  c.on("data", () => { if (++n === rounds) c.end(); else c.write("ping" + n); });
+  c.on("close", () => { srv.close(); console.log("done " + port + " " + n); });
+});`;
+
+describe("kinds: cgroup programs in TypeScript", privileged(), () => {
+  let cg: TestCgroup;
+  before(() => { cg = createCgroup("kcg-kinds"); });
+  after(() => cg?.cleanup());
+
+  test("sockOps: per-op counts, callback flags, RTT samples and a TCP header option written and parsed", async () => {
+    using coll = loadKind("sock-ops.bpf.ts");
+    {
+      using _link = coll.program("tcpEvents").attach({ cgroup: cg.path });
+      const r = await cg.run(process.execPath, ["-e", TCP_ECHO, "20"]);
+      assert.equal(r.code, 0, r.stderr);
+      const [, port, n] = r.stdout.trim().split(" ");
+      assert.equal(n, "20");
+      const ops = (op: number) => counterAt(coll.map("ops"), op) ?? 0;
+      assert.equal(ops(3), 1, "TCP_CONNECT_CB: one active open");
+      assert.equal(ops(4), 1, "ACTIVE_ESTABLISHED_CB");
+      assert.equal(ops(5), 1, "PASSIVE_ESTABLISHED_CB");
+      assert.equal(ops(11), 1, "TCP_LISTEN_CB");
+      assert.ok(ops(12) >= 1, `RTT_CB ran (${ops(12)})`);
+      assert.ok(ops(13) >= 20 && ops(14) >= 20 && ops(15) >= 20, `header option callbacks ran: parse ${ops(13)}, len ${ops(14)}, write ${ops(15)}`);
+      const s = entry(coll, "stats");
+      assert.equal(s.getBigInt64(0, true), 0n, "setCbFlags succeeded");
+      assert.equal(s.getUint32(8, true), 8 | 64 | 16, "cbFlags reads back what was set");
+      assert.ok(s.getUint32(12, true) > 0 && s.getUint32(12, true) < 1_000_000, `srtt ${s.getUint32(12, true)} us`);
+      assert.ok(s.getUint32(16, true) >= 1, "snd_cwnd");
+      assert.ok(s.getUint32(20, true) >= 20 && s.getUint32(24, true) >= 20, "options reserved and written for each data packet");
+      assert.ok(s.getUint32(28, true) >= 20, `the option was found in received headers (${s.getUint32(28, true)})`);
+      assert.equal(s.getUint32(32, true), 0x3412, "its data bytes came through");
+      assert.equal(s.getUint32(36, true), Number(port), "localPort is the client's port, in host order");
+    }
+    const before = counterAt(coll.map("ops"), 4);
+    await cg.run(process.execPath, ["-e", TCP_ECHO, "1"]);
+    assert.equal(counterAt(coll.map("ops"), 4), before, "not run after the link is closed");
+  });
+});
