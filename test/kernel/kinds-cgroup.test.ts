@@ -5,13 +5,16 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { resolve } from "node:path";
+import { createSocket } from "node:dgram";
+import { createServer, type AddressInfo } from "node:net";
+import { basename, resolve } from "node:path";
 import { loadCollection, readCollectionSpec } from "../../src/index.js";
 import type { Collection } from "../../src/runtime/collection.js";
 import { createCgroup, type TestCgroup } from "../helpers/cgroup.js";
 import { REPO_ROOT } from "../helpers/clang.js";
 import { compileTs } from "../helpers/compile-ts.js";
 import { counterAt, u32 } from "../helpers/loader.js";
+import { nettool } from "../helpers/nettool.js";
 import { privileged } from "../helpers/privileges.js";
 
 const KINDS = resolve(REPO_ROOT, "test", "fixtures", "ts", "kinds");
@@ -69,5 +72,51 @@ describe("kinds: cgroup programs in TypeScript", privileged(), () => {
     const before = counterAt(coll.map("ops"), 4);
     await cg.run(process.execPath, ["-e", TCP_ECHO, "1"]);
     assert.equal(counterAt(coll.map("ops"), 4), before, "not run after the link is closed");
+  });
+
+  test("cgroupSockAddr: connect4 and sendmsg4 rewrite the destination, bind4 refuses a port", async () => {
+    using coll = loadKind("cgroup-sock-addr.bpf.ts");
+    const tcp = createServer((c) => c.destroy());
+    await new Promise<void>((r) => tcp.listen(0, "127.0.0.1", r));
+    const udp = createSocket("udp4");
+    udp.on("message", (msg, from) => udp.send(msg, from.port, from.address));
+    await new Promise<void>((r) => udp.bind(0, "127.0.0.1", r));
+    const tool = async (...args: string[]) => (await cg.run(nettool(), args)).stdout.trim();
+    try {
+      const tcpPort = (tcp.address() as AddressInfo).port, udpPort = udp.address().port;
+      coll.variable("fromPort").set(7451);
+      coll.variable("deniedPort").set(7452);
+      const hits = (slot: number) => counterAt(coll.map("hits"), slot) ?? 0;
+      {
+        using _c = coll.program("redirectConnect").attach({ cgroup: cg.path });
+        coll.variable("toPort").set(tcpPort);
+        assert.equal(await tool("tcp", "10.9.9.9", "7451"), `ok peer=127.0.0.1:${tcpPort}`);
+        assert.equal(await tool("tcp", "127.0.0.1", "7451"), "connect:ECONNREFUSED", "another address is left alone");
+        assert.deepEqual([hits(0), hits(3)], [1, 2]);
+        const c = entry(coll, "caller");
+        assert.equal(c.getUint32(0, true), 0, "uid (bpf.uid in a sock_addr program)");
+        assert.deepEqual([c.getUint32(4, true), c.getUint32(8, true), c.getUint32(12, true)], [2, 1, 6], "AF_INET, SOCK_STREAM, IPPROTO_TCP");
+        const comm = Buffer.from(c.buffer, c.byteOffset + 16, 16).toString("latin1").replace(/\0.*$/s, "");
+        assert.equal(comm, basename(nettool()).slice(0, 15));
+      }
+      assert.equal(await tool("tcp", "127.0.0.1", String(tcpPort)), `ok peer=127.0.0.1:${tcpPort}`);
+      assert.equal(hits(3), 2, "not run after the link is closed");
+      {
+        using _s = coll.program("redirectSendmsg").attach({ cgroup: cg.path });
+        coll.variable("toPort").set(udpPort);
+        assert.equal(await tool("udp", "10.9.9.9", "7451"), `reply from 127.0.0.1:${udpPort}`);
+        assert.equal(hits(1), 1);
+      }
+      {
+        using _b = coll.program("denyBind").attach({ cgroup: cg.path });
+        assert.equal(await tool("bind", "7452"), "bind:EPERM");
+        assert.equal(await tool("bind", "7453"), "bound 7453");
+        assert.equal(hits(2), 1);
+      }
+      assert.equal(await tool("bind", "7452"), "bound 7452");
+    } finally {
+      tcp.close();
+      udp.close();
+    }
   });
 });

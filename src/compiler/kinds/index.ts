@@ -2,6 +2,7 @@
 
 import { btfTracepoint } from "./btf-tracepoint.js";
 import { cgroupSkb } from "./cgroup-skb.js";
+import { cgroupSockAddr } from "./cgroup-sock-addr.js";
 import { fentry, fexit } from "./fentry.js";
 import type { ProgramKind } from "./kind.js";
 import { kprobe, kretprobe } from "./kprobe.js";
@@ -20,7 +21,7 @@ export type { ContextField, ContextMethod, ContextShape, HelperGroup, PacketShap
 const KINDS: readonly ProgramKind[] = [
   tracepoint, rawTracepoint, btfTracepoint, kprobe, kretprobe, uprobe, uretprobe, fentry, fexit, lsm,
   xdp, tc, socketFilter, cgroupSkb, perfEvent,
-  sockOps,
+  sockOps, cgroupSockAddr,
 ];
 
 /** Program kinds by `tsbpf/kernel` entry function name. */

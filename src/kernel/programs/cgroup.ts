@@ -89,3 +89,54 @@ export interface SockOpsContext extends SockoptMethods {
 
 /** `SEC("sockops")`: TCP events of the cgroup's sockets; return 1 (0 reports failure where the op checks). */
 export declare function sockOps(handler: (ctx: SockOpsContext) => number): Program<"sockops">;
+
+/**
+ * The address of a bind, connect, sendmsg, recvmsg, getpeername or getsockname call by a process of the
+ * cgroup (struct bpf_sock_addr). Addresses and `userPort` are in network byte order (`bpf.htons(80)`);
+ * writing them changes the address the call uses (or reports).
+ */
+export interface SockAddrContext extends SockoptMethods {
+  /** The family of the address the process passed (AF_INET 2, AF_INET6 10). */
+  readonly userFamily: u32;
+  /** Port, network byte order in the low 16 bits. */
+  userPort: u32;
+  /** The socket's family, type (SOCK_STREAM 1, SOCK_DGRAM 2) and protocol (IPPROTO_TCP 6, IPPROTO_UDP 17). */
+  readonly family: u32;
+  readonly type: u32;
+  readonly protocol: u32;
+}
+/** An IPv4 hook's address: `userIp4`, network byte order. */
+export interface SockAddr4Context extends SockAddrContext {
+  userIp4: u32;
+}
+/** An IPv6 hook's address: `userIp6[0..3]`, network byte order (elements writable). */
+export interface SockAddr6Context extends SockAddrContext {
+  readonly userIp6: U32x4;
+}
+/** sendmsg4 adds the source address the datagram is sent from (writable). */
+export interface SendMsg4Context extends SockAddr4Context {
+  msgSrcIp4: u32;
+}
+/** sendmsg6 adds the source address the datagram is sent from (elements writable). */
+export interface SendMsg6Context extends SockAddr6Context {
+  readonly msgSrcIp6: U32x4;
+}
+/** connect hooks may bind the socket to a source address first. */
+interface BindMethod {
+  /** bpf_bind: bind the connecting socket to `sockaddr` (a struct sockaddr_in/_in6 layout); 0 or a negative errno. */
+  bind(sockaddr: object): i64;
+}
+export interface Connect4Context extends SockAddr4Context, BindMethod {}
+export interface Connect6Context extends SockAddr6Context, BindMethod {}
+
+/**
+ * `SEC("cgroup/<hook>")`: rewrite or refuse the address of a socket call. connect and sendmsg return 1
+ * to allow, 0 to refuse (EPERM); bind 0..3 (3: also allow a privileged port without the capability);
+ * recvmsg, getpeername and getsockname only rewrite and return 1.
+ */
+export declare function cgroupSockAddr(hook: "connect4", handler: (ctx: Connect4Context) => number): Program<"cgroup_sock_addr">;
+export declare function cgroupSockAddr(hook: "connect6", handler: (ctx: Connect6Context) => number): Program<"cgroup_sock_addr">;
+export declare function cgroupSockAddr(hook: "sendmsg4", handler: (ctx: SendMsg4Context) => number): Program<"cgroup_sock_addr">;
+export declare function cgroupSockAddr(hook: "sendmsg6", handler: (ctx: SendMsg6Context) => number): Program<"cgroup_sock_addr">;
+export declare function cgroupSockAddr(hook: "bind4" | "recvmsg4" | "getpeername4" | "getsockname4", handler: (ctx: SockAddr4Context) => number): Program<"cgroup_sock_addr">;
+export declare function cgroupSockAddr(hook: "bind6" | "recvmsg6" | "getpeername6" | "getsockname6", handler: (ctx: SockAddr6Context) => number): Program<"cgroup_sock_addr">;
