@@ -119,4 +119,29 @@ describe("kinds: cgroup programs in TypeScript", privileged(), () => {
       udp.close();
     }
   });
+
+  test("cgroupSock: sock_create refuses UDP and marks TCP sockets, sock_release counts, post_bind4 refuses a port with EACCES", async () => {
+    using coll = loadKind("cgroup-sock.bpf.ts");
+    const tool = async (...args: string[]) => (await cg.run(nettool(), args)).stdout.trim();
+    const hits = (slot: number) => counterAt(coll.map("hits"), slot) ?? 0;
+    const bound = (slot: number) => counterAt(coll.map("bound"), slot);
+    {
+      using _c = coll.program("onCreate").attach({ cgroup: cg.path });
+      using _r = coll.program("onRelease").attach({ cgroup: cg.path });
+      assert.equal(await tool("udp", "127.0.0.1", "7461"), "socket:EPERM");
+      assert.equal(await tool("sockopt"), "set:ok get:42", "SO_MARK reads the mark sock_create set");
+      assert.deepEqual([hits(1), hits(2), hits(3)], [1, 1, 1], "one TCP socket made and released, one UDP socket refused");
+      assert.equal(bound(2), 1, "uid 0 (+1) from bpf.uid()");
+    }
+    assert.equal(await tool("sockopt"), "set:ok get:0");
+    assert.equal(hits(1), 1, "not run after the link is closed");
+    coll.variable("deniedPort").set(7462);
+    {
+      using _b = coll.program("onBind").attach({ cgroup: cg.path });
+      assert.equal(await tool("bind", "7463"), "bound 7463");
+      assert.deepEqual([bound(0), bound(1)], [0x0100007f, 7463], "127.0.0.1 in network order, port in host order");
+      assert.equal(await tool("bind", "7462"), "bind:EACCES");
+      assert.equal(hits(4), 1);
+    }
+  });
 });

@@ -2,7 +2,7 @@
 // processes or sockets of the cgroup it is attached to. Compiler side: src/compiler/kinds/sock-ops.ts
 // and src/compiler/kinds/cgroup-*.ts.
 
-import type { i32, i64, u32, u64 } from "../index.js";
+import type { i32, i64, u16, u32, u64 } from "../index.js";
 import type { Program } from "../program.js";
 
 /** Four u32 words (an IPv6 address in network byte order, sock_ops arguments). */
@@ -140,3 +140,47 @@ export declare function cgroupSockAddr(hook: "sendmsg4", handler: (ctx: SendMsg4
 export declare function cgroupSockAddr(hook: "sendmsg6", handler: (ctx: SendMsg6Context) => number): Program<"cgroup_sock_addr">;
 export declare function cgroupSockAddr(hook: "bind4" | "recvmsg4" | "getpeername4" | "getsockname4", handler: (ctx: SockAddr4Context) => number): Program<"cgroup_sock_addr">;
 export declare function cgroupSockAddr(hook: "bind6" | "recvmsg6" | "getpeername6" | "getsockname6", handler: (ctx: SockAddr6Context) => number): Program<"cgroup_sock_addr">;
+
+/** bpf_get_retval / bpf_set_retval: the errno the hooked syscall returns. */
+export interface RetvalMethods {
+  /** The errno (negative) the syscall will return so far, 0 for none. */
+  getRetval(): i32;
+  /** Make the syscall fail with `err` (a negative errno, e.g. -13 for EACCES) when the program refuses it; 0 or a negative errno. */
+  setRetval(err: i32): i64;
+}
+
+/** A socket of the cgroup (struct bpf_sock), in sock_create, sock_release, post_bind4 and post_bind6 programs. */
+export interface SockContext extends RetvalMethods {
+  readonly family: u32;
+  readonly type: u32;
+  readonly protocol: u32;
+  /** Destination port, network byte order. */
+  readonly dstPort: u16;
+  /** Destination address, network byte order. */
+  readonly dstIp4: u32;
+  readonly dstIp6: Readonly<U32x4>;
+  /** TCP state (TCP_ESTABLISHED...). */
+  readonly state: u32;
+  readonly rxQueueMapping: i32;
+}
+/** sock_create and sock_release: the socket's device binding, mark and priority are writable. */
+export interface SockCreateContext extends SockContext {
+  boundDevIf: u32;
+  mark: u32;
+  priority: u32;
+}
+/** post_bind4: the address and port (host byte order) just bound. */
+export interface PostBind4Context extends SockContext {
+  readonly srcIp4: u32;
+  readonly srcPort: u32;
+}
+/** post_bind6: the address and port (host byte order) just bound. */
+export interface PostBind6Context extends SockContext {
+  readonly srcIp6: Readonly<U32x4>;
+  readonly srcPort: u32;
+}
+
+/** `SEC("cgroup/<hook>")`: a socket of the cgroup created, released or bound; return 1 to allow, 0 to refuse (EPERM). */
+export declare function cgroupSock(hook: "sock_create" | "sock_release", handler: (ctx: SockCreateContext) => number): Program<"cgroup_sock">;
+export declare function cgroupSock(hook: "post_bind4", handler: (ctx: PostBind4Context) => number): Program<"cgroup_sock">;
+export declare function cgroupSock(hook: "post_bind6", handler: (ctx: PostBind6Context) => number): Program<"cgroup_sock">;
