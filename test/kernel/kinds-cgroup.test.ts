@@ -144,4 +144,27 @@ describe("kinds: cgroup programs in TypeScript", privileged(), () => {
       assert.equal(hits(4), 1);
     }
   });
+
+  test("cgroupSysctl: a read of kernel/ostype is refused, a write of tcp_fin_timeout is seen and rewritten", async () => {
+    using coll = loadKind("cgroup-sysctl.bpf.ts");
+    const text = (v: DataView, at: number) => Buffer.from(v.buffer, v.byteOffset + at, 16).toString("latin1").replace(/\0.*$/s, "");
+    {
+      using _l = coll.program("sysctlGuard").attach({ cgroup: cg.path });
+      const r = await cg.run("cat", ["/proc/sys/kernel/ostype"]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /Operation not permitted/);
+      assert.ok(entry(coll, "seen").getBigUint64(16, true) >= 1n, "the read was refused (cat may try twice: copy_file_range, then read)");
+      // In a network namespace of its own, so the host's value is untouched.
+      const w = await cg.run("unshare", ["-n", "sh", "-c", "echo 100 > /proc/sys/net/ipv4/tcp_fin_timeout && cat /proc/sys/net/ipv4/tcp_fin_timeout"]);
+      assert.equal(w.code, 0, w.stderr);
+      assert.equal(w.stdout.trim(), "33", "the written value was replaced");
+      const s = entry(coll, "seen");
+      assert.equal(s.getBigUint64(8, true), 2n, "two writes: the rewritten one counts 2 bytes written, so sh writes the last 2 again");
+      assert.ok(s.getBigUint64(0, true) >= 2n, "reads counted");
+      assert.equal(s.getBigInt64(24, true), 0n, "setNewValue succeeded");
+      assert.equal(text(s, 32), "60\n", "the old value (a new namespace's default)");
+      assert.equal(text(s, 48), "100\n", "the value the process wrote");
+    }
+    assert.equal((await cg.run("cat", ["/proc/sys/kernel/ostype"])).stdout.trim(), "Linux");
+  });
 });

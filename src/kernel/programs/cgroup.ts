@@ -80,11 +80,11 @@ export interface SockOpsContext extends SockoptMethods {
    * 253/254 the length and magic); it is overwritten with the option found. Returns its length or a
    * negative errno (-ENOMSG: not there). Flags: BPF_LOAD_HDR_OPT_TCP_SYN.
    */
-  loadHdrOpt(buf: object, flags?: u64): i64;
+  loadHdrOpt(buf: object, flags?: number): i64;
   /** bpf_store_hdr_opt (in WRITE_HDR_OPT_CB): `opt` is the whole option (kind, length, data); 0 or a negative errno. */
-  storeHdrOpt(opt: object, flags?: u64): i64;
+  storeHdrOpt(opt: object, flags?: number): i64;
   /** bpf_reserve_hdr_opt (in HDR_OPT_LEN_CB): reserve `len` bytes of options; 0 or a negative errno. */
-  reserveHdrOpt(len: u32, flags?: u64): i64;
+  reserveHdrOpt(len: u32, flags?: number): i64;
 }
 
 /** `SEC("sockops")`: TCP events of the cgroup's sockets; return 1 (0 reports failure where the op checks). */
@@ -184,3 +184,26 @@ export interface PostBind6Context extends SockContext {
 export declare function cgroupSock(hook: "sock_create" | "sock_release", handler: (ctx: SockCreateContext) => number): Program<"cgroup_sock">;
 export declare function cgroupSock(hook: "post_bind4", handler: (ctx: PostBind4Context) => number): Program<"cgroup_sock">;
 export declare function cgroupSock(hook: "post_bind6", handler: (ctx: PostBind6Context) => number): Program<"cgroup_sock">;
+
+/**
+ * A read or write of a /proc/sys file (struct bpf_sysctl). The buffer methods copy a NUL-terminated
+ * string into `buf` (a `cstring(n)` field, or any struct or array in memory) and return its length
+ * without the NUL, or -E2BIG when it was truncated.
+ */
+export interface SysctlContext extends RetvalMethods {
+  /** 1 for a write, 0 for a read. */
+  readonly write: u32;
+  /** The file position of the read or write (writable). */
+  filePos: u32;
+  /** bpf_sysctl_get_name: the path under /proc/sys ("kernel/ostype"); flags 1 (BPF_F_SYSCTL_BASE_NAME): only "ostype". */
+  getName(buf: object | string, flags?: number): i64;
+  /** bpf_sysctl_get_current_value: the value before this call (as text). */
+  getCurrentValue(buf: object | string): i64;
+  /** bpf_sysctl_get_new_value: the value being written (writes only; -EINVAL for reads). */
+  getNewValue(buf: object | string): i64;
+  /** bpf_sysctl_set_new_value: replace the value being written by a string literal or the first `len` bytes of `buf` (writes only). */
+  setNewValue(value: string | object, len?: number): i64;
+}
+
+/** `SEC("cgroup/sysctl")`: a /proc/sys read or write by a process of the cgroup; return 1 to allow, 0 to refuse (EPERM). */
+export declare function cgroupSysctl(handler: (ctx: SysctlContext) => number): Program<"cgroup_sysctl">;
