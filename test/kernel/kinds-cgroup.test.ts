@@ -13,7 +13,7 @@ import type { Collection } from "../../src/runtime/collection.js";
 import { createCgroup, type TestCgroup } from "../helpers/cgroup.js";
 import { REPO_ROOT } from "../helpers/clang.js";
 import { compileTs } from "../helpers/compile-ts.js";
-import { counterAt, u32 } from "../helpers/loader.js";
+import { counterAt, hostProgram, u32 } from "../helpers/loader.js";
 import { nettool } from "../helpers/nettool.js";
 import { privileged } from "../helpers/privileges.js";
 
@@ -38,6 +38,24 @@ srv.listen(0, "127.0.0.1", () => {
   c.on("data", () => { if (++n === rounds) c.end(); else c.write("ping" + n); });
   c.on("close", () => { srv.close(); console.log("done " + port + " " + n); });
 });`;
+
+/** `sockopt-tool LEVEL NAME VALUE`: setsockopt then getsockopt of an int option on a TCP socket. */
+const SOCKOPT_TOOL = `#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+int main(int argc, char **argv)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0), level, name, v, out = -1;
+	socklen_t len = sizeof out;
+	if (argc != 4 || fd < 0) return 2;
+	level = atoi(argv[1]); name = atoi(argv[2]); v = atoi(argv[3]);
+	if (setsockopt(fd, level, name, &v, sizeof v) < 0) printf("set:%s ", strerror(errno)); else printf("set:ok ");
+	if (getsockopt(fd, level, name, &out, &len) < 0) printf("get:%s\\n", strerror(errno)); else printf("get:%d len:%u\\n", out, len);
+	return 0;
+}
+`;
 
 describe("kinds: cgroup programs in TypeScript", privileged(), () => {
   let cg: TestCgroup;
@@ -166,5 +184,21 @@ describe("kinds: cgroup programs in TypeScript", privileged(), () => {
       assert.equal(text(s, 48), "100\n", "the value the process wrote");
     }
     assert.equal((await cg.run("cat", ["/proc/sys/kernel/ostype"])).stdout.trim(), "Linux");
+  });
+
+  test("cgroupSockopt: a socket option implemented in BPF (setsockopt stores, getsockopt answers), others refused", async () => {
+    using coll = loadKind("cgroup-sockopt.bpf.ts");
+    const tool = async (...args: string[]) => (await cg.run(hostProgram("tsbpf-kcg-sockopt", SOCKOPT_TOOL), args)).stdout.trim();
+    const custom = String(0x7e57);
+    assert.match(await tool(custom, "1", "77"), /^set:(Protocol not available|Operation not supported) get:/, "the kernel has no such option");
+    {
+      using _s = coll.program("setCustom").attach({ cgroup: cg.path });
+      using _g = coll.program("getCustom").attach({ cgroup: cg.path });
+      assert.equal(await tool(custom, "1", "77"), "set:ok get:77 len:4");
+      assert.match(await tool(custom, "2", "77"), /^set:Operation not permitted /, "other names at that level are refused");
+      assert.equal(await tool("1", "12", "3"), "set:ok get:3 len:4", "SO_PRIORITY passes through");
+      assert.deepEqual([counterAt(coll.map("hits"), 0), counterAt(coll.map("hits"), 1)], [1, 1]);
+      assert.ok(entry(coll, "values", 1).getInt32(0, true) < 0, "the kernel's own getsockopt failed before the program answered");
+    }
   });
 });

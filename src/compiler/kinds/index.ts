@@ -4,6 +4,7 @@ import { btfTracepoint } from "./btf-tracepoint.js";
 import { cgroupSkb } from "./cgroup-skb.js";
 import { cgroupSock } from "./cgroup-sock.js";
 import { cgroupSockAddr } from "./cgroup-sock-addr.js";
+import { cgroupSockopt } from "./cgroup-sockopt.js";
 import { cgroupSysctl } from "./cgroup-sysctl.js";
 import { fentry, fexit } from "./fentry.js";
 import type { ProgramKind } from "./kind.js";
@@ -23,7 +24,7 @@ export type { ContextField, ContextMethod, ContextShape, HelperGroup, PacketShap
 const KINDS: readonly ProgramKind[] = [
   tracepoint, rawTracepoint, btfTracepoint, kprobe, kretprobe, uprobe, uretprobe, fentry, fexit, lsm,
   xdp, tc, socketFilter, cgroupSkb, perfEvent,
-  sockOps, cgroupSockAddr, cgroupSock, cgroupSysctl,
+  sockOps, cgroupSockAddr, cgroupSock, cgroupSysctl, cgroupSockopt,
 ];
 
 /** Program kinds by `tsbpf/kernel` entry function name. */

@@ -37,6 +37,8 @@ export interface PacketShape {
   readonly dataEnd: number;
   /** Direct (bounds-checked pointer) access; otherwise `ctx.load` copies with bpf_skb_load_bytes. */
   readonly direct: boolean;
+  /** Width of the `data`/`data_end` fields: 4 (u32, the default) or 8 (`__bpf_md_ptr`, e.g. struct bpf_sockopt). */
+  readonly pointerSize?: 4 | 8;
 }
 
 /** How a kind's context is accessed. */

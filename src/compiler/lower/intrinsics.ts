@@ -108,8 +108,9 @@ export function argumentValue(L: Lowerer, ctx: VReg, offset: number, ty: Ty, nod
 
 function packetLoad(L: Lowerer, ctx: VReg, packet: PacketShape, l: AnyLayout, ty: Ty, offConst: unknown, offArg: ts.Expression): Value {
   const data = L.b.reg(), end = L.b.reg();
-  L.b.emit({ op: "load", size: 4, dst: data, base: ctx, offset: packet.data, nonNull: true });
-  L.b.emit({ op: "load", size: 4, dst: end, base: ctx, offset: packet.dataEnd });
+  const size = packet.pointerSize ?? 4;
+  L.b.emit({ op: "load", size, dst: data, base: ctx, offset: packet.data, nonNull: true });
+  L.b.emit({ op: "load", size, dst: end, base: ctx, offset: packet.dataEnd });
   const p = L.b.reg();
   if (typeof offConst === "number") {
     if (!Number.isInteger(offConst) || offConst < 0 || offConst > 0xffff) L.report(offArg, D.ConstantRange, "packet offsets are 0..65535");

@@ -3,6 +3,7 @@
 // and src/compiler/kinds/cgroup-*.ts.
 
 import type { i32, i64, u16, u32, u64 } from "../index.js";
+import type { AnyLayout, Infer } from "../../types/index.js";
 import type { Program } from "../program.js";
 
 /** Four u32 words (an IPv6 address in network byte order, sock_ops arguments). */
@@ -207,3 +208,33 @@ export interface SysctlContext extends RetvalMethods {
 
 /** `SEC("cgroup/sysctl")`: a /proc/sys read or write by a process of the cgroup; return 1 to allow, 0 to refuse (EPERM). */
 export declare function cgroupSysctl(handler: (ctx: SysctlContext) => number): Program<"cgroup_sysctl">;
+
+/**
+ * A getsockopt or setsockopt call (struct bpf_sockopt). The option's bytes (`optval`, at most a page)
+ * are read and written in place: `ctx.load(layout, offset)` is null when they are too short.
+ */
+export interface SockoptContext extends RetvalMethods {
+  /** The option level (SOL_SOCKET 1, IPPROTO_TCP 6...) and name. */
+  readonly level: i32;
+  readonly optname: i32;
+  /**
+   * The option's length (writable): in setsockopt the length the kernel will use (-1: skip the kernel's
+   * handler and return 0), in getsockopt the length returned to the caller.
+   */
+  optlen: i32;
+  /** The option value at byte `offset`, as `layout`, or null when it does not fit. */
+  load<L extends AnyLayout>(layout: L, offset: number): Infer<L> | null;
+}
+/** getsockopt: after the kernel's handler; `retval` is its result (0 or a negative errno), writable. */
+export interface GetsockoptContext extends SockoptContext {
+  retval: i32;
+}
+/** setsockopt: before the kernel's handler; the level and name may be changed, the socket's options read and set. */
+export interface SetsockoptContext extends SockoptContext, SockoptMethods {
+  level: i32;
+  optname: i32;
+}
+
+/** `SEC("cgroup/getsockopt")` / `SEC("cgroup/setsockopt")`: return 1 to continue, 0 to refuse (EPERM). */
+export declare function cgroupSockopt(hook: "getsockopt", handler: (ctx: GetsockoptContext) => number): Program<"cgroup_sockopt">;
+export declare function cgroupSockopt(hook: "setsockopt", handler: (ctx: SetsockoptContext) => number): Program<"cgroup_sockopt">;
