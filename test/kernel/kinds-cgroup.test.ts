@@ -201,4 +201,20 @@ describe("kinds: cgroup programs in TypeScript", privileged(), () => {
       assert.ok(entry(coll, "values", 1).getInt32(0, true) < 0, "the kernel's own getsockopt failed before the program answered");
     }
   });
+
+  test("cgroupDevice: /dev/null may be read, not written (EACCES through setRetval)", async () => {
+    using coll = loadKind("cgroup-device.bpf.ts");
+    const seen = (slot: number) => counterAt(coll.map("seen"), slot) ?? 0;
+    {
+      using _l = coll.program("devGuard").attach({ cgroup: cg.path });
+      assert.equal((await cg.run("cat", ["/dev/null"])).code, 0);
+      assert.equal(seen(2), 1, "one read access");
+      const w = await cg.run("sh", ["-c", "echo x > /dev/null"]);
+      assert.notEqual(w.code, 0);
+      assert.match(w.stderr, /Permission denied/);
+      assert.deepEqual([seen(4), seen(0)], [1, 1], "one write access, refused");
+    }
+    assert.equal((await cg.run("sh", ["-c", "echo x > /dev/null"])).code, 0, "writable again after close");
+    assert.equal(seen(0), 1);
+  });
 });

@@ -1,6 +1,7 @@
 // The registry of program kinds: every kind file in this folder, by its `tsbpf/kernel` entry name.
 
 import { btfTracepoint } from "./btf-tracepoint.js";
+import { cgroupDevice } from "./cgroup-device.js";
 import { cgroupSkb } from "./cgroup-skb.js";
 import { cgroupSock } from "./cgroup-sock.js";
 import { cgroupSockAddr } from "./cgroup-sock-addr.js";
@@ -24,7 +25,7 @@ export type { ContextField, ContextMethod, ContextShape, HelperGroup, PacketShap
 const KINDS: readonly ProgramKind[] = [
   tracepoint, rawTracepoint, btfTracepoint, kprobe, kretprobe, uprobe, uretprobe, fentry, fexit, lsm,
   xdp, tc, socketFilter, cgroupSkb, perfEvent,
-  sockOps, cgroupSockAddr, cgroupSock, cgroupSysctl, cgroupSockopt,
+  sockOps, cgroupSockAddr, cgroupSock, cgroupSysctl, cgroupSockopt, cgroupDevice,
 ];
 
 /** Program kinds by `tsbpf/kernel` entry function name. */

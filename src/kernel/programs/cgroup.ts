@@ -238,3 +238,14 @@ export interface SetsockoptContext extends SockoptContext, SockoptMethods {
 /** `SEC("cgroup/getsockopt")` / `SEC("cgroup/setsockopt")`: return 1 to continue, 0 to refuse (EPERM). */
 export declare function cgroupSockopt(hook: "getsockopt", handler: (ctx: GetsockoptContext) => number): Program<"cgroup_sockopt">;
 export declare function cgroupSockopt(hook: "setsockopt", handler: (ctx: SetsockoptContext) => number): Program<"cgroup_sockopt">;
+
+/** A device access (struct bpf_cgroup_dev_ctx), read-only. */
+export interface DeviceContext extends RetvalMethods {
+  /** `access << 16 | type`: access BPF_DEVCG_ACC_MKNOD 1, READ 2, WRITE 4; type BPF_DEVCG_DEV_BLOCK 1, CHAR 2. */
+  readonly accessType: u32;
+  readonly major: u32;
+  readonly minor: u32;
+}
+
+/** `SEC("cgroup/dev")`: a device node opened or created by a process of the cgroup; return 1 to allow, 0 to refuse (EPERM). */
+export declare function cgroupDevice(handler: (ctx: DeviceContext) => number): Program<"cgroup_device">;
