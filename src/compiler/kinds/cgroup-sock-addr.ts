@@ -8,7 +8,7 @@ import { HELPER_IDS as H } from "../../sys/helper-ids.js";
 import { arg, callHelper, memArg } from "../lower/call-args.js";
 import { imm, reg } from "../lower/values.js";
 import { I64 } from "../types.js";
-import { getsockopt, setsockopt } from "./cgroup-methods.js";
+import { getRetval, getsockopt, setRetval, setsockopt } from "./cgroup-methods.js";
 import type { ContextField, ContextMethod, ProgramKind, ReturnRule } from "./kind.js";
 
 const FIELDS: Record<string, ContextField> = {
@@ -49,14 +49,16 @@ export const cgroupSockAddr: ProgramKind = {
   entry: "cgroupSockAddr",
   targets: 1,
   section: ([hook]) => `cgroup/${hook}`,
-  contextTypes: ["SockAddrContext", "SockAddr4Context", "SockAddr6Context", "SendMsg4Context", "SendMsg6Context", "Connect4Context", "Connect6Context"],
+  contextTypes: ["SockAddrContext", "SockAddr4Context", "SockAddr6Context", "SendMsg4Context", "SendMsg6Context", "Connect4Context", "Connect6Context", "Bind4Context", "Bind6Context"],
   context: { k: "fields", what: "sock_addr context", fields: FIELDS },
   helpers: ["task"],
   returns: ([hook]) => returns(hook),
   methods: { setsockopt, getsockopt },
   forTargets([hook = ""]): ProgramKind {
-    const connect = hook === "connect4" || hook === "connect6";
-    const methods: Record<string, ContextMethod> = connect ? { setsockopt, getsockopt, bind } : { setsockopt, getsockopt };
+    const methods: Record<string, ContextMethod> = { setsockopt, getsockopt };
+    if (hook === "connect4" || hook === "connect6") methods.bind = bind;
+    // bpf_get_retval/bpf_set_retval: not where the program only rewrites what is reported.
+    if (!/^(recvmsg|getpeername|getsockname)/.test(hook)) Object.assign(methods, { getRetval, setRetval });
     return {
       ...this,
       context: { k: "fields", what: `${hook} context`, fields: fieldsFor(hook) },

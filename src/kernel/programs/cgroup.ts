@@ -17,6 +17,14 @@ export interface SockoptMethods {
   getsockopt(level: i32, optname: i32, dest: object | number): i64;
 }
 
+/** bpf_get_retval / bpf_set_retval: the errno the hooked syscall returns. */
+export interface RetvalMethods {
+  /** The errno (negative) the syscall will return so far, 0 for none. */
+  getRetval(): i32;
+  /** Make the syscall fail with `err` (a negative errno, e.g. -13 for EACCES) when the program refuses it; 0 or a negative errno. */
+  setRetval(err: i32): i64;
+}
+
 /**
  * TCP socket events (struct bpf_sock_ops). `op` is a `BPF_SOCK_OPS_*_CB` constant (kernel enums from
  * `tsbpf/kernel`); `args` are its arguments; `reply` is the answer for ops that ask one (TIMEOUT_INIT...).
@@ -115,11 +123,11 @@ export interface SockAddr6Context extends SockAddrContext {
   readonly userIp6: U32x4;
 }
 /** sendmsg4 adds the source address the datagram is sent from (writable). */
-export interface SendMsg4Context extends SockAddr4Context {
+export interface SendMsg4Context extends SockAddr4Context, RetvalMethods {
   msgSrcIp4: u32;
 }
 /** sendmsg6 adds the source address the datagram is sent from (elements writable). */
-export interface SendMsg6Context extends SockAddr6Context {
+export interface SendMsg6Context extends SockAddr6Context, RetvalMethods {
   readonly msgSrcIp6: U32x4;
 }
 /** connect hooks may bind the socket to a source address first. */
@@ -127,8 +135,11 @@ interface BindMethod {
   /** bpf_bind: bind the connecting socket to `sockaddr` (a struct sockaddr_in/_in6 layout); 0 or a negative errno. */
   bind(sockaddr: object): i64;
 }
-export interface Connect4Context extends SockAddr4Context, BindMethod {}
-export interface Connect6Context extends SockAddr6Context, BindMethod {}
+export interface Connect4Context extends SockAddr4Context, BindMethod, RetvalMethods {}
+export interface Connect6Context extends SockAddr6Context, BindMethod, RetvalMethods {}
+/** bind and sendmsg hooks may set the errno of a refusal. */
+export interface Bind4Context extends SockAddr4Context, RetvalMethods {}
+export interface Bind6Context extends SockAddr6Context, RetvalMethods {}
 
 /**
  * `SEC("cgroup/<hook>")`: rewrite or refuse the address of a socket call. connect and sendmsg return 1
@@ -139,16 +150,10 @@ export declare function cgroupSockAddr(hook: "connect4", handler: (ctx: Connect4
 export declare function cgroupSockAddr(hook: "connect6", handler: (ctx: Connect6Context) => number): Program<"cgroup_sock_addr">;
 export declare function cgroupSockAddr(hook: "sendmsg4", handler: (ctx: SendMsg4Context) => number): Program<"cgroup_sock_addr">;
 export declare function cgroupSockAddr(hook: "sendmsg6", handler: (ctx: SendMsg6Context) => number): Program<"cgroup_sock_addr">;
-export declare function cgroupSockAddr(hook: "bind4" | "recvmsg4" | "getpeername4" | "getsockname4", handler: (ctx: SockAddr4Context) => number): Program<"cgroup_sock_addr">;
-export declare function cgroupSockAddr(hook: "bind6" | "recvmsg6" | "getpeername6" | "getsockname6", handler: (ctx: SockAddr6Context) => number): Program<"cgroup_sock_addr">;
-
-/** bpf_get_retval / bpf_set_retval: the errno the hooked syscall returns. */
-export interface RetvalMethods {
-  /** The errno (negative) the syscall will return so far, 0 for none. */
-  getRetval(): i32;
-  /** Make the syscall fail with `err` (a negative errno, e.g. -13 for EACCES) when the program refuses it; 0 or a negative errno. */
-  setRetval(err: i32): i64;
-}
+export declare function cgroupSockAddr(hook: "bind4", handler: (ctx: Bind4Context) => number): Program<"cgroup_sock_addr">;
+export declare function cgroupSockAddr(hook: "bind6", handler: (ctx: Bind6Context) => number): Program<"cgroup_sock_addr">;
+export declare function cgroupSockAddr(hook: "recvmsg4" | "getpeername4" | "getsockname4", handler: (ctx: SockAddr4Context) => number): Program<"cgroup_sock_addr">;
+export declare function cgroupSockAddr(hook: "recvmsg6" | "getpeername6" | "getsockname6", handler: (ctx: SockAddr6Context) => number): Program<"cgroup_sock_addr">;
 
 /** A socket of the cgroup (struct bpf_sock), in sock_create, sock_release, post_bind4 and post_bind6 programs. */
 export interface SockContext extends RetvalMethods {
