@@ -92,7 +92,7 @@ describe("kinds: cgroup programs in TypeScript", privileged(), () => {
     assert.equal(counterAt(coll.map("ops"), 4), before, "not run after the link is closed");
   });
 
-  test("cgroupSockAddr: connect4 and sendmsg4 rewrite the destination, bind4 refuses a port", async () => {
+  test("cgroupSockAddr: connect4, connect6 and sendmsg4 rewrite the destination, bind4 refuses a port", async () => {
     using coll = loadKind("cgroup-sock-addr.bpf.ts");
     const tcp = createServer((c) => c.destroy());
     await new Promise<void>((r) => tcp.listen(0, "127.0.0.1", r));
@@ -132,6 +132,18 @@ describe("kinds: cgroup programs in TypeScript", privileged(), () => {
         assert.equal(hits(2), 1);
       }
       assert.equal(await tool("bind", "7452"), "bound 7452");
+      // connect6: [::1]:7451 goes to the IPv6 listener's port (userIp6 elements read and written).
+      const tcp6 = createServer((c) => c.destroy());
+      await new Promise<void>((r) => tcp6.listen(0, "::1", r));
+      try {
+        coll.variable("toPort").set((tcp6.address() as AddressInfo).port);
+        using _c6 = coll.program("portConnect6").attach({ cgroup: cg.path });
+        const connect6 = `const c = require("node:net").connect(7451, "::1", () => { console.log("ok " + c.remotePort); c.destroy(); }); c.on("error", (e) => console.log(e.code));`;
+        const r = await cg.run(process.execPath, ["-e", connect6]);
+        assert.equal(r.stdout.trim(), `ok ${(tcp6.address() as AddressInfo).port}`);
+      } finally {
+        tcp6.close();
+      }
     } finally {
       tcp.close();
       udp.close();
