@@ -40,7 +40,7 @@ function fieldsFor(hook: string): Record<string, ContextField> {
 }
 
 const returns = (hook: string | undefined): ReturnRule => {
-  if (hook === "bind4" || hook === "bind6") return { min: 0, max: 3, meaning: "1 allows, 0 refuses with EPERM; 3 (and 2) also allow a port below 1024 without CAP_NET_BIND_SERVICE" };
+  if (hook === "bind4" || hook === "bind6") return { min: 0, max: 3, meaning: "bit 0: 1 allows, 0 refuses with EPERM; bit 1: the bind may use a port below 1024 without CAP_NET_BIND_SERVICE (3)" };
   if (/^(recvmsg|getpeername|getsockname)/.test(hook ?? "")) return { min: 1, max: 1, meaning: `${hook} programs only rewrite the address` };
   return { min: 0, max: 1, meaning: "1 allows, 0 refuses the call with EPERM" };
 };

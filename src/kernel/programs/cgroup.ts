@@ -143,7 +143,7 @@ export interface Bind6Context extends SockAddr6Context, RetvalMethods {}
 
 /**
  * `SEC("cgroup/<hook>")`: rewrite or refuse the address of a socket call. connect and sendmsg return 1
- * to allow, 0 to refuse (EPERM); bind 0..3 (3: also allow a privileged port without the capability);
+ * to allow, 0 to refuse (EPERM); bind 0..3 (3: allow, and a port below 1024 needs no CAP_NET_BIND_SERVICE);
  * recvmsg, getpeername and getsockname only rewrite and return 1.
  */
 export declare function cgroupSockAddr(hook: "connect4", handler: (ctx: Connect4Context) => number): Program<"cgroup_sock_addr">;
