@@ -36,7 +36,7 @@ srv.listen(0, "127.0.0.1", () => {
   let n = 0, port = 0;
   const c = net.connect(srv.address().port, "127.0.0.1", () => { port = c.localPort; c.write("ping0"); });
   c.on("data", () => { if (++n === rounds) c.end(); else c.write("ping" + n); });
-  c.on("close", () => { srv.close(); console.log("done " + port + " " + n); });
+  c.on("close", () => { console.log("done " + port + " " + n + " " + srv.address().port); srv.close(); });
 });`;
 
 /** `sockopt-tool LEVEL NAME VALUE`: setsockopt then getsockopt of an int option on a TCP socket. */
@@ -68,7 +68,7 @@ describe("kinds: cgroup programs in TypeScript", privileged(), () => {
       using _link = coll.program("tcpEvents").attach({ cgroup: cg.path });
       const r = await cg.run(process.execPath, ["-e", TCP_ECHO, "20"]);
       assert.equal(r.code, 0, r.stderr);
-      const [, port, n] = r.stdout.trim().split(" ");
+      const [, port, n, serverPort] = r.stdout.trim().split(" ");
       assert.equal(n, "20");
       const ops = (op: number) => counterAt(coll.map("ops"), op) ?? 0;
       assert.equal(ops(3), 1, "TCP_CONNECT_CB: one active open");
@@ -86,6 +86,7 @@ describe("kinds: cgroup programs in TypeScript", privileged(), () => {
       assert.ok(s.getUint32(28, true) >= 20, `the option was found in received headers (${s.getUint32(28, true)})`);
       assert.equal(s.getUint32(32, true), 0x3412, "its data bytes came through");
       assert.equal(s.getUint32(36, true), Number(port), "localPort is the client's port, in host order");
+      assert.equal(s.getUint32(40, true), Number(serverPort), "remotePort, network order in the high half: ntohl gives the server's port");
     }
     const before = counterAt(coll.map("ops"), 4);
     await cg.run(process.execPath, ["-e", TCP_ECHO, "1"]);

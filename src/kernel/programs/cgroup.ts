@@ -43,7 +43,7 @@ export interface SockOpsContext extends SockoptMethods {
   readonly localIp4: u32;
   readonly remoteIp6: Readonly<U32x4>;
   readonly localIp6: Readonly<U32x4>;
-  /** Network byte order (in the low 16 bits, as the kernel stores it). */
+  /** The port in network byte order as a 32-bit value (the port's bytes in the high half): compare with `bpf.htonl(port)`. */
   readonly remotePort: u32;
   /** Host byte order. */
   readonly localPort: u32;
