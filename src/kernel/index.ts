@@ -222,6 +222,7 @@ export * from "./programs/sockets.js";
 export * from "./programs/tc.js";
 export * from "./programs/netfilter.js";
 export * from "./programs/lwt.js";
+export * from "./programs/cgroup.js";
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers.

@@ -1,7 +1,12 @@
 // The registry of program kinds: every kind file in this folder, by its `tsbpf/kernel` entry name.
 
 import { btfTracepoint } from "./btf-tracepoint.js";
+import { cgroupDevice } from "./cgroup-device.js";
 import { cgroupSkb } from "./cgroup-skb.js";
+import { cgroupSock } from "./cgroup-sock.js";
+import { cgroupSockAddr } from "./cgroup-sock-addr.js";
+import { cgroupSockopt } from "./cgroup-sockopt.js";
+import { cgroupSysctl } from "./cgroup-sysctl.js";
 import { fentry, fexit } from "./fentry.js";
 import { iter, iterSleepable } from "./iter.js";
 import { flowDissector } from "./flow-dissector.js";
@@ -17,6 +22,7 @@ import { skMsg } from "./sk-msg.js";
 import { skReuseport } from "./sk-reuseport.js";
 import { skSkb } from "./sk-skb.js";
 import { socketFilter } from "./socket-filter.js";
+import { sockOps } from "./sock-ops.js";
 import { tc } from "./tc.js";
 import { tcx } from "./tcx.js";
 import { tracepoint } from "./tracepoint.js";
@@ -35,6 +41,7 @@ const KINDS: readonly ProgramKind[] = [
   iter, iterSleepable,
   skMsg, skSkb, skLookup, skReuseport, flowDissector,
   tcx, xdpFrags, netfilter, lwtIn, lwtOut, lwtXmit, xdpDevmap,
+  sockOps, cgroupSockAddr, cgroupSock, cgroupSysctl, cgroupSockopt, cgroupDevice,
 ];
 
 /** Program kinds by `tsbpf/kernel` entry function name. */

@@ -28,6 +28,8 @@ export interface ContextField {
   readonly signed?: boolean;
   /** Set when this kind cannot read the field: the reason, reported at the access. */
   readonly unavailable?: string;
+  /** An array of `count` elements of `size` bytes (`__u32 user_ip6[4]`), read as `ctx.field[i]` (i constant). */
+  readonly count?: number;
 }
 
 /** Packet data reached through the context: where `data`/`data_end` are, and how it may be read. */
@@ -36,7 +38,7 @@ export interface PacketShape {
   readonly dataEnd: number;
   /** Direct (bounds-checked pointer) access; otherwise `ctx.load` copies with bpf_skb_load_bytes. */
   readonly direct: boolean;
-  /** Width of the `data`/`data_end` fields: 4 (default, `__u32`) or 8 (`__bpf_md_ptr`, e.g. struct sk_msg_md). */
+  /** Width of the `data`/`data_end` fields: 4 (default, `__u32`) or 8 (`__bpf_md_ptr`, e.g. struct sk_msg_md, struct bpf_sockopt). */
   readonly pointerSize?: 4 | 8;
 }
 
@@ -97,6 +99,11 @@ export interface ProgramKind {
    * name), e.g. libbpf's USDT argument-spec maps that the loader fills.
    */
   readonly maps?: readonly CompiledMap[];
+  /**
+   * The kind as a program with these targets sees it, when its context or methods depend on them (a
+   * cgroup sock_addr program's fields differ between connect4 and sendmsg6).
+   */
+  forTargets?(targets: readonly string[]): ProgramKind;
 }
 
 /** Groups tracing kinds have: the current task, probe reads and stack traces. */

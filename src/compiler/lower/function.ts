@@ -9,7 +9,7 @@ import { FunctionBuilder } from "../builder.js";
 import { NOT_CONSTANT } from "../consteval.js";
 import { DiagnosticCode as D, Diagnosed, lineText } from "../diagnostics.js";
 import type { AluOp, BlockId, Cond, Operand, VReg } from "../ir.js";
-import type { ProgramKind, ReturnRule } from "../kinds/index.js";
+import type { ContextField, ProgramKind, ReturnRule } from "../kinds/index.js";
 import {
   arithmeticType, BIGLIT, BOOL, fits, I32, I64, intRange, LIT, literalType, promote, scalarOfLayout, showTy, U8, U32, U64, VOID, wrap,
   type IntTy, type Ty,
@@ -842,6 +842,7 @@ export class Lowerer {
         const f = Object.hasOwn(shape.fields, name) ? shape.fields[name]! : undefined;
         if (!f) return this.report(e.name, D.TypeMismatch, `the ${shape.what} has no field "${name}"`);
         if (f.unavailable) this.report(e.name, D.TypeMismatch, f.unavailable);
+        if (f.count) this.report(e, D.DynamicAccess, `ctx.${name} is an array of ${f.count} u${f.size * 8}; read an element with a constant index, ctx.${name}[0]`);
         const ty: Ty = { k: "int", bits: (f.size * 8) as 8 | 16 | 32 | 64, signed: f.signed ?? false };
         return { k: "mem", base, offset: f.offset, ty, what: `ctx.${name}`, readonly: !f.writable };
       }
@@ -923,12 +924,14 @@ export class Lowerer {
    * dynamic index works on a copy of the array on the stack.
    */
   #contextArrayElement(e: ts.ElementAccessExpression): Place | undefined {
-    if (this.prog.context.k !== "tracepoint" || !ts.isPropertyAccessExpression(e.expression)) return undefined;
+    const shape = this.prog.context;
+    if ((shape.k !== "tracepoint" && shape.k !== "fields") || !ts.isPropertyAccessExpression(e.expression)) return undefined;
     const inner = skipParens(e.expression.expression);
     const sym = ts.isIdentifier(inner) ? this.m.consts.resolveSymbol(inner) : undefined;
     const local = sym && this.#lookup(sym);
     if (local?.k !== "reg" || local.ty.k !== "ctx") return undefined;
     const name = e.expression.name.text;
+    if (shape.k === "fields") return this.#fieldArrayElement(e, shape.fields, name, local.reg);
     const { id, mem } = this.#tracepointMember(e.expression, name);
     if (mem.kind.k !== "array") return undefined;
     const elem = mem.kind.elem ?? U8;
@@ -948,6 +951,21 @@ export class Lowerer {
     this.copy(copy, local.reg, mem.size, mem.offset);
     const layout = arrayLayoutOf(elem, count);
     return this.#index(e, { ty: { k: "mem", layout }, op: reg(copy) }, idx);
+  }
+
+  /**
+   * `ctx.field[i]` on a fixed context struct's array field (`user_ip6[4]`): the kernel checks context
+   * accesses at constant offsets, so the index is a constant and the element one load or store.
+   */
+  #fieldArrayElement(e: ts.ElementAccessExpression, fields: Readonly<Record<string, ContextField>>, name: string, ctx: VReg): Place | undefined {
+    const f = Object.hasOwn(fields, name) ? fields[name]! : undefined;
+    if (!f?.count) return undefined;
+    if (f.unavailable) this.report(e.expression, D.TypeMismatch, f.unavailable);
+    const i = this.m.consts.tryEvaluate(e.argumentExpression);
+    if (typeof i !== "number") return this.report(e.argumentExpression, D.DynamicAccess, `ctx.${name}[i] needs a constant index: the kernel checks context accesses at fixed offsets`);
+    if (!Number.isInteger(i) || i < 0 || i >= f.count) this.report(e.argumentExpression, D.ConstantRange, `index ${i} is out of bounds (length ${f.count})`);
+    const ty: Ty = { k: "int", bits: (f.size * 8) as 8 | 16 | 32 | 64, signed: f.signed ?? false };
+    return { k: "mem", base: ctx, offset: f.offset + i * f.size, ty, what: `ctx.${name}[${i}]`, readonly: !f.writable };
   }
 
   #element(e: ts.ElementAccessExpression): Place {

@@ -320,7 +320,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
       for (const m of kind.maps ?? []) {
         if (!mapsByName.has(m.name)) mapsByName.set(m.name, { name: m.name, className: "", type: m.type, key: undefined, value: undefined, compiled: m });
       }
-      const L = new Lowerer(ctx, kind, targets, name, locOf(decl));
+      const L = new Lowerer(ctx, kind.forTargets?.(targets) ?? kind, targets, name, locOf(decl));
       L.lowerHandler(handler);
       programs.push({ name, section: kind.section(targets), kind, ir: L.b.finish(), loc: locOf(decl) });
     } catch (e) {
