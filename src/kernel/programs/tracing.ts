@@ -20,6 +20,22 @@ export interface ProbeContext extends ArgsContext {
   ret(): u64;
 }
 
+/** The arguments `N` has in the kernel declarations (`KernelFunctions`), or never when it is not there. */
+type FunctionArgs<N extends string> = N extends keyof KernelFunctions ? KernelFunctions[N]["args"] : never;
+
+/**
+ * kprobe context for kernel function `N`: `ctx.arg(n)` by the calling convention and, when the kernel
+ * declarations have `N` (the shipped `KernelFunctions` or a file from `tsbpf gen vmlinux --functions`),
+ * `ctx.args.<name>` read from the register of each of the first six arguments (x86-64: di, si, dx, cx,
+ * r8, r9). Kernel pointers among them are read with probe reads.
+ */
+export type KprobeContext<N extends string> = ProbeContext & NamedArgs<FunctionArgs<N>>;
+/** kretprobe context for kernel function `N`. */
+export interface KretprobeContext<N extends string> extends ArgsContext {
+  /** The value `N` returned (register ax), typed by its return type when the kernel declarations have `N`, else u64. */
+  ret(): N extends keyof KernelFunctions ? KernelFunctions[N]["ret"] : u64;
+}
+
 /** Tracepoint context for `category/name`: the event's `trace_event_raw_<name>` struct when known. */
 export type TracepointContext<N extends string> = N extends `${string}/${infer E}`
   ? E extends keyof TracepointContexts ? TracepointContexts[E] : object
@@ -31,10 +47,10 @@ export declare function tracepoint<N extends string>(name: N, fn: (ctx: Tracepoi
 export declare function rawTracepoint<N extends string>(name: N, fn: (ctx: BtfTracepointContext<N>) => number): Program<"raw_tracepoint">;
 /** `SEC("tp_btf/<name>")`. Return 0. */
 export declare function btfTracepoint<N extends string>(name: N, fn: (ctx: BtfTracepointContext<N>) => number): Program<"tp_btf">;
-/** `SEC("kprobe/<function>")`. */
-export declare function kprobe(fn: string, handler: (ctx: ProbeContext) => number): Program<"kprobe">;
-/** `SEC("kretprobe/<function>")`. */
-export declare function kretprobe(fn: string, handler: (ctx: ProbeContext) => number): Program<"kretprobe">;
+/** `SEC("kprobe/<function>")`: `ctx.args.<name>` typed from the function's prototype when the declarations have it. */
+export declare function kprobe<N extends string>(fn: N, handler: (ctx: KprobeContext<N>) => number): Program<"kprobe">;
+/** `SEC("kretprobe/<function>")`: `ctx.ret()` typed by the function's return type when the declarations have it. */
+export declare function kretprobe<N extends string>(fn: N, handler: (ctx: KretprobeContext<N>) => number): Program<"kretprobe">;
 /** `SEC("uprobe/<binary>:<symbol>")`; binary and symbol may be left empty and given at attach time. */
 export declare function uprobe(target: string, handler: (ctx: ProbeContext) => number): Program<"uprobe">;
 /** `SEC("uretprobe/<binary>:<symbol>")`. */

@@ -1,0 +1,138 @@
+// Tracing kinds' typing, at compile time: kprobe `ctx.args.<name>` from the kernel declarations read from
+// the x86-64 argument registers of struct pt_regs (kernel pointers with probe reads), kretprobe `ctx.ret()`
+// typed by the function's return type, and the diagnostics around them.
+
+import assert from "node:assert/strict";
+import { resolve } from "node:path";
+import { test } from "node:test";
+import { disassemble } from "../../src/asm/index.js";
+import { compile, DiagnosticCode as D } from "../../src/compiler/index.js";
+import { readCollectionSpec } from "../../src/object/reader.js";
+import { TS_FIXTURES } from "../helpers/compile-ts.js";
+
+let n = 0;
+function build(source: string): { diagnostics: { code: string; line: number; message: string }[]; programs: Map<string, { section: string; text: string }> } {
+  const path = resolve(TS_FIXTURES, `virtual-kinds-tracing-${process.pid}-${n++}.bpf.ts`);
+  const r = compile(path, { sources: new Map([[path, source]]) });
+  const programs = new Map<string, { section: string; text: string }>();
+  if (r.object) {
+    for (const [name, p] of readCollectionSpec(r.object).programs) programs.set(name, { section: p.sectionName, text: disassemble(p.instructions).join("\n") });
+  }
+  return { diagnostics: r.diagnostics.map((d) => ({ code: d.code, line: d.line, message: d.message })), programs };
+}
+
+test("kprobe: ctx.args.<name> reads argument i from its pt_regs register; kernel pointers go through probe reads", () => {
+  const { diagnostics, programs } = build(`
+import { kprobe, HashMap, u64, type u32 } from "tsbpf/kernel";
+const m = new HashMap<u32, u64>({ maxEntries: 16 });
+export const k = kprobe("tcp_sendmsg", (ctx) => {
+  m.update(0, ctx.args.size);
+  m.update(1, u64(ctx.args.sk.__sk_common.skc_family));
+  return 0;
+});
+`);
+  assert.deepEqual(diagnostics, []);
+  const k = programs.get("k")!;
+  assert.equal(k.section, "kprobe/tcp_sendmsg");
+  // tcp_sendmsg(sk, msg, size): sk in di (pt_regs offset 112), size in dx (96); never a BTF pointer load.
+  assert.match(k.text, /= \*\(u64 \*\)\(r\d \+96\)/);
+  assert.match(k.text, /= \*\(u64 \*\)\(r\d \+112\)/);
+  assert.match(k.text, /call bpf_probe_read_kernel#113/);
+});
+
+test("kprobe: every argument register in order (di, si, dx, cx, r8, r9); the seventh argument is refused", () => {
+  const six = ["file", "addr", "len", "prot", "flags", "vm_flags"];
+  const { diagnostics, programs } = build(`
+import { kprobe, ArrayMap, u64 } from "tsbpf/kernel";
+const m = new ArrayMap<u64>({ maxEntries: 8 });
+export const k = kprobe("do_mmap", (ctx) => {
+  m.update(1, ctx.args.addr);
+  m.update(2, ctx.args.len);
+  m.update(3, ctx.args.prot);
+  m.update(4, ctx.args.flags);
+  m.update(5, ctx.args.vm_flags);
+  return 0;
+});
+`);
+  assert.deepEqual(diagnostics, []);
+  const offsets = [...programs.get("k")!.text.matchAll(/= \*\(u64 \*\)\(r\d \+(\d+)\)/g)].map((m) => Number(m[1]));
+  assert.deepEqual(offsets, [104, 96, 88, 72, 64], six.slice(1).join(", "));
+  const seventh = build(`
+import { kprobe, ArrayMap, u64 } from "tsbpf/kernel";
+const m = new ArrayMap<u64>({ maxEntries: 8 });
+export const k = kprobe("do_mmap", (ctx) => {
+  m.update(0, ctx.args.pgoff);
+  return 0;
+});
+`).diagnostics;
+  assert.equal(seventh.length, 1, JSON.stringify(seventh));
+  assert.equal(seventh[0]!.code, D.Limit);
+  assert.match(seventh[0]!.message, /"pgoff" is argument 7; only the first 6 arguments are in registers/);
+  assert.equal(seventh[0]!.line, 5);
+});
+
+test("kretprobe: ctx.ret() is typed by the function's return type (i32 compares signed; a struct return reads fields)", () => {
+  const { diagnostics, programs } = build(`
+import { kretprobe, ArrayMap, u64 } from "tsbpf/kernel";
+const m = new ArrayMap<u64>({ maxEntries: 4 });
+export const r = kretprobe("tcp_sendmsg", (ctx) => {
+  m.update(0, ctx.ret() < 0 ? 1n : 2n);
+  return 0;
+});
+export const f = kretprobe("do_filp_open", (ctx) => {
+  m.update(1, u64(ctx.ret().f_flags));
+  return 0;
+});
+export const u = kretprobe("not_in_the_declarations", (ctx) => {
+  m.update(2, ctx.ret());
+  return 0;
+});
+`);
+  assert.deepEqual(diagnostics, []);
+  assert.match(programs.get("r")!.text, /= \*\(u64 \*\)\(r\d \+80\)/);
+  assert.match(programs.get("r")!.text, /if w\d s[<>]=? /, "a signed 32-bit comparison");
+  assert.match(programs.get("f")!.text, /call bpf_probe_read_kernel#113/);
+  assert.equal(programs.get("u")!.section, "kretprobe/not_in_the_declarations");
+});
+
+test("kretprobe: a void function has no return value; ctx.args is not there (the registers are gone)", () => {
+  const v = build(`
+import { kretprobe, ArrayMap, u64 } from "tsbpf/kernel";
+const m = new ArrayMap<u64>({ maxEntries: 4 });
+export const r = kretprobe("tcp_close", (ctx) => {
+  m.update(0, u64(ctx.ret()));
+  return 0;
+});
+`).diagnostics;
+  assert.ok(v.some((d) => d.code === D.KernelType && /returns void/.test(d.message)), JSON.stringify(v));
+  const a = build(`
+import { kretprobe } from "tsbpf/kernel";
+export const r = kretprobe("tcp_sendmsg", (ctx) => {
+  const sk = ctx.args.sk;
+  return 0;
+});
+`).diagnostics;
+  assert.ok(a.length > 0 && a.every((d) => d.line === 4), JSON.stringify(a));
+  assert.ok(a.some((d) => /Property 'args' does not exist/.test(d.message)), JSON.stringify(a));
+});
+
+test("kprobe: a function the declarations lack has ctx.arg(n) but no ctx.args", () => {
+  const ok = build(`
+import { kprobe, ArrayMap, type i32 } from "tsbpf/kernel";
+const m = new ArrayMap<i32>({ maxEntries: 4 });
+export const k = kprobe("not_in_the_declarations", (ctx) => {
+  m.update(0, ctx.arg<i32>(1));
+  return 0;
+});
+`);
+  assert.deepEqual(ok.diagnostics, []);
+  assert.match(ok.programs.get("k")!.text, /= \*\(u64 \*\)\(r\d \+104\)/);
+  const bad = build(`
+import { kprobe } from "tsbpf/kernel";
+export const k = kprobe("not_in_the_declarations", (ctx) => {
+  const x = ctx.args.sk;
+  return 0;
+});
+`).diagnostics;
+  assert.ok(bad.some((d) => /Property 'args' does not exist/.test(d.message)), JSON.stringify(bad));
+});
