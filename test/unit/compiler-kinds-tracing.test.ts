@@ -1,12 +1,16 @@
 // Tracing kinds' typing, at compile time: kprobe `ctx.args.<name>` from the kernel declarations read from
 // the x86-64 argument registers of struct pt_regs (kernel pointers with probe reads), kretprobe `ctx.ret()`
-// typed by the function's return type, and the diagnostics around them.
+// typed by the function's return type, the diagnostics around them, and the same typing for any kernel
+// function through a file of `tsbpf gen vmlinux --functions`.
 
 import assert from "node:assert/strict";
 import { resolve } from "node:path";
-import { test } from "node:test";
+import { existsSync } from "node:fs";
+import { describe, test } from "node:test";
 import { disassemble } from "../../src/asm/index.js";
 import { compile, DiagnosticCode as D } from "../../src/compiler/index.js";
+import { kernelBtf, VMLINUX_BTF_PATH } from "../../src/btf/kernel.js";
+import { generateDeclarations } from "../../src/gen/typescript.js";
 import { readCollectionSpec } from "../../src/object/reader.js";
 import { TS_FIXTURES } from "../helpers/compile-ts.js";
 
@@ -135,4 +139,57 @@ export const k = kprobe("not_in_the_declarations", (ctx) => {
 });
 `).diagnostics;
   assert.ok(bad.some((d) => /Property 'args' does not exist/.test(d.message)), JSON.stringify(bad));
+});
+
+describe("tsbpf gen vmlinux --functions: a generated file types ctx.args of any kernel function", { skip: existsSync(VMLINUX_BTF_PATH) ? false : "no kernel BTF at /sys/kernel/btf/vmlinux" }, () => {
+  // tcp_data_queue is not in the shipped declarations; tcp_sendmsg is (the generated one takes precedence).
+  const gen = generateDeclarations(kernelBtf(), { types: ["sock"], depth: 1, functions: ["tcp_data_queue", "tcp_sendmsg"] }).text;
+  const genPath = resolve(TS_FIXTURES, `virtual-kinds-tracing-gen-${process.pid}.ts`);
+  const genName = `./${genPath.slice(TS_FIXTURES.length + 1).replace(/\.ts$/, ".js")}`;
+  const program = (imports: string) => `
+import { fentry, fexit, kprobe, kretprobe, ArrayMap, u64 } from "tsbpf/kernel";
+${imports}
+const m = new ArrayMap<u64>({ maxEntries: 8 });
+export const fe = fentry("tcp_data_queue", (ctx) => {
+  m.update(0, u64(ctx.args.skb.len));
+  return 0;
+});
+export const kp = kprobe("tcp_data_queue", (ctx) => {
+  m.update(1, u64(ctx.args.sk.__sk_common.skc_family) + u64(ctx.args.skb.len));
+  return 0;
+});
+export const fx = fexit("tcp_sendmsg", (ctx) => {
+  m.update(2, ctx.ret < 0 ? 1n : ctx.args.size);
+  return 0;
+});
+export const kr = kretprobe("tcp_sendmsg", (ctx) => {
+  m.update(3, ctx.ret() < 0 ? 1n : 2n);
+  return 0;
+});
+`;
+  const compileWith = (imports: string) => {
+    const path = resolve(TS_FIXTURES, `virtual-kinds-tracing-${process.pid}-${n++}.bpf.ts`);
+    return compile(path, { sources: new Map([[path, program(imports)], [genPath, gen]]) });
+  };
+
+  test("the file augments tsbpf/kernel's GeneratedFunctions", () => {
+    assert.match(gen, /"tcp_data_queue": \{ args: \{ sk: sock; skb: sk_buff; \}; ret: void \};/);
+    assert.match(gen, /declare module "tsbpf\/kernel" \{\n {2}interface GeneratedFunctions extends KernelFunctions \{\}\n\}/);
+  });
+
+  test("importing it types fentry/kprobe ctx.args and fexit/kretprobe returns; the program compiles", () => {
+    const r = compileWith(`import type { sock } from "${genName}";`);
+    assert.deepEqual(r.diagnostics.map((d) => d.message), []);
+    const progs = readCollectionSpec(r.object!).programs;
+    assert.deepEqual([...progs.values()].map((p) => p.sectionName).sort(), ["fentry/tcp_data_queue", "fexit/tcp_sendmsg", "kprobe/tcp_data_queue", "kretprobe/tcp_sendmsg"]);
+    const kp = disassemble(progs.get("kp")!.instructions).join("\n");
+    assert.match(kp, /\*\(u64 \*\)\(r\d \+112\)/, "sk from di");
+    assert.match(kp, /\*\(u64 \*\)\(r\d \+104\)/, "skb from si");
+    assert.match(disassemble(progs.get("kr")!.instructions).join("\n"), /if w\d s[<>]=? /, "tcp_sendmsg's i32 return compares signed");
+  });
+
+  test("without the file, tcp_data_queue has no ctx.args", () => {
+    const r = compileWith("");
+    assert.ok(r.diagnostics.some((d) => d.line === 6 && /Property 'args' does not exist/.test(d.message)), JSON.stringify(r.diagnostics.map((d) => d.message)));
+  });
 });

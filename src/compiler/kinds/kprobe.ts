@@ -29,23 +29,28 @@ const typedReturn: ContextMethod = (L, call, ctx) => {
   return argumentValue(L, ctx, PT_REGS_X86.ret, ret ? L.m.typeOfNode(ret) : U64, ret ?? call);
 };
 
-/** The `ret` type node of `KernelFunctions[N]` for the kretprobe context `ctx.ret()` is called on. */
+/**
+ * The `ret` type node of the kernel function `N` whose kretprobe context (`KretprobeContext<N>`) `ctx.ret()`
+ * is called on: from `GeneratedFunctions` (files of `tsbpf gen vmlinux --functions`), else the shipped
+ * `KernelFunctions`, as the declaration's types look it up.
+ */
 function declaredReturn(checker: ts.TypeChecker, call: ts.CallExpression): ts.TypeNode | undefined {
   if (!ts.isPropertyAccessExpression(call.expression)) return undefined;
   const ctxType = checker.getTypeAtLocation(call.expression.expression);
-  const n = ctxType.getSymbol()?.getName() === "KretprobeContext" ? checker.getTypeArguments(ctxType as ts.TypeReference)[0] : undefined;
-  if (!n?.isStringLiteral()) return undefined;
-  // The declaration `ret(): N extends keyof KernelFunctions ? KernelFunctions[N]["ret"] : u64` names the
-  // (possibly augmented) KernelFunctions.
-  const decl = checker.getResolvedSignature(call)?.getDeclaration();
-  const node = decl && ts.isMethodSignature(decl) && decl.type && ts.isConditionalTypeNode(decl.type) ? decl.type.trueType : undefined;
-  const table = node && ts.isIndexedAccessTypeNode(node) && ts.isIndexedAccessTypeNode(node.objectType) ? node.objectType.objectType : undefined;
-  const entry = table && checker.getTypeAtLocation(table).getProperty(n.value)?.declarations?.[0];
-  const literal = entry && ts.isPropertySignature(entry) ? entry.type : undefined;
-  const member = literal && ts.isTypeLiteralNode(literal)
-    ? literal.members.find((m): m is ts.PropertySignature => ts.isPropertySignature(m) && m.name.getText() === "ret")
-    : undefined;
-  return member?.type;
+  const sym = ctxType.getSymbol();
+  const n = sym?.getName() === "KretprobeContext" ? checker.getTypeArguments(ctxType as ts.TypeReference)[0] : undefined;
+  const where = sym?.declarations?.[0];
+  if (!n?.isStringLiteral() || !where) return undefined;
+  const scope = checker.getSymbolsInScope(where, ts.SymbolFlags.Interface | ts.SymbolFlags.Alias);
+  for (const table of ["GeneratedFunctions", "KernelFunctions"]) {
+    let t = scope.find((s) => s.name === table);
+    if (t && t.flags & ts.SymbolFlags.Alias) t = checker.getAliasedSymbol(t);
+    const entry = t && checker.getDeclaredTypeOfSymbol(t).getProperty(n.value)?.declarations?.[0];
+    const literal = entry && ts.isPropertySignature(entry) ? entry.type : undefined;
+    if (!literal || !ts.isTypeLiteralNode(literal)) continue;
+    return literal.members.find((m): m is ts.PropertySignature => ts.isPropertySignature(m) && m.name.getText() === "ret")?.type;
+  }
+  return undefined;
 }
 
 export const kprobe = probe("kprobe", ["KprobeContext"]);

@@ -259,6 +259,8 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
         }
         if (ts.isFunctionDeclaration(st) || ts.isTypeAliasDeclaration(st) || ts.isInterfaceDeclaration(st) || ts.isEmptyStatement(st)) continue;
         if (ts.isExportDeclaration(st)) continue;
+        // `declare module "tsbpf/kernel" { ... }`: a module augmentation (types only, e.g. from tsbpf gen).
+        if (ts.isModuleDeclaration(st) && ts.isStringLiteral(st.name)) continue;
         if (ts.isClassDeclaration(st)) report(st, D.Class, "classes are not supported in kernel programs; use struct layouts and functions");
         if (ts.isEnumDeclaration(st)) report(st, D.UnsupportedSyntax, "enums are not supported; use `as const` objects of numbers");
         if (ts.isExpressionStatement(st)) {

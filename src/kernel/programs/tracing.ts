@@ -8,9 +8,9 @@ import type { BtfTracepointArgs, KernelFunctions, LsmHookArgs, TracepointContext
 /** tp_btf / raw_tp context for event `N`: `ctx.args.<name>` typed from the kernel's BTF when known. */
 export type BtfTracepointContext<N extends string> = ArgsContext & NamedArgs<N extends keyof BtfTracepointArgs ? BtfTracepointArgs[N] : never>;
 /** fentry context for kernel function `N`: `ctx.args.<name>` typed from BTF when the declarations have `N`. */
-export type FentryContext<N extends string> = ArgsContext & NamedArgs<N extends keyof KernelFunctions ? KernelFunctions[N]["args"] : never>;
+export type FentryContext<N extends string> = ArgsContext & NamedArgs<FunctionArgs<N>>;
 /** fexit context for kernel function `N`: its arguments and `ctx.ret`, the value it returned. */
-export type FexitContext<N extends string> = FentryContext<N> & (N extends keyof KernelFunctions ? { readonly ret: KernelFunctions[N]["ret"] } : unknown);
+export type FexitContext<N extends string> = FentryContext<N> & ([FunctionDecl<N>] extends [never] ? unknown : { readonly ret: FunctionDecl<N>["ret"] });
 /** LSM context for hook `N`: `ctx.args.<name>` typed from the `bpf_lsm_<hook>` prototype. */
 export type LsmContext<N extends string> = ArgsContext & NamedArgs<N extends keyof LsmHookArgs ? LsmHookArgs[N] : never>;
 
@@ -20,8 +20,19 @@ export interface ProbeContext extends ArgsContext {
   ret(): u64;
 }
 
-/** The arguments `N` has in the kernel declarations (`KernelFunctions`), or never when it is not there. */
-type FunctionArgs<N extends string> = N extends keyof KernelFunctions ? KernelFunctions[N]["args"] : never;
+/**
+ * Kernel functions declared by files from `tsbpf gen vmlinux --functions` (such a file augments this
+ * interface); they take precedence over the shipped `KernelFunctions`. Declare each function in one file.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface GeneratedFunctions {}
+
+/** The declaration of kernel function `N` (`{ args; ret }`): generated ones first, then the shipped ones. */
+type FunctionDecl<N extends string> = N extends keyof GeneratedFunctions
+  ? GeneratedFunctions[N] extends { args: infer A; ret: infer R } ? { args: A; ret: R } : never
+  : N extends keyof KernelFunctions ? KernelFunctions[N] : never;
+/** The arguments of `N`, or never when the declarations do not have it. */
+type FunctionArgs<N extends string> = [FunctionDecl<N>] extends [never] ? never : FunctionDecl<N>["args"];
 
 /**
  * kprobe context for kernel function `N`: `ctx.arg(n)` by the calling convention and, when the kernel
@@ -33,7 +44,7 @@ export type KprobeContext<N extends string> = ProbeContext & NamedArgs<FunctionA
 /** kretprobe context for kernel function `N`. */
 export interface KretprobeContext<N extends string> extends ArgsContext {
   /** The value `N` returned (register ax), typed by its return type when the kernel declarations have `N`, else u64. */
-  ret(): N extends keyof KernelFunctions ? KernelFunctions[N]["ret"] : u64;
+  ret(): [FunctionDecl<N>] extends [never] ? u64 : FunctionDecl<N>["ret"];
 }
 
 /** Tracepoint context for `category/name`: the event's `trace_event_raw_<name>` struct when known. */
@@ -55,7 +66,7 @@ export declare function kretprobe<N extends string>(fn: N, handler: (ctx: Kretpr
 export declare function uprobe(target: string, handler: (ctx: ProbeContext) => number): Program<"uprobe">;
 /** `SEC("uretprobe/<binary>:<symbol>")`. */
 export declare function uretprobe(target: string, handler: (ctx: ProbeContext) => number): Program<"uretprobe">;
-/** `SEC("fentry/<function>")`. Return 0. */
+/** `SEC("fentry/<function>")`: `ctx.args.<name>` typed from the function's prototype when the declarations have it. Return 0. */
 export declare function fentry<N extends string>(fn: N, handler: (ctx: FentryContext<N>) => number): Program<"fentry">;
 /** `SEC("fexit/<function>")`: arguments, then the return value as `ctx.ret`. Return 0. */
 export declare function fexit<N extends string>(fn: N, handler: (ctx: FexitContext<N>) => number): Program<"fexit">;
