@@ -24,6 +24,7 @@ const OBJECTS: Record<string, { source: string; vmlinux?: boolean }> = {
   structops_link: { source: "test/fixtures/c/structops/tsbpf_cc_link.bpf.c", vmlinux: true },
   // TypeScript kernel programs, compiled by tsbpf on the host (tsbpf build)
   ts_tracing: { source: "test/fixtures/ts/vm/tracing.bpf.ts" },
+  ts_kprobe: { source: "test/fixtures/ts/vm/kprobe.bpf.ts" },
 };
 
 /** Host executables: name → builder. */

@@ -2,9 +2,12 @@
 
 import { btfTracepoint } from "./btf-tracepoint.js";
 import { cgroupSkb } from "./cgroup-skb.js";
-import { fentry, fexit } from "./fentry.js";
+import { fentry, fexit, fmodRet } from "./fentry.js";
 import type { ProgramKind } from "./kind.js";
 import { kprobe, kretprobe } from "./kprobe.js";
+import { ksyscall, kretsyscall } from "./ksyscall.js";
+import { kprobeMulti, kretprobeMulti, uprobeMulti, uretprobeMulti } from "./probe-multi.js";
+import { fentrySleepable, fexitSleepable, lsmSleepable, uprobeSleepable, uretprobeSleepable } from "./sleepable.js";
 import { lsm } from "./lsm.js";
 import { perfEvent } from "./perf-event.js";
 import { rawTracepoint } from "./raw-tracepoint.js";
@@ -19,6 +22,8 @@ export type { ContextField, ContextMethod, ContextShape, HelperGroup, PacketShap
 const KINDS: readonly ProgramKind[] = [
   tracepoint, rawTracepoint, btfTracepoint, kprobe, kretprobe, uprobe, uretprobe, fentry, fexit, lsm,
   xdp, tc, socketFilter, cgroupSkb, perfEvent,
+  ksyscall, kretsyscall, kprobeMulti, kretprobeMulti, uprobeMulti, uretprobeMulti, fmodRet,
+  uprobeSleepable, uretprobeSleepable, fentrySleepable, fexitSleepable, lsmSleepable,
 ];
 
 /** Program kinds by `tsbpf/kernel` entry function name. */

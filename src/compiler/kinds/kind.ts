@@ -13,9 +13,11 @@ import type { Value } from "../lower/values.js";
  * - `task`: the current task (pid/tid, uid/gid, comm, task_struct);
  * - `probe`: probe reads of kernel and user memory;
  * - `stack`: stack traces (`StackTraceMap.getStackId`);
- * - `redirect`: `bpf.redirect` to an interface.
+ * - `redirect`: `bpf.redirect` to an interface;
+ * - `sleepable`: helpers that may sleep (`bpf.copyFromUser`), for sleepable kinds (`uprobe.s`, `lsm.s`...).
  */
-export type HelperGroup = "task" | "probe" | "stack" | "redirect";
+export type HelperGroup = "task" | "probe" | "stack" | "redirect"
+  | "sleepable";
 
 /** A field of a fixed UAPI context struct (struct xdp_md, struct __sk_buff...). */
 export interface ContextField {

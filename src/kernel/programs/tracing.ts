@@ -72,3 +72,41 @@ export declare function fentry<N extends string>(fn: N, handler: (ctx: FentryCon
 export declare function fexit<N extends string>(fn: N, handler: (ctx: FexitContext<N>) => number): Program<"fexit">;
 /** `SEC("lsm/<hook>")`: return 0 to allow, a negative errno to deny. */
 export declare function lsm<N extends string>(hook: N, handler: (ctx: LsmContext<N>) => number): Program<"lsm">;
+
+/**
+ * ksyscall context: `ctx.arg<T>(n)` is syscall argument `n` (0..5) as the *caller* passed it — read from
+ * the user registers the x86-64 syscall wrapper receives (di, si, dx, r10, r8, r9), with a probe read.
+ */
+export interface KsyscallContext {
+  /** Syscall argument `n` (0-based), as a u64 or as the integer type given (`ctx.arg<i32>(0)`). */
+  arg<T = bigint>(n: number): T;
+}
+
+/** `SEC("ksyscall/<syscall>")`: a kprobe on the syscall's kernel entry (`__x64_sys_<name>`), resolved by the loader. */
+export declare function ksyscall(syscall: string, handler: (ctx: KsyscallContext) => number): Program<"ksyscall">;
+/** `SEC("kretsyscall/<syscall>")`: `ctx.ret()` is the syscall's return value. */
+export declare function kretsyscall(syscall: string, handler: (ctx: ProbeContext) => number): Program<"kretsyscall">;
+/** `SEC("kprobe.multi/<glob>")`: one kprobe_multi link over every kernel function matching the glob. */
+export declare function kprobeMulti(glob: string, handler: (ctx: ProbeContext) => number): Program<"kprobe.multi">;
+/** `SEC("kretprobe.multi/<glob>")`. */
+export declare function kretprobeMulti(glob: string, handler: (ctx: ProbeContext) => number): Program<"kretprobe.multi">;
+/** `SEC("uprobe.multi/<binary>:<glob>")`: one uprobe_multi link over the binary's functions matching the glob. */
+export declare function uprobeMulti(target: string, handler: (ctx: ProbeContext) => number): Program<"uprobe.multi">;
+/** `SEC("uretprobe.multi/<binary>:<glob>")`. */
+export declare function uretprobeMulti(target: string, handler: (ctx: ProbeContext) => number): Program<"uretprobe.multi">;
+/**
+ * `SEC("fmod_ret/<function>")`: the fexit context, `ctx.ret` being the return value so far. Return 0 to let
+ * the function run; anything else skips it and becomes its return value (a negative errno). The kernel
+ * allows functions open to error injection and `security_*` hooks.
+ */
+export declare function fmodRet<N extends string>(fn: N, handler: (ctx: FexitContext<N>) => number): Program<"fmod_ret">;
+/** `SEC("uprobe.s/<binary>:<symbol>")`: a sleepable uprobe, which may call `bpf.copyFromUser`. */
+export declare function uprobeSleepable(target: string, handler: (ctx: ProbeContext) => number): Program<"uprobe.s">;
+/** `SEC("uretprobe.s/<binary>:<symbol>")`: a sleepable uretprobe. */
+export declare function uretprobeSleepable(target: string, handler: (ctx: ProbeContext) => number): Program<"uretprobe.s">;
+/** `SEC("fentry.s/<function>")`: a sleepable fentry (the function must be sleepable, e.g. a syscall). Return 0. */
+export declare function fentrySleepable<N extends string>(fn: N, handler: (ctx: FentryContext<N>) => number): Program<"fentry.s">;
+/** `SEC("fexit.s/<function>")`: a sleepable fexit. Return 0. */
+export declare function fexitSleepable<N extends string>(fn: N, handler: (ctx: FexitContext<N>) => number): Program<"fexit.s">;
+/** `SEC("lsm.s/<hook>")`: a sleepable LSM program (sleepable hooks only); 0 allows, a negative errno denies. */
+export declare function lsmSleepable<N extends string>(hook: N, handler: (ctx: LsmContext<N>) => number): Program<"lsm.s">;
