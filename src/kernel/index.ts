@@ -170,6 +170,7 @@ export { tracepoint, uprobe } from "./programs/tracing.js";
 export * from "./programs/xdp.js";
 export * from "./programs/skb.js";
 export * from "./programs/perf-event.js";
+export * from "./programs/syscall.js";
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers.

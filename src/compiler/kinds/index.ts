@@ -12,6 +12,7 @@ import { lsm } from "./lsm.js";
 import { perfEvent } from "./perf-event.js";
 import { rawTracepoint } from "./raw-tracepoint.js";
 import { socketFilter } from "./socket-filter.js";
+import { syscall } from "./syscall.js";
 import { tc } from "./tc.js";
 import { tracepoint } from "./tracepoint.js";
 import { uprobe, uretprobe } from "./uprobe.js";
@@ -23,7 +24,7 @@ const KINDS: readonly ProgramKind[] = [
   tracepoint, rawTracepoint, btfTracepoint, kprobe, kretprobe, uprobe, uretprobe, fentry, fexit, lsm,
   xdp, tc, socketFilter, cgroupSkb, perfEvent,
   ksyscall, kretsyscall, kprobeMulti, kretprobeMulti, uprobeMulti, uretprobeMulti, fmodRet,
-  uprobeSleepable, uretprobeSleepable, fentrySleepable, fexitSleepable, lsmSleepable,
+  uprobeSleepable, uretprobeSleepable, fentrySleepable, fexitSleepable, lsmSleepable, syscall,
 ];
 
 /** Program kinds by `tsbpf/kernel` entry function name. */

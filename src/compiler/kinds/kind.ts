@@ -47,6 +47,11 @@ export type ContextShape =
   | { readonly k: "args"; readonly ret?: boolean }
   /** struct pt_regs: `ctx.arg(n)` by the calling convention, `ctx.ret()`. */
   | { readonly k: "pt_regs" }
+  /**
+   * A struct layout the program declares, given as the kind's first argument before the handler (syscall
+   * programs: the buffer the caller passes): `ctx.<field>` reads and writes it as memory.
+   */
+  | { readonly k: "layout" }
   /** A fixed UAPI struct: named fields, optional packet data, optional computed fields. */
   | {
       readonly k: "fields";

@@ -75,15 +75,16 @@ export class Lowerer {
   // ------------------------------------------------------------------------------------------------
   // Entry.
 
-  /** Lowers the handler `(ctx) => { ... }`. */
-  lowerHandler(fn: ts.ArrowFunction | ts.FunctionExpression): void {
+  /** Lowers the handler `(ctx) => { ... }`; `layout`: the context is that struct (syscall programs). */
+  lowerHandler(fn: ts.ArrowFunction | ts.FunctionExpression, layout?: AnyLayout): void {
     if (fn.parameters.length > 1) this.report(fn, D.ProgramDeclaration, "a program handler takes one parameter, the context");
     if (fn.asteriskToken || fn.modifiers?.some((m) => m.kind === ts.SyntaxKind.AsyncKeyword)) this.report(fn, D.Async, "program handlers cannot be async or generators");
     const p = fn.parameters[0];
     if (p) {
       if (!ts.isIdentifier(p.name)) this.report(p, D.UnsupportedSyntax, "destructuring the context is not supported; name it (ctx)");
       const sym = this.checker.getSymbolAtLocation(p.name)!;
-      this.#scopes[0]!.set(sym, { k: "reg", reg: this.ctxReg, ty: { k: "ctx" }, mutable: false, name: p.name.text });
+      // A declared context layout (syscall programs) is plain memory the program reads and writes.
+      this.#scopes[0]!.set(sym, { k: "reg", reg: this.ctxReg, ty: layout ? { k: "mem", layout } : { k: "ctx" }, mutable: false, name: p.name.text });
     }
     this.at(fn);
     if (ts.isBlock(fn.body)) this.block(fn.body);

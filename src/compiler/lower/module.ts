@@ -295,10 +295,14 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
         if (typeof v !== "string") return report(a, D.ProgramDeclaration, "attach targets are string constants");
         targets.push(v);
       }
-      const handler = call.arguments[kind.targets];
+      // A context the program declares (syscall programs): a struct layout before the handler.
+      const layoutArg = kind.context.k === "layout" ? call.arguments[kind.targets] : undefined;
+      const layout = layoutArg && consts.evaluate(layoutArg, "the context layout");
+      if (kind.context.k === "layout" && !isLayout(layout)) return report(layoutArg ?? call, D.ProgramDeclaration, `${kind.entry}() needs the context's struct layout first, e.g. ${kind.entry}(Args, (ctx) => ...)`);
+      const handler = call.arguments[kind.targets + (layoutArg ? 1 : 0)];
       if (!handler || !(ts.isArrowFunction(handler) || ts.isFunctionExpression(handler))) return report(call, D.ProgramDeclaration, `${kind.entry}() needs a handler function \`(ctx) => { ... }\``);
       const L = new Lowerer(ctx, kind, targets, name, locOf(decl));
-      L.lowerHandler(handler);
+      L.lowerHandler(handler, isLayout(layout) ? layout : undefined);
       programs.push({ name, section: kind.section(targets), kind, ir: L.b.finish(), loc: locOf(decl) });
     } catch (e) {
       if (!(e instanceof Diagnosed)) throw e;
