@@ -89,6 +89,7 @@ describe("kinds: uprobe.multi and sleepable uprobes", privileged(bpffsProblem), 
   });
 
   test("uprobeSleepable copies printf's format string from user memory with bpf.copyFromUser", async () => {
+    using coll = loadKind("uprobe-sleepable");
     assert.equal(coll.program("onPrintf").spec.sleepable, true);
     let link: ReturnType<typeof attachUprobe> | undefined;
     const r = await runTarget(2, (pid) => {

@@ -193,3 +193,80 @@ export const kr = kretprobe("tcp_sendmsg", (ctx) => {
     assert.ok(r.diagnostics.some((d) => d.line === 6 && /Property 'args' does not exist/.test(d.message)), JSON.stringify(r.diagnostics.map((d) => d.message)));
   });
 });
+
+test("sleepable kinds: bpf.copyFromUser is refused outside them, accepted in uprobe.s/fentry.s/lsm.s/syscall", () => {
+  const use = (decl: string) => build(`
+import { uprobe, uprobeSleepable, fentrySleepable, lsmSleepable, kprobe, bytes, struct } from "tsbpf/kernel";
+const T = struct({ b: bytes(8) });
+export const p = ${decl}, (ctx) => {
+  const t = T.zero();
+  bpf.copyFromUser(t.b, ctx.arg(0));
+  return 0;
+});
+`.replace("bytes, struct }", "bytes, struct, bpf }")).diagnostics;
+  for (const ok of [`uprobeSleepable("/bin/true:main"`, `fentrySleepable("__x64_sys_getpgid"`, `lsmSleepable("bprm_committed_creds"`]) assert.deepEqual(use(ok), [], ok);
+  for (const bad of [`uprobe("/bin/true:main"`, `kprobe("tcp_sendmsg"`]) {
+    const d = use(bad);
+    assert.equal(d.length, 1, JSON.stringify(d));
+    assert.equal(d[0]!.code, D.HelperNotAllowed, JSON.stringify(d));
+    assert.match(d[0]!.message, /bpf\.copyFromUser is not available in (uprobe|kprobe) programs \(allowed in: uprobeSleepable, .*syscall\)/);
+    assert.equal(d[0]!.line, 6);
+  }
+});
+
+test("sections: ksyscall, multi probes, fmod_ret, sleepable variants and syscall", () => {
+  const { diagnostics, programs } = build(`
+import { ksyscall, kretsyscall, kprobeMulti, kretprobeMulti, uprobeMulti, uretprobeMulti, fmodRet, uprobeSleepable, uretprobeSleepable, fentrySleepable, fexitSleepable, lsmSleepable, syscall, struct, u32 } from "tsbpf/kernel";
+const A = struct({ x: u32 });
+export const a = ksyscall("openat", (ctx) => 0);
+export const b = kretsyscall("openat", (ctx) => 0);
+export const c = kprobeMulti("vfs_*", (ctx) => 0);
+export const d = kretprobeMulti("vfs_*", (ctx) => 0);
+export const e = uprobeMulti("/bin/true:ma*", (ctx) => 0);
+export const f = uretprobeMulti("/bin/true:ma*", (ctx) => 0);
+export const g = fmodRet("security_task_getsid", (ctx) => -1);
+export const h = uprobeSleepable("", (ctx) => 0);
+export const i = uretprobeSleepable("/bin/true:main", (ctx) => 0);
+export const j = fentrySleepable("__x64_sys_getpgid", (ctx) => 0);
+export const k = fexitSleepable("__x64_sys_getpgid", (ctx) => 0);
+export const l = lsmSleepable("bprm_committed_creds", (ctx) => 0);
+export const m = syscall(A, (ctx) => { ctx.x = 1; return 0; });
+`);
+  assert.deepEqual(diagnostics, []);
+  assert.deepEqual([...programs.values()].map((p) => p.section), [
+    "ksyscall/openat", "kretsyscall/openat", "kprobe.multi/vfs_*", "kretprobe.multi/vfs_*", "uprobe.multi//bin/true:ma*",
+    "uretprobe.multi//bin/true:ma*", "fmod_ret/security_task_getsid", "uprobe.s", "uretprobe.s//bin/true:main",
+    "fentry.s/__x64_sys_getpgid", "fexit.s/__x64_sys_getpgid", "lsm.s/bprm_committed_creds", "syscall",
+  ]);
+});
+
+test("ksyscall: ctx.arg(n) reads the caller's registers through the wrapper's pt_regs (the fourth is r10); n < 6", () => {
+  const { diagnostics, programs } = build(`
+import { ksyscall, ArrayMap, u64 } from "tsbpf/kernel";
+const m = new ArrayMap<u64>({ maxEntries: 4 });
+export const k = ksyscall("openat", (ctx) => {
+  m.update(0, ctx.arg(3));
+  return 0;
+});
+`);
+  assert.deepEqual(diagnostics, []);
+  const text = programs.get("k")!.text;
+  assert.match(text, /= \*\(u64 \*\)\(r\d \+112\)/, "the user pt_regs pointer from di");
+  assert.match(text, /\+= 56/, "r10 at offset 56 of the user pt_regs");
+  assert.match(text, /call bpf_probe_read_kernel#113/);
+  const bad = build(`
+import { ksyscall } from "tsbpf/kernel";
+export const k = ksyscall("openat", (ctx) => ctx.arg(6) === 0n ? 0 : 1);
+`).diagnostics;
+  assert.equal(bad.length, 1, JSON.stringify(bad));
+  assert.equal(bad[0]!.code, D.Limit);
+  assert.match(bad[0]!.message, /at most 6 arguments/);
+});
+
+test("syscall: the context layout comes first; a handler alone is refused", () => {
+  const d = build(`
+import { syscall } from "tsbpf/kernel";
+export const s = syscall((ctx: object) => 0);
+`).diagnostics;
+  assert.ok(d.some((x) => x.code === D.ProgramDeclaration && /needs the context's struct layout first/.test(x.message)), JSON.stringify(d));
+});

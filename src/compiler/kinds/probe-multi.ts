@@ -2,14 +2,14 @@
 // every kernel function the glob matches; `uprobeMulti("path:glob", ...)` / `uretprobeMulti(...)`:
 // SEC("uprobe.multi/<path>:<glob>"), one uprobe_multi link over the binary's matching functions. The
 // context is struct pt_regs as for kprobes and uprobes (`ctx.arg(n)`, `ctx.ret()`); the functions differ,
-// so there are no named arguments.
+// so there are no named arguments. An empty target leaves binary and glob to attach time.
 
 import { TRACING_HELPERS, type ProgramKind } from "./kind.js";
 
 const multi = (entry: string, section: string): ProgramKind => ({
   entry,
   targets: 1,
-  section: ([t]) => `${section}/${t}`,
+  section: ([t]) => (t ? `${section}/${t}` : section),
   contextTypes: ["ProbeContext", "ArgsContext"],
   context: { k: "pt_regs" },
   helpers: TRACING_HELPERS,

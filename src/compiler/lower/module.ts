@@ -297,7 +297,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
       }
       // A context the program declares (syscall programs): a struct layout before the handler.
       const layoutArg = kind.context.k === "layout" ? call.arguments[kind.targets] : undefined;
-      const layout = layoutArg && consts.evaluate(layoutArg, "the context layout");
+      const layout = layoutArg && !ts.isArrowFunction(layoutArg) && !ts.isFunctionExpression(layoutArg) ? consts.evaluate(layoutArg, "the context layout") : undefined;
       if (kind.context.k === "layout" && !isLayout(layout)) return report(layoutArg ?? call, D.ProgramDeclaration, `${kind.entry}() needs the context's struct layout first, e.g. ${kind.entry}(Args, (ctx) => ...)`);
       const handler = call.arguments[kind.targets + (layoutArg ? 1 : 0)];
       if (!handler || !(ts.isArrowFunction(handler) || ts.isFunctionExpression(handler))) return report(call, D.ProgramDeclaration, `${kind.entry}() needs a handler function \`(ctx) => { ... }\``);
