@@ -104,7 +104,10 @@ export declare function fmodRet<N extends string>(fn: N, handler: (ctx: FexitCon
 export declare function uprobeSleepable(target: string, handler: (ctx: ProbeContext) => number): Program<"uprobe.s">;
 /** `SEC("uretprobe.s/<binary>:<symbol>")`: a sleepable uretprobe. */
 export declare function uretprobeSleepable(target: string, handler: (ctx: ProbeContext) => number): Program<"uretprobe.s">;
-/** `SEC("fentry.s/<function>")`: a sleepable fentry (the function must be sleepable, e.g. a syscall). Return 0. */
+/**
+ * `SEC("fentry.s/<function>")`: a sleepable fentry. The verifier allows functions open to error injection
+ * (syscalls, on kernels with CONFIG_FUNCTION_ERROR_INJECTION) and sleepable fmod_ret kfuncs. Return 0.
+ */
 export declare function fentrySleepable<N extends string>(fn: N, handler: (ctx: FentryContext<N>) => number): Program<"fentry.s">;
 /** `SEC("fexit.s/<function>")`: a sleepable fexit. Return 0. */
 export declare function fexitSleepable<N extends string>(fn: N, handler: (ctx: FexitContext<N>) => number): Program<"fexit.s">;
