@@ -24,7 +24,6 @@ export interface ProbeContext extends ArgsContext {
  * Kernel functions declared by files from `tsbpf gen vmlinux --functions` (such a file augments this
  * interface); they take precedence over the shipped `KernelFunctions`. Declare each function in one file.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface GeneratedFunctions {}
 
 /** The declaration of kernel function `N` (`{ args; ret }`): generated ones first, then the shipped ones. */
