@@ -26,6 +26,8 @@ export const IMPORTED_NAMES: readonly string[] = [
 
 /** Name of the generated event-name → tracepoint-context interface. */
 export const TRACEPOINT_CONTEXTS = "TracepointContexts";
+/** The `tsbpf/kernel` interface a generated file with functions augments (see src/kernel/programs/tracing.ts). */
+export const GENERATED_FUNCTIONS = "GeneratedFunctions";
 /** Names of the generated prototype maps: BTF tracepoint, LSM hook and kernel function → arguments. */
 /** Name of the generated syscall tracepoint event → record fields interface (from tracefs formats). */
 export const SYSCALL_TRACEPOINTS = "SyscallTracepoints";

@@ -5,7 +5,7 @@ import type { Btf } from "../btf/btf.js";
 import type { BtfComposite, BtfType } from "../btf/types.js";
 import { BtfError } from "../errors.js";
 import { functionProtos, protoTypes, type FunctionProtos } from "./functions.js";
-import { IMPORTED_NAMES, NameTable, PROTO_MAPS, SYSCALL_TRACEPOINTS, TRACEPOINT_CONTEXTS } from "./names.js";
+import { GENERATED_FUNCTIONS, IMPORTED_NAMES, NameTable, PROTO_MAPS, SYSCALL_TRACEPOINTS, TRACEPOINT_CONTEXTS } from "./names.js";
 import { findRoots, fwdTarget, selectTypes, type Selection } from "./select.js";
 import { syscallTracepointsBlock, type SyscallFormat } from "./syscalls.js";
 import { RAW_STRUCT_PREFIX, tracepointContexts, traceEventClasses, type TraceFormat } from "./tracepoints.js";
@@ -322,6 +322,13 @@ class Emitter {
     if ((this.#opts.functions ?? []).length > 0) {
       block(PROTO_MAPS.functions, "Kernel function → its arguments and return type (fentry/fexit programs: `ctx.args`, `ctx.ret`).",
         p.functions.map((f) => `  ${JSON.stringify(f.name)}: { args: ${args(f.params)}; ret: ${f.ret === 0 ? "void" : this.#ts(f.ret)} };\n`));
+      // Outside tsbpf itself (a package import, not a relative one), let the kernel declarations see them:
+      // fentry/fexit/kprobe/kretprobe contexts look functions up in `GeneratedFunctions` first.
+      const from = this.#opts.importFrom ?? DEFAULT_IMPORT_FROM;
+      if (!from.startsWith(".")) {
+        blocks.push(`/** Types \`ctx.args\` and \`ctx.ret\` of fentry, fexit, kprobe and kretprobe programs for the functions above. */\n` +
+          `declare module ${JSON.stringify(from)} {\n  interface ${GENERATED_FUNCTIONS} extends ${PROTO_MAPS.functions} {}\n}\n`);
+      }
     }
     return { blocks, entries };
   }

@@ -223,6 +223,7 @@ export * from "./programs/tc.js";
 export * from "./programs/netfilter.js";
 export * from "./programs/lwt.js";
 export * from "./programs/cgroup.js";
+export * from "./programs/syscall.js";
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers.
@@ -255,6 +256,8 @@ export declare const bpf: {
   probeReadKernel(dest: object, src: u64): i64;
   /** bpf_probe_read_user of `dest`'s size from user address `src`. */
   probeReadUser(dest: object, src: u64): i64;
+  /** bpf_copy_from_user of `dest`'s size from user address `src`, faulting the memory in: sleepable programs only. */
+  copyFromUser(dest: object, src: u64): i64;
   /** bpf_probe_read_user_str: a NUL-terminated string into `dest`; returns the length incl. NUL or a negative errno. */
   probeReadUserStr(dest: Uint8Array | string, src: u64): i64;
   /** bpf_probe_read_kernel_str. */

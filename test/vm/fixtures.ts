@@ -25,6 +25,8 @@ const OBJECTS: Record<string, { source: string; vmlinux?: boolean }> = {
   // TypeScript kernel programs, compiled by tsbpf on the host (tsbpf build)
   ts_tracing: { source: "test/fixtures/ts/vm/tracing.bpf.ts" },
   ts_iter: { source: "test/fixtures/ts/kinds/iter.bpf.ts" },
+  ts_kprobe: { source: "test/fixtures/ts/vm/kprobe.bpf.ts" },
+  ts_fmod_ret: { source: "test/fixtures/ts/kinds/fmod-ret.bpf.ts" },
 };
 
 /** Host executables: name → builder. */

@@ -7,11 +7,14 @@ import { cgroupSock } from "./cgroup-sock.js";
 import { cgroupSockAddr } from "./cgroup-sock-addr.js";
 import { cgroupSockopt } from "./cgroup-sockopt.js";
 import { cgroupSysctl } from "./cgroup-sysctl.js";
-import { fentry, fexit } from "./fentry.js";
 import { iter, iterSleepable } from "./iter.js";
 import { flowDissector } from "./flow-dissector.js";
+import { fentry, fexit, fmodRet } from "./fentry.js";
 import type { ProgramKind } from "./kind.js";
 import { kprobe, kretprobe } from "./kprobe.js";
+import { ksyscall, kretsyscall } from "./ksyscall.js";
+import { kprobeMulti, kretprobeMulti, uprobeMulti, uretprobeMulti } from "./probe-multi.js";
+import { fentrySleepable, fexitSleepable, lsmSleepable, uprobeSleepable, uretprobeSleepable } from "./sleepable.js";
 import { lsm } from "./lsm.js";
 import { lwtIn, lwtOut, lwtXmit } from "./lwt.js";
 import { netfilter } from "./netfilter.js";
@@ -23,6 +26,7 @@ import { skReuseport } from "./sk-reuseport.js";
 import { skSkb } from "./sk-skb.js";
 import { socketFilter } from "./socket-filter.js";
 import { sockOps } from "./sock-ops.js";
+import { syscall } from "./syscall.js";
 import { tc } from "./tc.js";
 import { tcx } from "./tcx.js";
 import { tracepoint } from "./tracepoint.js";
@@ -42,6 +46,8 @@ const KINDS: readonly ProgramKind[] = [
   skMsg, skSkb, skLookup, skReuseport, flowDissector,
   tcx, xdpFrags, netfilter, lwtIn, lwtOut, lwtXmit, xdpDevmap,
   sockOps, cgroupSockAddr, cgroupSock, cgroupSysctl, cgroupSockopt, cgroupDevice,
+  ksyscall, kretsyscall, kprobeMulti, kretprobeMulti, uprobeMulti, uretprobeMulti, fmodRet,
+  uprobeSleepable, uretprobeSleepable, fentrySleepable, fexitSleepable, lsmSleepable, syscall,
 ];
 
 /** Program kinds by `tsbpf/kernel` entry function name. */

@@ -14,9 +14,11 @@ import type { Value } from "../lower/values.js";
  * - `task`: the current task (pid/tid, uid/gid, comm, task_struct);
  * - `probe`: probe reads of kernel and user memory;
  * - `stack`: stack traces (`StackTraceMap.getStackId`);
- * - `redirect`: `bpf.redirect` to an interface.
+ * - `redirect`: `bpf.redirect` to an interface;
+ * - `sleepable`: helpers that may sleep (`bpf.copyFromUser`), for sleepable kinds (`uprobe.s`, `lsm.s`...).
  */
-export type HelperGroup = "task" | "probe" | "stack" | "redirect";
+export type HelperGroup = "task" | "probe" | "stack" | "redirect"
+  | "sleepable";
 
 /** A field of a fixed UAPI context struct (struct xdp_md, struct __sk_buff...). */
 export interface ContextField {
@@ -50,6 +52,11 @@ export type ContextShape =
   | { readonly k: "args"; readonly ret?: boolean }
   /** struct pt_regs: `ctx.arg(n)` by the calling convention, `ctx.ret()`. */
   | { readonly k: "pt_regs" }
+  /**
+   * A struct layout the program declares, given as the kind's first argument before the handler (syscall
+   * programs: the buffer the caller passes): `ctx.<field>` reads and writes it as memory.
+   */
+  | { readonly k: "layout" }
   /** A fixed UAPI struct: named fields, optional packet data, optional computed fields. */
   | {
       readonly k: "fields";

@@ -10,6 +10,7 @@ import { NOT_CONSTANT } from "../consteval.js";
 import { DiagnosticCode as D, Diagnosed, lineText } from "../diagnostics.js";
 import type { AluOp, BlockId, Cond, Operand, VReg } from "../ir.js";
 import type { ContextField, ProgramKind, ReturnRule } from "../kinds/index.js";
+import { PT_REGS_X86 } from "../kinds/kind.js";
 import {
   arithmeticType, BIGLIT, BOOL, fits, I32, I64, intRange, LIT, literalType, promote, scalarOfLayout, showTy, U8, U32, U64, VOID, wrap,
   type IntTy, type Ty,
@@ -84,8 +85,9 @@ export class Lowerer {
   /**
    * Lowers the handler `(ctx) => { ... }`. With `args` (struct_ops handlers), the handler's parameters
    * are the kernel function's arguments instead: parameter i is the context's u64 slot i, as `args[i]`.
+   * With `layout` (syscall programs), the context is that struct.
    */
-  lowerHandler(fn: ts.ArrowFunction | ts.FunctionExpression, args?: readonly Ty[]): void {
+  lowerHandler(fn: ts.ArrowFunction | ts.FunctionExpression, args?: readonly Ty[], layout?: AnyLayout): void {
     if (fn.asteriskToken || fn.modifiers?.some((m) => m.kind === ts.SyntaxKind.AsyncKeyword)) this.report(fn, D.Async, "program handlers cannot be async or generators");
     if (args) {
       if (fn.parameters.length > args.length) this.report(fn.parameters[args.length]!, D.ProgramDeclaration, `this handler is called with ${args.length} argument${args.length === 1 ? "" : "s"}`);
@@ -100,7 +102,8 @@ export class Lowerer {
     if (p) {
       if (!ts.isIdentifier(p.name)) this.report(p, D.UnsupportedSyntax, "destructuring the context is not supported; name it (ctx)");
       const sym = this.checker.getSymbolAtLocation(p.name)!;
-      this.#scopes[0]!.set(sym, { k: "reg", reg: this.ctxReg, ty: { k: "ctx" }, mutable: false, name: p.name.text });
+      // A declared context layout (syscall programs) is plain memory the program reads and writes.
+      this.#scopes[0]!.set(sym, { k: "reg", reg: this.ctxReg, ty: layout ? { k: "mem", layout } : { k: "ctx" }, mutable: false, name: p.name.text });
     }
     this.at(fn);
     if (ts.isBlock(fn.body)) this.block(fn.body);
@@ -836,6 +839,9 @@ export class Lowerer {
         if (name === "args") return { k: "value", value: { ty: { k: "ctx", args: true }, op: reg(base) }, what: "ctx.args" };
         if (shape.ret && name === "ret") return this.#returnValue(e, base);
         break;
+      case "pt_regs":
+        if (name === "args") return { k: "value", value: { ty: { k: "ctx", args: true }, op: reg(base) }, what: "ctx.args" };
+        break;
       case "fields": {
         const computed = shape.computed && Object.hasOwn(shape.computed, name) ? shape.computed[name]! : undefined;
         if (computed) return { k: "value", value: computed(this, base, e.name), what: `ctx.${name}` };
@@ -897,7 +903,10 @@ export class Lowerer {
     let ty = this.m.typeOfNode(decl.type);
     // The verifier types these arguments from the same BTF prototype: kernel pointers are BTF pointers.
     if (ty.k === "kptr" && this.prog.btfPointers) ty = { ...ty, btf: true };
-    return { k: "value", value: argumentValue(this, base, i * 8, ty, e), what: `ctx.args.${name}` };
+    // struct pt_regs (kprobes): argument i is in the i-th register of the calling convention.
+    const regs = this.prog.context.k === "pt_regs" ? PT_REGS_X86.args : undefined;
+    if (regs && i >= regs.length) this.report(e.name, D.Limit, `"${name}" is argument ${i + 1}; only the first ${regs.length} arguments are in registers (use fentry for the others)`);
+    return { k: "value", value: argumentValue(this, base, regs ? regs[i]! : i * 8, ty, e), what: `ctx.args.${name}` };
   }
 
   /** fexit's `ctx.ret`: the slot after the arguments, typed by the function's declared return type. */

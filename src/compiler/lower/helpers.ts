@@ -83,6 +83,7 @@ export const HELPERS: Readonly<Record<string, Helper>> = {
   },
   probeReadKernel: probeRead(H.probe_read_kernel),
   probeReadUser: probeRead(H.probe_read_user),
+  copyFromUser: { ...probeRead(H.copy_from_user), group: "sleepable" },
   probeReadKernelStr: probeRead(H.probe_read_kernel_str),
   probeReadUserStr: probeRead(H.probe_read_user_str),
   printk: {

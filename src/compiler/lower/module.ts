@@ -281,6 +281,8 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
         }
         if (ts.isFunctionDeclaration(st) || ts.isTypeAliasDeclaration(st) || ts.isInterfaceDeclaration(st) || ts.isEmptyStatement(st)) continue;
         if (ts.isExportDeclaration(st)) continue;
+        // `declare module "tsbpf/kernel" { ... }`: a module augmentation (types only, e.g. from tsbpf gen).
+        if (ts.isModuleDeclaration(st) && ts.isStringLiteral(st.name)) continue;
         if (ts.isClassDeclaration(st)) report(st, D.Class, "classes are not supported in kernel programs; use struct layouts and functions");
         if (ts.isEnumDeclaration(st)) report(st, D.UnsupportedSyntax, "enums are not supported; use `as const` objects of numbers");
         if (ts.isExpressionStatement(st)) {
@@ -315,13 +317,17 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
         if (typeof v !== "string") return report(a, D.ProgramDeclaration, "attach targets are string constants");
         targets.push(v);
       }
-      const handler = call.arguments[kind.targets];
+      // A context the program declares (syscall programs): a struct layout before the handler.
+      const layoutArg = kind.context.k === "layout" ? call.arguments[kind.targets] : undefined;
+      const layout = layoutArg && !ts.isArrowFunction(layoutArg) && !ts.isFunctionExpression(layoutArg) ? consts.evaluate(layoutArg, "the context layout") : undefined;
+      if (kind.context.k === "layout" && !isLayout(layout)) return report(layoutArg ?? call, D.ProgramDeclaration, `${kind.entry}() needs the context's struct layout first, e.g. ${kind.entry}(Args, (ctx) => ...)`);
+      const handler = call.arguments[kind.targets + (layoutArg ? 1 : 0)];
       if (!handler || !(ts.isArrowFunction(handler) || ts.isFunctionExpression(handler))) return report(call, D.ProgramDeclaration, `${kind.entry}() needs a handler function \`(ctx) => { ... }\``);
       for (const m of kind.maps ?? []) {
         if (!mapsByName.has(m.name)) mapsByName.set(m.name, { name: m.name, className: "", type: m.type, key: undefined, value: undefined, compiled: m });
       }
       const L = new Lowerer(ctx, kind.forTargets?.(targets) ?? kind, targets, name, locOf(decl));
-      L.lowerHandler(handler);
+      L.lowerHandler(handler, undefined, isLayout(layout) ? layout : undefined);
       programs.push({ name, section: kind.section(targets), kind, ir: L.b.finish(), loc: locOf(decl) });
     } catch (e) {
       if (!(e instanceof Diagnosed)) throw e;
