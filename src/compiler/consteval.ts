@@ -10,21 +10,28 @@ import { BTF_MARKER } from "../gen/typescript.js";
 /** Reports a diagnostic and aborts the current construct. */
 export type Report = (node: ts.Node, code: string, message: string) => never;
 
+/**
+ * The `tsbpf/kernel` and `tsbpf/types` values that exist at compile time: layouts and the layout
+ * functions, run by the compiler itself. Constants (`BPF_ANY`, `XdpAction.DROP`...) are not listed:
+ * their value is their declared literal type, so the declaration is the one place that defines them.
+ */
 const LIBRARY_VALUES: Record<string, unknown> = {
   struct: layouts.struct, union: layouts.union, array: layouts.array, bytes: layouts.bytes,
   cstring: layouts.cstring, padding: layouts.padding,
   u8: layouts.u8, u16: layouts.u16, u32: layouts.u32, u64: layouts.u64,
   i8: layouts.i8, i16: layouts.i16, i32: layouts.i32, i64: layouts.i64, bool: layouts.bool,
-  BPF_ANY: 0, BPF_NOEXIST: 1, BPF_EXIST: 2,
-  XdpAction: { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 },
-  TcAction: { OK: 0, RECLASSIFY: 1, SHOT: 2, PIPE: 3, STOLEN: 4, REDIRECT: 7 },
-  SkAction: { DROP: 0, PASS: 1 },
-  FlowDissectorAction: { OK: 0, DROP: 2, CONTINUE: 129 },
-  AdjRoomMode: { NET: 0, MAC: 1 },
-  NfAction: { DROP: 0, ACCEPT: 1 },
-  LwtAction: { OK: 0, DROP: 2, REDIRECT: 7, REROUTE: 128 },
-  LwtEncap: { SEG6: 0, SEG6_INLINE: 1, IP: 2 },
 };
+
+/** The value of a literal type (`1`, `-1`, `1n`, `"x"`, `true`), or NOT_CONSTANT. */
+function literalValue(t: ts.Type): unknown {
+  if (t.isNumberLiteral() || t.isStringLiteral()) return t.value;
+  if (t.flags & ts.TypeFlags.BigIntLiteral) {
+    const v = (t as ts.BigIntLiteralType).value;
+    return (v.negative ? -1n : 1n) * BigInt(v.base10Value);
+  }
+  if (t.flags & ts.TypeFlags.BooleanLiteral) return (t as ts.Type & { intrinsicName?: string }).intrinsicName === "true";
+  return NOT_CONSTANT;
+}
 
 /** A value known at compile time that is not a plain number/string (lets callers tell "not constant"). */
 export const NOT_CONSTANT: unique symbol = Symbol("not constant");
@@ -60,6 +67,27 @@ export class ConstEvaluator {
     const v = this.#enumerator?.(m[1] ?? name) ?? BigInt(m[2]!);
     const wide = decl.type !== undefined && /^[ui]64$/.test(decl.type.getText());
     return wide ? v : Number(v);
+  }
+
+  /**
+   * A library constant's value from its declared type: `BPF_ANY: 0`, the member `DROP: 1` of
+   * `XdpAction: { readonly DROP: 1; ... }`, or such an object itself (every member a literal).
+   */
+  #declaredConstant(sym: ts.Symbol, decl: ts.Declaration): unknown {
+    if (!ts.isVariableDeclaration(decl) && !ts.isPropertySignature(decl)) return NOT_CONSTANT;
+    if (ts.isVariableDeclaration(decl) && !(ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const)) return NOT_CONSTANT;
+    const t = this.#checker.getTypeOfSymbolAtLocation(sym, decl);
+    const v = literalValue(t);
+    if (v !== NOT_CONSTANT || !(t.flags & ts.TypeFlags.Object) || t.getCallSignatures().length || t.getConstructSignatures().length) return v;
+    const props = t.getProperties();
+    if (props.length === 0) return NOT_CONSTANT;
+    const out: Record<string, unknown> = {};
+    for (const p of props) {
+      const pv = literalValue(this.#checker.getTypeOfSymbolAtLocation(p, decl));
+      if (pv === NOT_CONSTANT) return NOT_CONSTANT;
+      out[p.getName()] = pv;
+    }
+    return out;
   }
 
   /** The symbol an identifier (or property access) refers to, through imports. */
@@ -144,6 +172,8 @@ export class ConstEvaluator {
       }
       if (sym && decl && isLibraryFile(decl.getSourceFile().fileName)) {
         const name = sym.getName();
+        const declared = this.#declaredConstant(sym, decl);
+        if (declared !== NOT_CONSTANT) return declared;
         if (ts.isPropertyAccessExpression(node)) {
           const obj = this.#eval(node.expression, strict);
           if (obj && typeof obj === "object" && name in obj) return (obj as Record<string, unknown>)[name];

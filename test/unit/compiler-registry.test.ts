@@ -52,3 +52,22 @@ test("registry: every map class has a map kind entry with its methods, and every
     assert.deepEqual(methods, Object.keys(MAP_KINDS[name]!.methods).sort(), `methods of ${name}`);
   }
 });
+
+test("registry: library constants are their declared literal types (no second table)", async () => {
+  const { compile } = await import("../../src/compiler/index.js");
+  const cases: [string, string, bigint][] = [
+    ["xdp", "XdpAction.TX", 3n],
+    ["tc", "TcAction.REDIRECT", 7n],
+    ["lwtXmit", "LwtAction.REROUTE", 128n],
+    ["xdp", "BPF_EXIST", 2n],
+  ];
+  for (const [kind, expr, want] of cases) {
+    const name = expr.split(".")[0]!;
+    const path = `/tmp/tsbpf-registry-${process.pid}-${name}.bpf.ts`;
+    const src = `import { ${kind}, ${name} } from "tsbpf/kernel";\nexport const p = ${kind}((ctx) => ${expr});\n`;
+    const r = compile(path, { sources: new Map([[path, src]]) });
+    assert.deepEqual(r.diagnostics.map((d) => d.message), [], expr);
+    const rets = r.ir[0]!.blocks.map((b) => b.terminator).filter((t) => t.op === "ret");
+    assert.deepEqual(rets.map((t) => (t.op === "ret" && "imm" in t.value ? t.value.imm : undefined)), [want], expr);
+  }
+});
