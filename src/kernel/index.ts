@@ -264,8 +264,12 @@ export declare const bpf: {
   probeReadKernelStr(dest: Uint8Array | string, src: u64): i64;
   /** bpf_trace_printk with a literal format and up to 3 integer arguments. */
   printk(format: string, ...args: (number | bigint)[]): i64;
-  /** bpf_redirect to an interface (XDP, TC). */
-  redirect(ifindex: u32, flags?: u64): i64;
+  /**
+   * bpf_redirect to an interface (XDP, TC): returns the verdict to return from the program
+   * (XDP_REDIRECT / TC_ACT_REDIRECT, or XDP_ABORTED / TC_ACT_SHOT on bad flags), so
+   * `return bpf.redirect(ifindex)` works.
+   */
+  redirect(ifindex: u32, flags?: u64 | number): i32;
   /** Network to host byte order. */
   ntohs(x: u16): u16;
   ntohl(x: u32): u32;

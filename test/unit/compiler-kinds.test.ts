@@ -57,3 +57,9 @@ test("kinds: a field the context lacks is named with the kind's context", () => 
   assert.equal(d.length, 1, JSON.stringify(d));
   assert.match(d[0]!.message, /only readable by XDP programs run from a devmap/);
 });
+
+test("kinds: `return bpf.redirect(ifindex)` type-checks and compiles in XDP and TC (its result is the verdict)", () => {
+  for (const kind of ["xdp", "tc"]) {
+    assert.deepEqual(diagnose(`import { ${kind}, bpf } from "tsbpf/kernel";\nexport const p = ${kind}((ctx) => bpf.redirect(3));`), [], kind);
+  }
+});

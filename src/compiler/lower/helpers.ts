@@ -6,7 +6,7 @@ import type ts from "typescript";
 import { HELPER_IDS as H } from "../../sys/helper-ids.js";
 import { DiagnosticCode as D } from "../diagnostics.js";
 import type { HelperGroup } from "../kinds/index.js";
-import { LIT, U32, U64, I64, wrap, type IntTy } from "../types.js";
+import { I32, LIT, U32, U64, I64, wrap, type IntTy } from "../types.js";
 import { addrArg, arg, callHelper, intArg, memArg, optionalWide, wideArg } from "./call-args.js";
 import type { Lowerer } from "./function.js";
 import { imm, reg, type Value } from "./values.js";
@@ -98,7 +98,7 @@ export const HELPERS: Readonly<Record<string, Helper>> = {
       return callHelper(L, H.trace_printk, [reg(f), imm(Buffer.byteLength(fmt) + 1), ...args], I64);
     },
   },
-  redirect: { group: "redirect", lower: (L, c) => callHelper(L, H.redirect, [intArg(L, arg(L, c, 0), U32), optionalWide(L, c, 1)], I64) },
+  redirect: { group: "redirect", lower: (L, c) => callHelper(L, H.redirect, [intArg(L, arg(L, c, 0), U32), optionalWide(L, c, 1)], I32) },
   ntohs: byteSwap(16),
   htons: byteSwap(16),
   ntohl: byteSwap(32),
