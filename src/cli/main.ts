@@ -3,7 +3,7 @@
 // Errors are printed as one clear message (the verifier's, for rejected programs) with a non-zero exit.
 
 import { Command } from "commander";
-import pc from "picocolors";
+import pc from "./colors.js";
 import { TsbpfError, VerifierError } from "../errors.js";
 import { buildCommand } from "./commands/build.js";
 import { featuresCommand } from "./commands/features.js";

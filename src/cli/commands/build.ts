@@ -3,7 +3,7 @@
 
 import { basename, extname } from "node:path";
 import { Command, Option } from "commander";
-import pc from "picocolors";
+import pc from "../colors.js";
 import { FileError } from "../../errors.js";
 import { writeUserFile } from "../../sys/user-file.js";
 

@@ -4,7 +4,7 @@
 
 import { release } from "node:os";
 import { Command } from "commander";
-import pc from "picocolors";
+import pc from "../colors.js";
 import { TsbpfError } from "../../errors.js";
 import { createToken } from "../../runtime/token.js";
 import {

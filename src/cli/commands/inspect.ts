@@ -2,7 +2,7 @@
 // maps, global variables, externs) without touching the kernel; `--disasm` adds the instructions.
 
 import { Command } from "commander";
-import pc from "picocolors";
+import pc from "../colors.js";
 import { disassemble } from "../../asm/disasm.js";
 import { objectNameFromPath, readCollectionSpec } from "../../object/reader.js";
 import { readUserFile, USER_FILE_LIMITS } from "../../sys/user-file.js";

@@ -5,7 +5,7 @@
 
 import { resolve } from "node:path";
 import { Command } from "commander";
-import pc from "picocolors";
+import pc from "../colors.js";
 import { objectNameFromPath, readCollectionSpec } from "../../object/reader.js";
 import { loadCollection } from "../../runtime/collection.js";
 import { readUserFile, USER_FILE_LIMITS } from "../../sys/user-file.js";
