@@ -12,7 +12,7 @@ import type { IrFunction } from "../ir.js";
 import type { CompiledExtern, CompiledGlobal, CompiledMap, CompiledStructOps, CType } from "../module.js";
 import { CONTEXT_TYPES, PROGRAM_KINDS, type ProgramKind } from "../kinds/index.js";
 import { lowerStructOps, STRUCT_OPS_ENTRY } from "../kinds/struct-ops.js";
-import { BOOL, cTypeOf, intByName, U32, U64, wrap, type Ty } from "../types.js";
+import { BOOL, cTypeOf, intByName, showTy, U32, U64, wrap, type Ty } from "../types.js";
 import type { GlobalVar, MapInfo, ModuleContext } from "./context.js";
 import { isLayout, Lowerer, tyOfLayout } from "./function.js";
 import { MAP_KINDS, required as requiredEntries, type MapOptionsReader } from "./maps.js";
@@ -169,15 +169,9 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
     return info;
   };
 
-  const declareGlobal = (decl: ts.VariableDeclaration, isConst: boolean): void => {
-    const name = (decl.name as ts.Identifier).text;
-    const ty = decl.type ? typeOfNode(decl.type) : undefined;
-    const initVal = decl.initializer ? consts.tryEvaluate(decl.initializer) : 0;
-    if (isConst) return; // constants are folded where used
-    if (!ty) return void report(decl, D.UnsizedType, `module variable "${name}" needs a type annotation (e.g. \`: u64\`)`);
-    if (ty.k !== "int" && ty.k !== "bool" && ty.k !== "mem") return void report(decl, D.UnsupportedType, "module variables are integers, booleans or layouts");
-    if (initVal === NOT_CONSTANT) return void report(decl.initializer!, D.NotConstant, "module variables need a constant initial value");
-    const size = ty.k === "int" ? ty.bits / 8 : ty.k === "bool" ? 1 : ty.layout.size;
+  /** Size, alignment and initial bytes (undefined when all zero) of a variable of type `ty`. */
+  const initialBytes = (ty: Ty, initVal: unknown, node: ts.Node): { size: number; align: number; init: Uint8Array | undefined } => {
+    const size = ty.k === "int" ? ty.bits / 8 : ty.k === "bool" ? 1 : ty.k === "mem" ? ty.layout.size : 0;
     const align = ty.k === "mem" ? ty.layout.align : size;
     let init: Uint8Array | undefined;
     if (ty.k === "int" && (typeof initVal === "number" || typeof initVal === "bigint") && BigInt(initVal) !== 0n) {
@@ -189,10 +183,54 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
       try {
         init = (ty.layout as AnyLayout & { encode(v: unknown): Uint8Array }).encode(ty.layout.from(initVal as never));
       } catch (e) {
-        return void report(decl.initializer!, D.NotConstant, `invalid initial value: ${(e as Error).message}`);
+        return report(node, D.NotConstant, `invalid initial value: ${(e as Error).message}`);
       }
       if (init.every((b) => b === 0)) init = undefined;
     }
+    return { size, align, init };
+  };
+
+  const globalNames = new Set<string>();
+  /** A `.rodata` variable (a `config()` or a lookup table) named `name`. */
+  const declareRodata = (decl: ts.VariableDeclaration, name: string, ty: Ty, initVal: unknown, node: ts.Node): GlobalVar => {
+    if (globalNames.has(name)) report(decl, D.UnsupportedSyntax, `a global variable named "${name}" is already declared in another module; global names must be unique`);
+    globalNames.add(name);
+    const { size, align, init } = initialBytes(ty, initVal, node);
+    const offset = place(".rodata", size, align);
+    const g: GlobalVar = { name, section: ".rodata", offset, ty };
+    globals.set(decl, g);
+    compiledGlobals.push({ name, section: ".rodata", type: cTypeOf(ty), offset, size, init: init ?? new Uint8Array(size), global: true });
+    return g;
+  };
+
+  /** `const name = config<T>(initial)`: a .rodata variable userspace sets before load. */
+  const declareConfig = (decl: ts.VariableDeclaration, call: ts.CallExpression): void => {
+    const name = (decl.name as ts.Identifier).text;
+    const targ = call.typeArguments?.[0] ?? decl.type;
+    if (!targ) return void report(call, D.UnsizedType, `config() needs its type: \`config<u32>(0)\`, \`config<bool>(false)\` or \`config<Infer<typeof Layout>>({...})\``);
+    const ty = typeOfNode(targ);
+    if (ty.k !== "int" && ty.k !== "bool" && ty.k !== "mem") return void report(targ, D.UnsupportedType, "config values are integers, booleans or layouts");
+    const arg = call.arguments[0];
+    if (!arg || call.arguments.length !== 1) return void report(call, D.UnsupportedSyntax, "config() takes one argument: the value used when the loader sets none");
+    const initVal = consts.evaluate(arg, "a config() default");
+    if (ty.k === "int") {
+      if (typeof initVal !== "number" && typeof initVal !== "bigint") return void report(arg, D.TypeMismatch, `the default of a ${showTy(ty)} config is an integer`);
+      if (typeof initVal === "number" && !Number.isInteger(initVal)) return void report(arg, D.Float, "floating-point values are not supported");
+      if (wrap(BigInt(initVal), ty) !== BigInt(initVal)) return void report(arg, D.ConstantRange, `${initVal} is not a value of ${showTy(ty)}`);
+    }
+    if (ty.k === "bool" && typeof initVal !== "boolean") return void report(arg, D.TypeMismatch, "the default of a bool config is true or false");
+    declareRodata(decl, name, ty, initVal, arg);
+  };
+
+  const declareGlobal = (decl: ts.VariableDeclaration, isConst: boolean): void => {
+    const name = (decl.name as ts.Identifier).text;
+    const ty = decl.type ? typeOfNode(decl.type) : undefined;
+    const initVal = decl.initializer ? consts.tryEvaluate(decl.initializer) : 0;
+    if (isConst) return; // constants are folded where used
+    if (!ty) return void report(decl, D.UnsizedType, `module variable "${name}" needs a type annotation (e.g. \`: u64\`)`);
+    if (ty.k !== "int" && ty.k !== "bool" && ty.k !== "mem") return void report(decl, D.UnsupportedType, "module variables are integers, booleans or layouts");
+    if (initVal === NOT_CONSTANT) return void report(decl.initializer!, D.NotConstant, "module variables need a constant initial value");
+    const { size, align, init } = initialBytes(ty, initVal, decl.initializer ?? decl);
     const section = init ? ".data" : ".bss";
     const offset = place(section, size, align);
     const g: GlobalVar = { name, section, offset, ty };
@@ -254,6 +292,11 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
               if (init && ts.isCallExpression(init)) {
                 const lib = consts.libraryName(init.expression);
                 const kind = lib ? PROGRAM_KINDS.get(lib) : undefined;
+                if (lib === "config") {
+                  if (!isConst) report(d, D.UnsupportedSyntax, "declare configuration with const: `const name = config<u32>(0)`");
+                  declareConfig(d, init);
+                  continue;
+                }
                 if (lib === STRUCT_OPS_ENTRY) {
                   if (sf !== entry) report(d, D.ProgramDeclaration, "declare programs in the entry file");
                   structOpsDecls.push({ decl: d, call: init });
