@@ -12,7 +12,8 @@ import type { IrFunction } from "../ir.js";
 import type { CompiledExtern, CompiledGlobal, CompiledMap, CompiledStructOps, CType } from "../module.js";
 import { CONTEXT_TYPES, PROGRAM_KINDS, type ProgramKind } from "../kinds/index.js";
 import { lowerStructOps, STRUCT_OPS_ENTRY } from "../kinds/struct-ops.js";
-import { BOOL, cTypeOf, intByName, showTy, U32, U64, wrap, type Ty } from "../types.js";
+import * as layouts from "../../types/index.js";
+import { BOOL, cTypeOf, I32, I64, intByName, showTy, U32, U64, wrap, type Ty } from "../types.js";
 import type { GlobalVar, MapInfo, ModuleContext } from "./context.js";
 import { isLayout, Lowerer, tyOfLayout } from "./function.js";
 import { MAP_KINDS, required as requiredEntries, type MapOptionsReader } from "./maps.js";
@@ -222,11 +223,58 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
     declareRodata(decl, name, ty, initVal, arg);
   };
 
+  /** The layout of one scalar element type. */
+  const scalarLayout = (ty: Ty): AnyLayout | undefined => {
+    if (ty.k === "bool") return layouts.bool;
+    if (ty.k !== "int") return undefined;
+    return ({ 8: [layouts.u8, layouts.i8], 16: [layouts.u16, layouts.i16], 32: [layouts.u32, layouts.i32], 64: [layouts.u64, layouts.i64] } as Record<number, AnyLayout[]>)[ty.bits]![ty.signed ? 1 : 0];
+  };
+
+  /** The element type a table's annotation names (`readonly u16[]`, `Infer<typeof Rule>[]`, `ReadonlyArray<T>`). */
+  const annotatedElement = (node: ts.TypeNode): ts.TypeNode | undefined => {
+    if (ts.isTypeOperatorNode(node) && node.operator === ts.SyntaxKind.ReadonlyKeyword) return annotatedElement(node.type);
+    if (ts.isParenthesizedTypeNode(node)) return annotatedElement(node.type);
+    if (ts.isArrayTypeNode(node)) return node.elementType;
+    if (ts.isTypeReferenceNode(node) && ts.isIdentifier(node.typeName) && (node.typeName.text === "ReadonlyArray" || node.typeName.text === "Array") && node.typeArguments?.length === 1) return node.typeArguments[0];
+    return undefined;
+  };
+
+  /**
+   * A module-level constant array used at run time (`const W = [1, 2, 4, 8] as const`): a `.rodata`
+   * array made once. The element type comes from the annotation, else from the values (u32, i32 when
+   * one is negative, u64/i64 for bigints, bool).
+   */
+  const constTable = (decl: ts.VariableDeclaration, values: readonly unknown[], use: ts.Node): GlobalVar => {
+    const have = globals.get(decl);
+    if (have) return have;
+    const name = (decl.name as ts.Identifier).text;
+    const where = decl.initializer ?? decl;
+    if (values.length === 0) return report(where, D.UnsupportedType, `constant array "${name}" is empty; a lookup table needs at least one element`);
+    let elem: Ty;
+    const ann = decl.type && annotatedElement(decl.type);
+    if (ann) elem = typeOfNode(ann);
+    else if (values.every((v) => typeof v === "boolean")) elem = BOOL;
+    else if (values.every((v) => typeof v === "number" && Number.isInteger(v))) {
+      const nums = values as number[];
+      if (nums.every((v) => v >= 0 && v <= 0xffffffff)) elem = U32;
+      else if (nums.every((v) => v >= -0x80000000 && v <= 0x7fffffff)) elem = I32;
+      else return report(where, D.ConstantRange, `the values of "${name}" fit neither u32 nor i32; use bigints (u64/i64) or annotate the type, e.g. \`const ${name}: readonly i64[]\``);
+    } else if (values.every((v) => typeof v === "bigint")) elem = (values as bigint[]).every((v) => v >= 0n) ? U64 : I64;
+    else return report(where, D.UnsupportedType, `constant array "${name}" used at run time needs its element type: annotate it, e.g. \`const ${name}: readonly u16[] = [...]\` or \`readonly Infer<typeof Entry>[]\` for structs`);
+    const elemLayout = elem.k === "mem" ? elem.layout : scalarLayout(elem);
+    if (!elemLayout) return report(decl.type ?? where, D.UnsupportedType, "table elements are integers, booleans or layouts");
+    const table: Ty = { k: "mem", layout: layouts.array(elemLayout, values.length) };
+    void use;
+    return declareRodata(decl, name, table, values, where);
+  };
+
   const declareGlobal = (decl: ts.VariableDeclaration, isConst: boolean): void => {
     const name = (decl.name as ts.Identifier).text;
+    // Constants are folded where used; constant arrays become .rodata tables when used at run time.
+    if (isConst && decl.type && annotatedElement(decl.type)) return;
     const ty = decl.type ? typeOfNode(decl.type) : undefined;
     const initVal = decl.initializer ? consts.tryEvaluate(decl.initializer) : 0;
-    if (isConst) return; // constants are folded where used
+    if (isConst) return;
     if (!ty) return void report(decl, D.UnsizedType, `module variable "${name}" needs a type annotation (e.g. \`: u64\`)`);
     if (ty.k !== "int" && ty.k !== "bool" && ty.k !== "mem") return void report(decl, D.UnsupportedType, "module variables are integers, booleans or layouts");
     if (initVal === NOT_CONSTANT) return void report(decl.initializer!, D.NotConstant, "module variables need a constant initial value");
@@ -248,6 +296,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
     mapByName: (name) => mapsByName.get(name)!,
     globalOf: (decl) => globals.get(decl),
     failed: (decl) => failed.has(decl),
+    constTable,
     rodataString: (text) => {
       const have = strings.get(text);
       if (have !== undefined) return have;
