@@ -45,7 +45,7 @@ export interface ModuleContext {
   /** The global a declaration is. */
   globalOf(decl: ts.Declaration): GlobalVar | undefined;
   /** The `.rodata` array holding module-level constant array `decl` (with `values`), made on first use. */
-  constTable(decl: ts.VariableDeclaration, values: readonly unknown[], use: ts.Node): GlobalVar;
+  constTable(decl: ts.VariableDeclaration, values: readonly unknown[]): GlobalVar;
   /** Offset in `.rodata` of a NUL-terminated string constant. */
   rodataString(text: string): number;
   /** Resolves a type annotation to a compiler type. */

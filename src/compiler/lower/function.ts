@@ -739,7 +739,7 @@ export class Lowerer {
     const c = this.m.consts.tryEvaluate(id);
     // A module-level constant array: a lookup table in .rodata, indexed at run time.
     if (Array.isArray(c) && decl && ts.isVariableDeclaration(decl) && ts.isSourceFile(decl.parent.parent.parent)) {
-      return this.read(this.globalPlace(this.m.constTable(decl, c, id)), id);
+      return this.read(this.globalPlace(this.m.constTable(decl, c)), id);
     }
     if (c !== NOT_CONSTANT) return this.constantValue(c, id);
     return this.report(id, D.UnsupportedSyntax, `"${id.text}" is not usable in kernel code (only locals, constants, maps, module variables and functions are)`);

@@ -194,7 +194,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
   const globalNames = new Set<string>();
   /** A `.rodata` variable (a `config()` or a lookup table) named `name`. */
   const declareRodata = (decl: ts.VariableDeclaration, name: string, ty: Ty, initVal: unknown, node: ts.Node): GlobalVar => {
-    if (globalNames.has(name)) report(decl, D.UnsupportedSyntax, `a global variable named "${name}" is already declared in another module; global names must be unique`);
+    if (globalNames.has(name)) report(decl, D.UnsupportedSyntax, `a global variable named "${name}" is already declared; global variable names must be unique across the program's modules`);
     globalNames.add(name);
     const { size, align, init } = initialBytes(ty, initVal, node);
     const offset = place(".rodata", size, align);
@@ -244,9 +244,17 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
    * array made once. The element type comes from the annotation, else from the values (u32, i32 when
    * one is negative, u64/i64 for bigints, bool).
    */
-  const constTable = (decl: ts.VariableDeclaration, values: readonly unknown[], use: ts.Node): GlobalVar => {
+  const constTable = (decl: ts.VariableDeclaration, values: readonly unknown[]): GlobalVar => {
     const have = globals.get(decl);
     if (have) return have;
+    try {
+      return makeTable(decl, values);
+    } catch (e) {
+      if (e instanceof Diagnosed) failed.add(decl); // reported once, not at every use
+      throw e;
+    }
+  };
+  const makeTable = (decl: ts.VariableDeclaration, values: readonly unknown[]): GlobalVar => {
     const name = (decl.name as ts.Identifier).text;
     const where = decl.initializer ?? decl;
     if (values.length === 0) return report(where, D.UnsupportedType, `constant array "${name}" is empty; a lookup table needs at least one element`);
@@ -264,7 +272,6 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
     const elemLayout = elem.k === "mem" ? elem.layout : scalarLayout(elem);
     if (!elemLayout) return report(decl.type ?? where, D.UnsupportedType, "table elements are integers, booleans or layouts");
     const table: Ty = { k: "mem", layout: layouts.array(elemLayout, values.length) };
-    void use;
     return declareRodata(decl, name, table, values, where);
   };
 
@@ -279,6 +286,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
     if (ty.k !== "int" && ty.k !== "bool" && ty.k !== "mem") return void report(decl, D.UnsupportedType, "module variables are integers, booleans or layouts");
     if (initVal === NOT_CONSTANT) return void report(decl.initializer!, D.NotConstant, "module variables need a constant initial value");
     const { size, align, init } = initialBytes(ty, initVal, decl.initializer ?? decl);
+    globalNames.add(name);
     const section = init ? ".data" : ".bss";
     const offset = place(section, size, align);
     const g: GlobalVar = { name, section, offset, ty };
