@@ -169,3 +169,20 @@ export class PinError extends TsbpfError {
     this.conflicts = options?.conflicts ?? [];
   }
 }
+
+/**
+ * A value in the `globals` load option that cannot be written into the object's variable:
+ * `GLOBAL_UNKNOWN` (no such variable; the message lists the known ones), `GLOBAL_NOT_VARIABLE` (the
+ * name is a map, program or extern, not a global variable), `GLOBAL_RANGE` (an integer or enumerator
+ * outside the variable's type), `GLOBAL_SIZE` (bytes or a string of the wrong size), `GLOBAL_TYPE`
+ * (a JavaScript value of the wrong kind). `variable` names the variable, `object` the object.
+ */
+export class GlobalError extends TsbpfError {
+  readonly variable: string;
+  readonly object: string;
+  constructor(code: string, object: string, variable: string, message: string) {
+    super(code, `global "${variable}" of object "${object}": ${message}`);
+    this.variable = variable;
+    this.object = object;
+  }
+}

@@ -27,7 +27,8 @@ export type Ty =
   | { readonly k: "bool" }
   | { readonly k: "void" }
   | { readonly k: "lit"; readonly big: boolean }
-  | { readonly k: "mem"; readonly layout: AnyLayout }
+  /** `readonly`: memory programs may not write (a `.rodata` variable or table, or part of one). */
+  | { readonly k: "mem"; readonly layout: AnyLayout; readonly readonly?: true }
   | { readonly k: "ref"; readonly to: IntTy | { readonly k: "bool" } }
   | { readonly k: "kptr"; readonly name: string; readonly btfKind: "struct" | "union"; readonly btf?: true }
   | { readonly k: "ctx"; readonly args?: true }

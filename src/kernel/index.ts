@@ -281,3 +281,20 @@ export declare const bpf: {
 
 /** Sets the object's license (default "GPL"; GPL-only helpers need a GPL-compatible license). */
 export declare function license(name: string): void;
+
+/**
+ * Read-only configuration set by userspace before load (libbpf's `const volatile` pattern): declares a
+ * `.rodata` global variable named after the constant, `initial` unless the loader is given another
+ * value (`load(path, { globals: { targetPid: 42 } })`). The verifier sees the loaded value as a
+ * constant, so a branch it disables is pruned from the program. Only as a module-level `const`
+ * initializer; the type argument (an integer type, `bool`, or `Infer<typeof Layout>`) is required.
+ *
+ * @example
+ * const targetPid = config<u32>(0);
+ * const verbose = config<bool>(false);
+ * export const onExec = tracepoint("sched/sched_process_exec", () => {
+ *   if (targetPid !== 0 && bpf.pid() !== targetPid) return 0;
+ *   return 0;
+ * });
+ */
+export declare function config<T>(initial: T): T;

@@ -16,7 +16,7 @@ import { ensureMemlock } from "../sys/system.js";
 import { kconfigData } from "./kconfig.js";
 import { ksymResolver } from "./ksyms.js";
 import { BpfMap, createMap } from "./map.js";
-import { openVariable, type GlobalVariable } from "./maps/globals.js";
+import { openVariable, withGlobals, type GlobalValue, type GlobalVariable } from "./maps/globals.js";
 import type { Layout } from "../types/index.js";
 import { Program, loadProgram } from "./program.js";
 import { resolveToken, tokenRefusal, type BpfToken, type TokenSource } from "./token.js";
@@ -54,6 +54,19 @@ export interface CollectionOptions {
    * the feature probes the load consults, and closed after loading.
    */
   readonly token?: TokenSource | false;
+  /**
+   * Initial values of global variables by name, written before the maps are created: `config()`
+   * declarations of TypeScript programs and C `const volatile` variables (.rodata, which the verifier
+   * then sees as constants, pruning branches they disable), and .data/.bss starting values. Each value
+   * is encoded by the variable's BTF type ({@link GlobalValue}: integers range-checked, bools, enum
+   * values or names, char arrays from strings, anything else from a Uint8Array of its exact size);
+   * problems throw a GlobalError (`GLOBAL_UNKNOWN`, `GLOBAL_RANGE`, `GLOBAL_SIZE`, `GLOBAL_TYPE`,
+   * `GLOBAL_NOT_VARIABLE`). The spec passed in is not changed; `Collection.spec` holds the values used.
+   *
+   * @example
+   * await load("filter.bpf.ts", { globals: { targetPid: 42 } });
+   */
+  readonly globals?: Readonly<Record<string, GlobalValue>>;
 }
 
 /**
@@ -220,6 +233,7 @@ function createMapFromSpec(spec: MapSpec, btfFd: Fd | undefined, opts: Collectio
  * (a VerifierError carries the whole log and the failing source line).
  */
 export function loadCollection(spec: CollectionSpec, opts: CollectionOptions = {}): Collection {
+  if (opts.globals) spec = withGlobals(spec, opts.globals);
   ensureMemlock();
   const token = resolveToken(opts.token);
   try {

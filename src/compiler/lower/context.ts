@@ -44,6 +44,8 @@ export interface ModuleContext {
   failed(decl: ts.Declaration): boolean;
   /** The global a declaration is. */
   globalOf(decl: ts.Declaration): GlobalVar | undefined;
+  /** The `.rodata` array holding module-level constant array `decl` (with `values`), made on first use. */
+  constTable(decl: ts.VariableDeclaration, values: readonly unknown[]): GlobalVar;
   /** Offset in `.rodata` of a NUL-terminated string constant. */
   rodataString(text: string): number;
   /** Resolves a type annotation to a compiler type. */

@@ -737,6 +737,10 @@ export class Lowerer {
       if (g) return this.read(this.globalPlace(g), id);
     }
     const c = this.m.consts.tryEvaluate(id);
+    // A module-level constant array: a lookup table in .rodata, indexed at run time.
+    if (Array.isArray(c) && decl && ts.isVariableDeclaration(decl) && ts.isSourceFile(decl.parent.parent.parent)) {
+      return this.read(this.globalPlace(this.m.constTable(decl, c)), id);
+    }
     if (c !== NOT_CONSTANT) return this.constantValue(c, id);
     return this.report(id, D.UnsupportedSyntax, `"${id.text}" is not usable in kernel code (only locals, constants, maps, module variables and functions are)`);
   }
@@ -777,7 +781,7 @@ export class Lowerer {
       const f = fieldOf(ty.layout, name);
       if (!f) this.report(e.name, D.TypeMismatch, `${showTy(ty)} has no field "${name}"`);
       const base = this.b.toReg(obj.op);
-      return { k: "mem", base, offset: f.offset, ty: tyOfLayout(f.layout), what: name };
+      return { k: "mem", base, offset: f.offset, ty: tyOfLayout(f.layout), what: ty.readonly ? `field "${name}" of a constant (.rodata)` : name, ...(ty.readonly ? { readonly: true } : {}) };
     }
     if (ty.k === "ctx") return this.#contextField(e, name, obj);
     if (ty.k === "kptr") return this.kernelMember(e, obj, name);
@@ -996,7 +1000,7 @@ export class Lowerer {
     if ("imm" in idx.op) {
       const i = Number(idx.op.imm);
       if (i < 0 || i >= info.length) this.report(e.argumentExpression, D.ConstantRange, `index ${i} is out of bounds (length ${info.length})`);
-      return { k: "mem", base, offset: i * info.element.size, ty: elemTy, what: "element" };
+      return { k: "mem", base, offset: i * info.element.size, ty: elemTy, what: obj.ty.readonly ? "an element of a constant (.rodata)" : "element", ...(obj.ty.readonly ? { readonly: true } : {}) };
     }
     // Dynamic index: clamp by construction; out-of-range indexes read/write the last element's
     // guard instead of faulting. We branch so the verifier sees the bound.
@@ -1019,7 +1023,7 @@ export class Lowerer {
     this.zeroFill(addr, info.element.size);
     this.b.jumpTo(join);
     this.b.setBlock(join);
-    return { k: "mem", base: addr, offset: 0, ty: elemTy, what: "element" };
+    return { k: "mem", base: addr, offset: 0, ty: elemTy, what: obj.ty.readonly ? "an element of a constant (.rodata)" : "element", ...(obj.ty.readonly ? { readonly: true } : {}) };
   }
 
   /**
@@ -1042,10 +1046,11 @@ export class Lowerer {
     if (p.k === "kmem") return this.#kernelRead(p);
     const ty = p.ty;
     if (ty.k === "mem") {
-      if (p.offset === 0) return { ty, op: reg(p.base) };
+      const t = p.readonly && !ty.readonly ? { ...ty, readonly: true as const } : ty;
+      if (p.offset === 0) return { ty: t, op: reg(p.base) };
       const r = this.b.reg();
       this.b.emit({ op: "alu", alu: "add", bits: 64, dst: r, a: reg(p.base), b: imm(p.offset) });
-      return { ty, op: reg(r) };
+      return { ty: t, op: reg(r) };
     }
     if (ty.k === "int" || ty.k === "bool" || ty.k === "kptr") {
       const size = ty.k === "int" ? (ty.bits / 8) as 1 | 2 | 4 | 8 : ty.k === "bool" ? 1 : 8;

@@ -12,7 +12,8 @@ import type { IrFunction } from "../ir.js";
 import type { CompiledExtern, CompiledGlobal, CompiledMap, CompiledStructOps, CType } from "../module.js";
 import { CONTEXT_TYPES, PROGRAM_KINDS, type ProgramKind } from "../kinds/index.js";
 import { lowerStructOps, STRUCT_OPS_ENTRY } from "../kinds/struct-ops.js";
-import { BOOL, cTypeOf, intByName, U32, U64, wrap, type Ty } from "../types.js";
+import * as layouts from "../../types/index.js";
+import { BOOL, cTypeOf, I32, I64, intByName, showTy, U32, U64, wrap, type Ty } from "../types.js";
 import type { GlobalVar, MapInfo, ModuleContext } from "./context.js";
 import { isLayout, Lowerer, tyOfLayout } from "./function.js";
 import { MAP_KINDS, required as requiredEntries, type MapOptionsReader } from "./maps.js";
@@ -169,15 +170,9 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
     return info;
   };
 
-  const declareGlobal = (decl: ts.VariableDeclaration, isConst: boolean): void => {
-    const name = (decl.name as ts.Identifier).text;
-    const ty = decl.type ? typeOfNode(decl.type) : undefined;
-    const initVal = decl.initializer ? consts.tryEvaluate(decl.initializer) : 0;
-    if (isConst) return; // constants are folded where used
-    if (!ty) return void report(decl, D.UnsizedType, `module variable "${name}" needs a type annotation (e.g. \`: u64\`)`);
-    if (ty.k !== "int" && ty.k !== "bool" && ty.k !== "mem") return void report(decl, D.UnsupportedType, "module variables are integers, booleans or layouts");
-    if (initVal === NOT_CONSTANT) return void report(decl.initializer!, D.NotConstant, "module variables need a constant initial value");
-    const size = ty.k === "int" ? ty.bits / 8 : ty.k === "bool" ? 1 : ty.layout.size;
+  /** Size, alignment and initial bytes (undefined when all zero) of a variable of type `ty`. */
+  const initialBytes = (ty: Ty, initVal: unknown, node: ts.Node): { size: number; align: number; init: Uint8Array | undefined } => {
+    const size = ty.k === "int" ? ty.bits / 8 : ty.k === "bool" ? 1 : ty.k === "mem" ? ty.layout.size : 0;
     const align = ty.k === "mem" ? ty.layout.align : size;
     let init: Uint8Array | undefined;
     if (ty.k === "int" && (typeof initVal === "number" || typeof initVal === "bigint") && BigInt(initVal) !== 0n) {
@@ -189,10 +184,109 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
       try {
         init = (ty.layout as AnyLayout & { encode(v: unknown): Uint8Array }).encode(ty.layout.from(initVal as never));
       } catch (e) {
-        return void report(decl.initializer!, D.NotConstant, `invalid initial value: ${(e as Error).message}`);
+        return report(node, D.NotConstant, `invalid initial value: ${(e as Error).message}`);
       }
       if (init.every((b) => b === 0)) init = undefined;
     }
+    return { size, align, init };
+  };
+
+  const globalNames = new Set<string>();
+  /** A `.rodata` variable (a `config()` or a lookup table) named `name`. */
+  const declareRodata = (decl: ts.VariableDeclaration, name: string, ty: Ty, initVal: unknown, node: ts.Node): GlobalVar => {
+    if (globalNames.has(name)) report(decl, D.UnsupportedSyntax, `a global variable named "${name}" is already declared; global variable names must be unique across the program's modules`);
+    globalNames.add(name);
+    const { size, align, init } = initialBytes(ty, initVal, node);
+    const offset = place(".rodata", size, align);
+    const g: GlobalVar = { name, section: ".rodata", offset, ty };
+    globals.set(decl, g);
+    compiledGlobals.push({ name, section: ".rodata", type: cTypeOf(ty), offset, size, init: init ?? new Uint8Array(size), global: true });
+    return g;
+  };
+
+  /** `const name = config<T>(initial)`: a .rodata variable userspace sets before load. */
+  const declareConfig = (decl: ts.VariableDeclaration, call: ts.CallExpression): void => {
+    const name = (decl.name as ts.Identifier).text;
+    const targ = call.typeArguments?.[0] ?? decl.type;
+    if (!targ) return void report(call, D.UnsizedType, `config() needs its type: \`config<u32>(0)\`, \`config<bool>(false)\` or \`config<Infer<typeof Layout>>({...})\``);
+    const ty = typeOfNode(targ);
+    if (ty.k !== "int" && ty.k !== "bool" && ty.k !== "mem") return void report(targ, D.UnsupportedType, "config values are integers, booleans or layouts");
+    const arg = call.arguments[0];
+    if (!arg || call.arguments.length !== 1) return void report(call, D.UnsupportedSyntax, "config() takes one argument: the value used when the loader sets none");
+    const initVal = consts.evaluate(arg, "a config() default");
+    if (ty.k === "int") {
+      if (typeof initVal !== "number" && typeof initVal !== "bigint") return void report(arg, D.TypeMismatch, `the default of a ${showTy(ty)} config is an integer`);
+      if (typeof initVal === "number" && !Number.isInteger(initVal)) return void report(arg, D.Float, "floating-point values are not supported");
+      if (wrap(BigInt(initVal), ty) !== BigInt(initVal)) return void report(arg, D.ConstantRange, `${initVal} is not a value of ${showTy(ty)}`);
+    }
+    if (ty.k === "bool" && typeof initVal !== "boolean") return void report(arg, D.TypeMismatch, "the default of a bool config is true or false");
+    declareRodata(decl, name, ty, initVal, arg);
+  };
+
+  /** The layout of one scalar element type. */
+  const scalarLayout = (ty: Ty): AnyLayout | undefined => {
+    if (ty.k === "bool") return layouts.bool;
+    if (ty.k !== "int") return undefined;
+    return ({ 8: [layouts.u8, layouts.i8], 16: [layouts.u16, layouts.i16], 32: [layouts.u32, layouts.i32], 64: [layouts.u64, layouts.i64] } as Record<number, AnyLayout[]>)[ty.bits]![ty.signed ? 1 : 0];
+  };
+
+  /** The element type a table's annotation names (`readonly u16[]`, `Infer<typeof Rule>[]`, `ReadonlyArray<T>`). */
+  const annotatedElement = (node: ts.TypeNode): ts.TypeNode | undefined => {
+    if (ts.isTypeOperatorNode(node) && node.operator === ts.SyntaxKind.ReadonlyKeyword) return annotatedElement(node.type);
+    if (ts.isParenthesizedTypeNode(node)) return annotatedElement(node.type);
+    if (ts.isArrayTypeNode(node)) return node.elementType;
+    if (ts.isTypeReferenceNode(node) && ts.isIdentifier(node.typeName) && (node.typeName.text === "ReadonlyArray" || node.typeName.text === "Array") && node.typeArguments?.length === 1) return node.typeArguments[0];
+    return undefined;
+  };
+
+  /**
+   * A module-level constant array used at run time (`const W = [1, 2, 4, 8] as const`): a `.rodata`
+   * array made once. The element type comes from the annotation, else from the values (u32, i32 when
+   * one is negative, u64/i64 for bigints, bool).
+   */
+  const constTable = (decl: ts.VariableDeclaration, values: readonly unknown[]): GlobalVar => {
+    const have = globals.get(decl);
+    if (have) return have;
+    try {
+      return makeTable(decl, values);
+    } catch (e) {
+      if (e instanceof Diagnosed) failed.add(decl); // reported once, not at every use
+      throw e;
+    }
+  };
+  const makeTable = (decl: ts.VariableDeclaration, values: readonly unknown[]): GlobalVar => {
+    const name = (decl.name as ts.Identifier).text;
+    const where = decl.initializer ?? decl;
+    if (values.length === 0) return report(where, D.UnsupportedType, `constant array "${name}" is empty; a lookup table needs at least one element`);
+    let elem: Ty;
+    const ann = decl.type && annotatedElement(decl.type);
+    if (ann) elem = typeOfNode(ann);
+    else if (values.every((v) => typeof v === "boolean")) elem = BOOL;
+    else if (values.every((v) => typeof v === "number" && Number.isInteger(v))) {
+      const nums = values as number[];
+      if (nums.every((v) => v >= 0 && v <= 0xffffffff)) elem = U32;
+      else if (nums.every((v) => v >= -0x80000000 && v <= 0x7fffffff)) elem = I32;
+      else return report(where, D.ConstantRange, `the values of "${name}" fit neither u32 nor i32; use bigints (u64/i64) or annotate the type, e.g. \`const ${name}: readonly i64[]\``);
+    } else if (values.every((v) => typeof v === "bigint")) elem = (values as bigint[]).every((v) => v >= 0n) ? U64 : I64;
+    else return report(where, D.UnsupportedType, `constant array "${name}" used at run time needs its element type: annotate it, e.g. \`const ${name}: readonly u16[] = [...]\` or \`readonly Infer<typeof Entry>[]\` for structs`);
+    const elemLayout = elem.k === "mem" ? elem.layout : scalarLayout(elem);
+    if (!elemLayout) return report(decl.type ?? where, D.UnsupportedType, "table elements are integers, booleans or layouts");
+    const table: Ty = { k: "mem", layout: layouts.array(elemLayout, values.length) };
+    return declareRodata(decl, name, table, values, where);
+  };
+
+  const declareGlobal = (decl: ts.VariableDeclaration, isConst: boolean): void => {
+    const name = (decl.name as ts.Identifier).text;
+    // Constants are folded where used; constant arrays become .rodata tables when used at run time.
+    if (isConst && decl.type && annotatedElement(decl.type)) return;
+    const ty = decl.type ? typeOfNode(decl.type) : undefined;
+    const initVal = decl.initializer ? consts.tryEvaluate(decl.initializer) : 0;
+    if (isConst) return;
+    if (!ty) return void report(decl, D.UnsizedType, `module variable "${name}" needs a type annotation (e.g. \`: u64\`)`);
+    if (ty.k !== "int" && ty.k !== "bool" && ty.k !== "mem") return void report(decl, D.UnsupportedType, "module variables are integers, booleans or layouts");
+    if (initVal === NOT_CONSTANT) return void report(decl.initializer!, D.NotConstant, "module variables need a constant initial value");
+    const { size, align, init } = initialBytes(ty, initVal, decl.initializer ?? decl);
+    globalNames.add(name);
     const section = init ? ".data" : ".bss";
     const offset = place(section, size, align);
     const g: GlobalVar = { name, section, offset, ty };
@@ -210,6 +304,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
     mapByName: (name) => mapsByName.get(name)!,
     globalOf: (decl) => globals.get(decl),
     failed: (decl) => failed.has(decl),
+    constTable,
     rodataString: (text) => {
       const have = strings.get(text);
       if (have !== undefined) return have;
@@ -254,6 +349,11 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
               if (init && ts.isCallExpression(init)) {
                 const lib = consts.libraryName(init.expression);
                 const kind = lib ? PROGRAM_KINDS.get(lib) : undefined;
+                if (lib === "config") {
+                  if (!isConst) report(d, D.UnsupportedSyntax, "declare configuration with const: `const name = config<u32>(0)`");
+                  declareConfig(d, init);
+                  continue;
+                }
                 if (lib === STRUCT_OPS_ENTRY) {
                   if (sf !== entry) report(d, D.ProgramDeclaration, "declare programs in the entry file");
                   structOpsDecls.push({ decl: d, call: init });

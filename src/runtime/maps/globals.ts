@@ -2,8 +2,8 @@
 // and read/write .data/.bss live (through the mmap'd data map; .rodata reads only) after load.
 
 import type { Btf } from "../../btf/btf.js";
-import { MapError, TsbpfError } from "../../errors.js";
-import type { CollectionSpec, VariableSpec } from "../../object/spec.js";
+import { GlobalError, MapError, TsbpfError } from "../../errors.js";
+import type { CollectionSpec, MapSpec, VariableSpec } from "../../object/spec.js";
 import { bool, bytes, i16, i32, i64, i8, u16, u32, u64, u8, type Layout } from "../../types/index.js";
 import type { BpfMap } from "../map.js";
 
@@ -65,6 +65,114 @@ export function setVariable<T, I>(spec: CollectionSpec, name: string, value: I, 
   } catch (e) {
     throw new MapError("BAD_VALUE", v.map, `set variable "${name}"`, `cannot encode value: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/**
+ * A value for one global variable in the `globals` load option: a number or bigint for integers and
+ * enums (an enumerator's name works too), a boolean for `bool`, a string for a `char` array (it must
+ * fit with its NUL), and a Uint8Array of exactly the variable's size for anything else (structs, arrays).
+ */
+export type GlobalValue = number | bigint | boolean | string | Uint8Array;
+
+/** Encodes `value` as the variable `v`'s BTF type says, checking ranges and sizes. */
+export function encodeGlobal(spec: CollectionSpec, v: VariableSpec, value: GlobalValue): Uint8Array {
+  const fail = (code: string, message: string): never => {
+    throw new GlobalError(code, spec.name, v.name, message);
+  };
+  const out = new Uint8Array(v.size);
+  const btf = spec.btf;
+  const t = btf?.type(btf.resolve(v.btfTypeId));
+  const typeName = btf ? btf.toString(v.btfTypeId) : `${v.size} bytes`;
+  if (value instanceof Uint8Array) {
+    if (value.length !== v.size) fail("GLOBAL_SIZE", `${value.length} bytes given, the variable (${typeName}) is ${v.size} bytes`);
+    out.set(value);
+    return out;
+  }
+  const integer = (n: bigint, size: number, signed: boolean): Uint8Array => {
+    const bits = BigInt(size * 8);
+    const min = signed ? -(1n << (bits - 1n)) : 0n;
+    const max = signed ? (1n << (bits - 1n)) - 1n : (1n << bits) - 1n;
+    if (n < min || n > max) fail("GLOBAL_RANGE", `${n} is outside ${typeName} (${min}..${max})`);
+    const u = BigInt.asUintN(size * 8, n);
+    for (let i = 0; i < size; i++) out[i] = Number((u >> BigInt(8 * i)) & 0xffn);
+    return out;
+  };
+  const toBigInt = (x: GlobalValue): bigint => {
+    if (typeof x === "bigint") return x;
+    if (typeof x === "number") {
+      if (!Number.isSafeInteger(x)) fail("GLOBAL_RANGE", `${x} is not a safe integer (use a bigint for 64-bit values)`);
+      return BigInt(x);
+    }
+    return fail("GLOBAL_TYPE", `expected a number or bigint for ${typeName}, got ${typeof x === "string" ? `"${x}"` : typeof x}`);
+  };
+  if (t?.kind === "int" && t.size === v.size && t.size <= 8) {
+    if (t.bool) {
+      if (typeof value === "boolean") return integer(value ? 1n : 0n, t.size, false);
+      const n = toBigInt(value);
+      if (n !== 0n && n !== 1n) fail("GLOBAL_RANGE", `${n} is not a bool (use true/false, 0 or 1)`);
+      return integer(n, t.size, false);
+    }
+    if (typeof value === "boolean") fail("GLOBAL_TYPE", `expected a number or bigint for ${typeName}, got boolean`);
+    return integer(toBigInt(value), t.size, t.signed);
+  }
+  if (t?.kind === "enum" && t.size === v.size) {
+    if (typeof value === "string") {
+      const e = t.values.find((x) => x.name === value);
+      if (!e) fail("GLOBAL_RANGE", `"${value}" is not an enumerator of ${typeName} (${t.values.map((x) => x.name).join(", ")})`);
+      return integer(e!.value, t.size, t.signed || e!.value < 0n);
+    }
+    if (typeof value === "boolean") fail("GLOBAL_TYPE", `expected a number, bigint or enumerator name for ${typeName}, got boolean`);
+    return integer(toBigInt(value), t.size, t.signed);
+  }
+  if (t?.kind === "array" && typeof value === "string") {
+    const elem = btf!.type(btf!.resolve(t.elemType));
+    if (elem.kind === "int" && elem.size === 1) {
+      const bytes = new TextEncoder().encode(value);
+      if (bytes.length + 1 > v.size) fail("GLOBAL_SIZE", `"${value}" is ${bytes.length} bytes and a NUL; ${typeName} holds ${v.size}`);
+      out.set(bytes);
+      return out;
+    }
+  }
+  return fail("GLOBAL_TYPE", `${typeName} is set from a Uint8Array of ${v.size} bytes, got ${typeof value === "string" ? "a string" : typeof value}`);
+}
+
+/**
+ * A copy of `spec` with the initial values of the named global variables replaced (.rodata, .data and
+ * .bss alike); `spec` itself is left unchanged, so it can be loaded again with other values. Each value
+ * is encoded by the variable's BTF type ({@link GlobalValue}); problems throw a {@link GlobalError}.
+ *
+ * @example
+ * loadCollection(withGlobals(spec, { target_pid: 42 }));
+ */
+export function withGlobals(spec: CollectionSpec, globals: Readonly<Record<string, GlobalValue>>): CollectionSpec {
+  const entries = Object.entries(globals);
+  if (entries.length === 0) return spec;
+  const data = new Map<string, Uint8Array>();
+  for (const [name, value] of entries) {
+    const v = spec.variables.get(name);
+    if (!v) {
+      const fail = (what: string) => {
+        throw new GlobalError("GLOBAL_NOT_VARIABLE", spec.name, name, `"${name}" is ${what}, not a global variable; only .rodata/.data/.bss variables can be set (globals: ${[...spec.variables.keys()].join(", ") || "none"})`);
+      };
+      if (spec.maps.has(name)) fail("a map");
+      if (spec.programs.has(name)) fail("a program");
+      if (spec.kconfig.some((k) => k.name === name)) fail("a .kconfig extern (the loader fills it from the kernel's configuration)");
+      if (spec.ksyms.some((k) => k.name === name)) fail("a .ksyms extern (the loader resolves it in the kernel)");
+      throw new GlobalError("GLOBAL_UNKNOWN", spec.name, name, `no such global variable (globals: ${[...spec.variables.keys()].join(", ") || "none"})`);
+    }
+    const map = spec.maps.get(v.map);
+    if (!map) throw new GlobalError("GLOBAL_NOT_VARIABLE", spec.name, name, `its section "${v.map}" has no data map`);
+    let bytes = data.get(v.map);
+    if (!bytes) {
+      bytes = new Uint8Array(map.valueSize);
+      if (map.data) bytes.set(map.data.subarray(0, map.valueSize));
+      data.set(v.map, bytes);
+    }
+    bytes.set(encodeGlobal(spec, v, value), v.offset);
+  }
+  const maps = new Map<string, MapSpec>(spec.maps);
+  for (const [name, bytes] of data) maps.set(name, { ...spec.maps.get(name)!, data: bytes });
+  return { ...spec, maps };
 }
 
 /** Read a global's initial value from a spec. */
