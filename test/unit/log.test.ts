@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { DiagnosticCode as D } from "../../src/compiler/index.js";
 import {
   decodeLogRecord, formatIpv6, LOG_FORMATS_VAR, LOG_HEADER, LOG_HEADER_SIZE, LOG_MAP, LOG_MIN_LEVEL_VAR,
-  type LogArg, type LogFormatTable,
+  type LogArg, type LogArgKind, type LogFormatTable,
 } from "../../src/log/format.js";
 import { readCollectionSpec } from "../../src/index.js";
 import { formatLogLine, logFormatTable } from "../../src/runtime/log.js";
@@ -34,7 +34,7 @@ test("decoder: every argument kind is formatted exactly", () => {
   const bytes = new Uint8Array(128);
   const dv = new DataView(bytes.buffer);
   let off = 0;
-  const add = (a: Omit<LogArg, "offset">, size: number, write: (at: number) => void) => {
+  const add = (a: LogArgKind, size: number, write: (at: number) => void) => {
     args.push({ ...a, offset: off } as LogArg);
     write(off);
     off += size;
