@@ -11,10 +11,13 @@ import type { LogLevel, LogRecord } from "../../src/runtime/log.js";
 import { progInfo } from "../../src/sys/bpf.js";
 import { compileTs } from "../helpers/compile-ts.js";
 import { REPO_ROOT } from "../helpers/toolchain.js";
+import { bool, bytes, cstring, i64, struct, u64 } from "../../src/types/index.js";
 import { privileged } from "../helpers/privileges.js";
 
 const FIXTURE = resolve(REPO_ROOT, "test", "fixtures", "ts", "log", "log.bpf.ts");
 const object = compileTs(FIXTURE);
+const Net = struct({ hw: bytes(6), v6: bytes(16), name: cstring(8), big: i64, huge: u64, flag: bool });
+const DEBUG_LINE = "debug hw 02:42:ac:11:00:0a v6 2001:db8::1 name eth0 big -5 huge 18446744073709551615 flag true bytes 0242ac11000a";
 
 /** Loads the fixture with `minLevel`, triggers it once from this thread, closes; the records and the program's xlated length. */
 function run(minLevel?: LogLevel): { lines: string[]; records: LogRecord[]; insns: number } {
@@ -31,6 +34,8 @@ function run(minLevel?: LogLevel): { lines: string[]; records: LogRecord[]; insn
   try {
     const insns = progInfo(coll.program("onGetppid").fd).xlatedProgLen / 8;
     coll.variable("addr").set(0x0302010a); // bytes 10.1.2.3 in memory: network order
+    const v6 = Uint8Array.of(0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1);
+    coll.map("nets").setRaw(new Uint8Array(4), Net.encode(Net.from({ hw: Uint8Array.of(2, 0x42, 0xac, 0x11, 0, 10), v6, name: "eth0", big: -5n, huge: 2n ** 64n - 1n, flag: true })));
     {
       using _l = coll.program("onGetppid").attach();
       coll.variable("target").set(process.pid); // process.ppid calls getppid(2) on the main thread: tid == pid
@@ -44,11 +49,14 @@ function run(minLevel?: LogLevel): { lines: string[]; records: LogRecord[]; insn
 }
 
 describe("log: kernel log calls reach the logger", privileged(), () => {
+  // The collection is closed right after the trigger, with no turn of the event loop between: the
+  // records arrive through close()'s drain.
   test("every record arrives, formatted exactly, with its program, pid and level", () => {
     const { lines, records } = run();
     assert.deepEqual(lines, [
       `info pid ${process.pid} comm node addr 10.1.2.3`,
       "warn small 10 hex 302010a low 266 const 42",
+      DEBUG_LINE,
     ]);
     for (const r of records) {
       assert.equal(r.program, "onGetppid");
@@ -56,18 +64,21 @@ describe("log: kernel log calls reach the logger", privileged(), () => {
       assert.equal(r.tid, process.pid);
       assert.ok(Math.abs(r.time.getTime() - Date.now()) < 60_000, `the record's time ${r.time.toISOString()} is today's`);
     }
-    assert.deepEqual(records.map((r) => r.level), ["info", "warn"]);
+    assert.deepEqual(records.map((r) => r.level), ["info", "warn", "debug"]);
   });
 
   test("minLevel prunes disabled calls in the verifier: no records, fewer instructions", () => {
     const all = run();
+    const info = run("info");
     const warn = run("warn");
     const error = run("error");
+    assert.deepEqual(info.lines.length, 2);
+    assert.ok(info.insns < all.insns, `debug pruned: ${info.insns} < ${all.insns} xlated instructions`);
     assert.deepEqual(warn.lines, ["warn small 10 hex 302010a low 266 const 42"]);
     assert.deepEqual(error.lines, []);
-    assert.ok(warn.insns < all.insns, `info pruned: ${warn.insns} < ${all.insns} xlated instructions`);
+    assert.ok(warn.insns < info.insns, `info pruned: ${warn.insns} < ${info.insns} xlated instructions`);
     assert.ok(error.insns < warn.insns, `warn pruned too: ${error.insns} < ${warn.insns}`);
-    console.log(`xlated instructions: all levels ${all.insns}, minLevel warn ${warn.insns}, minLevel error ${error.insns}`);
+    console.log(`xlated instructions: all levels ${all.insns}, minLevel info ${info.insns}, minLevel warn ${warn.insns}, minLevel error ${error.insns}`);
   });
 
   test("logger: false starts no reader; the records stay in the ring buffer", () => {
