@@ -148,6 +148,7 @@ test("compile errors: arguments log cannot format, and records too large", () =>
   assert.match(codes("log.info`v4 ${ipv4(1)}`;")[0]!, /^TSBPF1800 ipv4\(\) of a constant/);
   assert.match(codes("const s = S.zero(); log.info`${s.big} ${s.big}`;", S)[0]!, /^TSBPF1801 this log record needs 632 bytes/);
   assert.match(codes("const s = S.zero(); String.raw`x${s.a}`;", S)[0]!, /^TSBPF1001 tagged templates are only for logging/);
-  // hex() outside a template is not a kernel call.
-  assert.match(codes("const h = hex(1);")[0]!, /^TSBPF/);
+  // hex() and the address wrappers only mean something inside a log template.
+  assert.match(codes("const h = hex(1);")[0]!, /^TSBPF1800 hex\(\) formats a log argument: use it inside a log template/);
+  assert.match(codes("const a = ipv4(1);")[0]!, /^TSBPF1800 ipv4\(\) formats a log argument/);
 });

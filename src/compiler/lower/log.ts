@@ -159,7 +159,8 @@ export function lowerTaggedTemplate(L: Lowerer, e: ts.TaggedTemplateExpression):
   return NOTHING;
 }
 
-const WRAPPERS = new Set(["hex", "ipv4", "ipv6", "mac"]);
+/** The `tsbpf/kernel` functions that format a log argument (meaningful only inside a log template). */
+export const LOG_WRAPPERS: ReadonlySet<string> = new Set(["hex", "ipv4", "ipv6", "mac"]);
 
 /** One template argument: folded text for a constant, else what to store. */
 function argument(L: Lowerer, x: ts.Expression): string | Stored {
@@ -167,7 +168,7 @@ function argument(L: Lowerer, x: ts.Expression): string | Stored {
   while (ts.isParenthesizedExpression(inner) || ts.isAsExpression(inner) || ts.isNonNullExpression(inner)) inner = inner.expression;
   if (ts.isCallExpression(inner) && ts.isIdentifier(inner.expression)) {
     const lib = L.m.consts.libraryName(inner.expression);
-    if (lib && WRAPPERS.has(lib)) {
+    if (lib && LOG_WRAPPERS.has(lib)) {
       const a = inner.arguments[0];
       if (!a || inner.arguments.length !== 1) return L.report(inner, D.LogArgument, `${lib}() takes one argument`);
       return wrapped(L, lib, a);
