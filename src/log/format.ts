@@ -13,6 +13,8 @@ export const LOG_MAP = "__tsbpf_log";
 export const LOG_RING_SIZE = 256 * 1024;
 /** The `.rodata` u32 the programs compare each call's level with: levels below it are pruned by the verifier. */
 export const LOG_MIN_LEVEL_VAR = "__tsbpf_log_level";
+/** The `.bss` u64 counting records dropped because the ring buffer was full. */
+export const LOG_DROPPED_VAR = "__tsbpf_log_dropped";
 /** The `.rodata` char array holding the format table (JSON, {@link LogFormatTable}). */
 export const LOG_FORMATS_VAR = "__tsbpf_log_formats";
 /** The most bytes one record may hold (header included): a larger call is a compile error. */

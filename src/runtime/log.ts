@@ -5,11 +5,12 @@
 
 import { TsbpfError } from "../errors.js";
 import {
-  decodeLogRecord, LOG_FORMATS_VAR, LOG_LEVELS, LOG_MAP, LOG_MIN_LEVEL_VAR,
+  decodeLogRecord, LOG_DROPPED_VAR, LOG_FORMATS_VAR, LOG_LEVELS, LOG_MAP, LOG_MIN_LEVEL_VAR,
   type LogFormatTable, type LogLevel, type LogRecord,
 } from "../log/format.js";
 import type { CollectionSpec, MapSpec } from "../object/spec.js";
 import type { BpfMap } from "./map.js";
+import { openVariable, type GlobalVariable } from "./maps/globals.js";
 import { RingBufReader } from "./ringbuf.js";
 
 export { LOG_LEVELS, type LogLevel, type LogRecord } from "../log/format.js";
@@ -83,10 +84,12 @@ export class LogReader {
   /** Wall-clock minus CLOCK_MONOTONIC, in ns (Node's hrtime is CLOCK_MONOTONIC on Linux). */
   readonly #offset = BigInt(Date.now()) * 1000000n - process.hrtime.bigint();
   readonly #done: Promise<void>;
+  readonly #dropped: GlobalVariable<bigint> | undefined;
   /** Records that did not match the format table (a foreign writer, a truncated record). */
   undecodable = 0;
 
-  constructor(map: BpfMap, table: LogFormatTable, logger: Logger) {
+  constructor(map: BpfMap, table: LogFormatTable, logger: Logger, dropped?: GlobalVariable<bigint>) {
+    this.#dropped = dropped;
     this.#table = table;
     this.#logger = logger;
     this.#reader = new RingBufReader(map);
@@ -103,6 +106,12 @@ export class LogReader {
     }
     this.#logger[r.level]?.(r.message, r);
   }
+
+  /** Records the programs could not write because the ring buffer was full (counted in the kernel). */
+  get dropped(): bigint {
+    return this.#dropped && !this.#reader.closed ? this.#dropped.get() : this.#lastDropped;
+  }
+  #lastDropped = 0n;
 
   /** The ring buffer's counters (records read...). */
   get stats() {
@@ -123,6 +132,7 @@ export class LogReader {
     if (this.#reader.closed) return;
     try {
       this.flush();
+      this.#lastDropped = this.dropped;
     } finally {
       this.#reader.close();
     }
@@ -135,5 +145,6 @@ export function startLogReader(spec: CollectionSpec, maps: ReadonlyMap<string, B
   const table = logFormatTable(spec);
   const map = maps.get(LOG_MAP);
   if (!table || !map) return undefined;
-  return new LogReader(map, table, opts.logger ?? consoleLogger);
+  const dropped = spec.variables.has(LOG_DROPPED_VAR) ? openVariable<bigint, bigint>(spec, (n) => maps.get(n)!, LOG_DROPPED_VAR) : undefined;
+  return new LogReader(map, table, opts.logger ?? consoleLogger, dropped);
 }

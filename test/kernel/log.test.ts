@@ -81,6 +81,29 @@ describe("log: kernel log calls reach the logger", privileged(), () => {
     console.log(`xlated instructions: all levels ${all.insns}, minLevel info ${info.insns}, minLevel warn ${warn.insns}, minLevel error ${error.insns}`);
   });
 
+  test("a flood drops records without blocking the program, and counts each drop", () => {
+    const received: string[] = [];
+    const coll = loadCollection(readCollectionSpec(compileTs(resolve(REPO_ROOT, "test", "fixtures", "ts", "log", "flood.bpf.ts")), { name: "flood" }), {
+      logger: { info: (m) => void received.push(m) },
+    });
+    const TRIGGERS = 200;
+    try {
+      coll.map("pads").setRaw(new Uint8Array(4), new Uint8Array(400).fill(0x61));
+      using _l = coll.program("flood").attach();
+      coll.variable("target").set(process.pid);
+      for (let i = 0; i < TRIGGERS; i++) void process.ppid; // synchronous: the reader gets no turn meanwhile
+      coll.variable("target").set(0);
+      assert.equal(received.length, 0, "nothing is read while the program runs");
+    } finally {
+      coll.close();
+    }
+    const dropped = coll.log!.dropped;
+    assert.ok(dropped > 0n, "the 256 KiB ring cannot hold 1600 records of 432 bytes");
+    assert.ok(received.length > 0);
+    assert.equal(BigInt(received.length) + dropped, BigInt(TRIGGERS * 8), "every record was either delivered (at close) or counted as dropped");
+    assert.equal(received[0], `0 ${"a".repeat(400)}`);
+  });
+
   test("logger: false starts no reader; the records stay in the ring buffer", () => {
     const coll = loadCollection(readCollectionSpec(object, { name: "log" }), { logger: false });
     try {

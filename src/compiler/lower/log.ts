@@ -11,7 +11,7 @@ import ts from "typescript";
 import { HELPER_IDS as H } from "../../sys/helper-ids.js";
 import type { AnyLayout } from "../../types/index.js";
 import {
-  argAlign, argSize, LOG_FORMATS_VAR, LOG_HEADER, LOG_HEADER_SIZE, LOG_LEVELS, LOG_MAP, LOG_MAX_RECORD, LOG_MIN_LEVEL_VAR, LOG_RING_SIZE,
+  argAlign, argSize, LOG_DROPPED_VAR, LOG_FORMATS_VAR, LOG_HEADER, LOG_HEADER_SIZE, LOG_LEVELS, LOG_MAP, LOG_MAX_RECORD, LOG_MIN_LEVEL_VAR, LOG_RING_SIZE,
   type LogArg, type LogArgKind, type LogFormat, type LogFormatTable, type LogLevel,
 } from "../../log/format.js";
 import { DiagnosticCode as D } from "../diagnostics.js";
@@ -24,19 +24,21 @@ import { imm, reg, type Value } from "./values.js";
 
 const NOTHING: Value = { ty: VOID, op: imm(0) };
 
-/** What the module gives the log table: a place in `.rodata` for a new variable, and the ring buffer's declaration. */
+/** What the module gives the log table: a place in `.rodata`/`.bss` for a new variable, and the ring buffer's declaration. */
 export interface LogHost {
-  rodata(global: Omit<CompiledGlobal, "offset" | "section">, align: number): number;
+  global(section: ".rodata" | ".bss", global: Omit<CompiledGlobal, "offset" | "section">, align: number): number;
   declareMap(map: CompiledMap): void;
 }
 
 const U32_C: CType = { kind: "int", name: "unsigned int", size: 4, signed: false };
+const U64_C: CType = { kind: "int", name: "unsigned long long", size: 8, signed: false };
 
 /** The object's format table and its two `.rodata` variables, made on the first log call. */
 export class LogTable {
   readonly formats: LogFormat[] = [];
   readonly #host: LogHost;
   #levelOffset: number | undefined;
+  #droppedOffset: number | undefined;
 
   constructor(host: LogHost) {
     this.#host = host;
@@ -45,10 +47,15 @@ export class LogTable {
   /** Offset in `.rodata` of the min-level u32 (0 = trace: every level), declaring it and the ring buffer on first use. */
   levelOffset(): number {
     if (this.#levelOffset === undefined) {
-      this.#levelOffset = this.#host.rodata({ name: LOG_MIN_LEVEL_VAR, type: U32_C, size: 4, global: true }, 4);
+      this.#levelOffset = this.#host.global(".rodata", { name: LOG_MIN_LEVEL_VAR, type: U32_C, size: 4, global: true }, 4);
       this.#host.declareMap({ name: LOG_MAP, type: "ringbuf", maxEntries: LOG_RING_SIZE });
     }
     return this.#levelOffset;
+  }
+
+  /** Offset in `.bss` of the u64 counting records dropped because the ring buffer was full. */
+  droppedOffset(): number {
+    return (this.#droppedOffset ??= this.#host.global(".bss", { name: LOG_DROPPED_VAR, type: U64_C, size: 8, global: true }, 8));
   }
 
   /** Adds a call site; its format id. */
@@ -62,7 +69,7 @@ export class LogTable {
     if (this.#levelOffset === undefined) return;
     const table: LogFormatTable = { version: 1, formats: this.formats };
     const bytes = new TextEncoder().encode(JSON.stringify(table) + "\0");
-    this.#host.rodata({ name: LOG_FORMATS_VAR, type: { kind: "array", element: { kind: "int", name: "char", size: 1, signed: true, char: true }, length: bytes.length }, size: bytes.length, init: bytes, global: true }, 1);
+    this.#host.global(".rodata", { name: LOG_FORMATS_VAR, type: { kind: "array", element: { kind: "int", name: "char", size: 1, signed: true, char: true }, length: bytes.length }, size: bytes.length, init: bytes, global: true }, 1);
   }
 }
 
@@ -123,8 +130,14 @@ export function lowerTaggedTemplate(L: Lowerer, e: ts.TaggedTemplateExpression):
 
   const rec = callHelper(L, H.ringbuf_reserve, [mapFd(L, L.m.mapByName(LOG_MAP)), imm(total), imm(0)], U64).op;
   const p = L.b.toReg(rec);
-  const fill = L.b.block();
-  L.b.terminate({ op: "br", cond: "eq", bits: 64, a: p, b: imm(0), then: done, else: fill });
+  const fill = L.b.block(), full = L.b.block();
+  L.b.terminate({ op: "br", cond: "eq", bits: 64, a: p, b: imm(0), then: full, else: fill });
+  // A full ring: count the drop (the reader reports it), never wait.
+  L.b.setBlock(full);
+  const counter = L.b.reg();
+  L.b.emit({ op: "mapValue", dst: counter, map: ".bss", offset: L.m.log.droppedOffset() });
+  L.b.emit({ op: "atomic", rmw: "add", size: 8, base: counter, offset: 0, value: L.b.toReg(imm(1)) });
+  L.b.jumpTo(done);
   L.b.setBlock(fill);
   const store = (size: AccessSize, offset: number, value: Operand) => L.b.emit({ op: "store", size, base: p, offset, value: "imm" in value ? reg(L.b.toReg(value)) : value });
   store(4, LOG_HEADER.id, imm(id));

@@ -202,9 +202,9 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
   };
 
   const log = new LogTable({
-    rodata: (g, align) => {
-      const offset = place(".rodata", g.size, align);
-      compiledGlobals.push({ ...g, section: ".rodata", offset });
+    global: (section, g, align) => {
+      const offset = place(section, g.size, align);
+      compiledGlobals.push({ ...g, section, offset });
       return offset;
     },
     declareMap: (m) => void mapsByName.set(m.name, { name: m.name, className: "", type: m.type, key: undefined, value: undefined, compiled: m }),
