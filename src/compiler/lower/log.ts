@@ -207,7 +207,7 @@ function wrapped(L: Lowerer, fn: string, a: ts.Expression): string | Stored {
   const v = L.expr(a);
   if (v.ty.k === "mem") {
     const size = v.ty.layout.size;
-    if (want !== undefined && size !== want) return L.report(a, D.LogArgument, `${fn}() needs ${want} bytes, got ${showTy(v.ty)} (${size} bytes)`);
+    if (want !== undefined && size !== want) return L.report(a, D.LogArgument, `${fn}() needs ${want} bytes, got ${showTy(v.ty)}`);
     const kind: LogArgKind = fn === "hex" ? { k: "hexbytes", size } : { k: fn as "ipv4" | "ipv6" | "mac" };
     return { kind, from: L.b.toReg(v.op), align: v.ty.layout.align };
   }
