@@ -73,6 +73,8 @@ export { readElfImage, resolveElfSymbol, elfSymbols } from "./elf/symbols.js";
 export type { ElfImage, ResolvedElfSymbol } from "./elf/symbols.js";
 export { readUsdtNotes, parseUsdtArgs } from "./elf/notes.js";
 export type { UsdtNote, UsdtArg } from "./elf/notes.js";
+export { LogReader, consoleLogger, formatLogLine, logFormatTable, LOG_LEVELS } from "./runtime/log.js";
+export type { Logger, LogOptions, LogLevel, LogRecord } from "./runtime/log.js";
 export { RingBufReader } from "./runtime/ringbuf.js";
 export type { RingBufReaderOptions, RingBufStats, RecordVisitor } from "./runtime/ringbuf.js";
 export { PerfBufReader } from "./runtime/perfbuf.js";

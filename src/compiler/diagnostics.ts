@@ -54,6 +54,10 @@ export const DiagnosticCode = {
   Nesting: "TSBPF1601",
   /** Imports from modules kernel code may not use. */
   Import: "TSBPF1700",
+  /** A log call's argument that log cannot format (log.info`${x}`: structs, kernel memory, hex/ipv4/ipv6/mac of the wrong size). */
+  LogArgument: "TSBPF1800",
+  /** A log call whose record (header and arguments) exceeds the most a record may hold. */
+  LogRecordSize: "TSBPF1801",
   /** Internal compiler error (a bug): reported, never thrown. */
   Internal: "TSBPF1999",
 } as const;

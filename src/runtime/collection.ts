@@ -25,9 +25,10 @@ import { freplaceTarget } from "./links/freplace.js";
 import { PerfBufReader, type PerfBufReaderOptions } from "./perfbuf.js";
 import { RingBufReader, type RingBufReaderOptions } from "./ringbuf.js";
 import { createStructOpsMap, structOpsProgramTargets, StructOpsMap } from "./maps/struct-ops.js";
+import { startLogReader, withMinLevel, type LogOptions, type LogReader } from "./log.js";
 
 /** Options for {@link loadCollection}. */
-export interface CollectionOptions {
+export interface CollectionOptions extends LogOptions {
   /** Directory (on bpffs) where maps declared with `pinning: LIBBPF_PIN_BY_NAME` are pinned and reused. */
   readonly pinPath?: string;
   /** Use these already-created maps instead of creating maps of the same name (sharing between objects). */
@@ -83,6 +84,8 @@ export class Collection implements Disposable {
   readonly maps: ReadonlyMap<string, BpfMap>;
   readonly programs: ReadonlyMap<string, Program>;
   readonly #owned: Fd[];
+  /** The reader of the object's log records (log.info`...` in kernel programs), when it logs; see docs/logging.md. */
+  log: LogReader | undefined;
   /** Event readers made by ringbuf()/perfbuf(), closed with the collection. */
   readonly #readers = new Set<{ close(): void; readonly closed: boolean }>();
   #closed = false;
@@ -195,6 +198,11 @@ export class Collection implements Disposable {
     this.#closed = true;
     closedExplicitly(this);
     let first: unknown;
+    try {
+      this.log?.close(); // drains first: records written before close still reach the logger
+    } catch (e) {
+      first = e;
+    }
     for (const r of this.#readers) {
       try {
         r.close();
@@ -270,7 +278,7 @@ function loadWithToken(spec: CollectionSpec, opts: CollectionOptions, token: Bpf
     for (const m of spec.maps.values()) {
       const replacement = opts.replaceMaps?.[m.name];
       // A shared map gets its own fd here, so closing this collection leaves the lender's map open.
-      maps.set(m.name, replacement ? new BpfMap(replacement.fd.dup(), replacement.spec, replacement.pinnedAt) : m.structOps ? createStructOpsMap(m, btfFd, token) : createMapFromSpec(m, btfFd, opts, spec, token));
+      maps.set(m.name, replacement ? new BpfMap(replacement.fd.dup(), replacement.spec, replacement.pinnedAt) : m.structOps ? createStructOpsMap(m, btfFd, token) : createMapFromSpec(withMinLevel(spec, m, opts.minLevel), btfFd, opts, spec, token));
     }
     let targets: CoreTargets | undefined = opts.coreTargets;
     let kbtf: Btf | undefined;
@@ -312,7 +320,9 @@ function loadWithToken(spec: CollectionSpec, opts: CollectionOptions, token: Bpf
         live.setRaw(u32(c.index), u32(fd.value));
       }
     }
-    return new Collection(spec, maps, programs, owned);
+    const coll = new Collection(spec, maps, programs, owned);
+    coll.log = startLogReader(spec, maps, opts);
+    return coll;
   } catch (e) {
     cleanup();
     throw e;

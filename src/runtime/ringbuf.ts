@@ -241,8 +241,11 @@ export class RingBufReader<T = Uint8Array> implements AsyncIterable<T>, Disposab
     });
   }
 
-  /** {@link listen} with the allocation-free visitor of {@link drainAt}. */
-  listenAt(fn: RecordVisitor): Promise<void> {
+  /**
+   * {@link listen} with the allocation-free visitor of {@link drainAt}. `keepAlive: false`: the
+   * listener does not keep the process alive (the object's log reader, src/runtime/log.ts).
+   */
+  listenAt(fn: RecordVisitor, options: { readonly keepAlive?: boolean } = {}): Promise<void> {
     if (this.#closed) return Promise.resolve();
     if (this.#listening) {
       return Promise.reject(new TsbpfError("BUSY", `ring buffer reader (${this.maps.join(", ")}): already listening`));
@@ -273,7 +276,7 @@ export class RingBufReader<T = Uint8Array> implements AsyncIterable<T>, Disposab
           stop(e);
         }
       };
-      this.#readiness.listen(run);
+      this.#readiness.listen(run, options.keepAlive ?? true);
       run();
     });
   }

@@ -7,6 +7,7 @@ import type { Diagnostic } from "../diagnostics.js";
 import type { CompiledMap, CompiledMapType, CType } from "../module.js";
 import type { Ty } from "../types.js";
 import type { KernelTypes } from "./kernel.js";
+import type { LogTable } from "./log.js";
 
 /** A declared map. `key`/`value` are the element types (`mem` for aggregates). */
 export interface MapInfo {
@@ -52,4 +53,6 @@ export interface ModuleContext {
   typeOfNode(node: ts.TypeNode): Ty;
   /** Declares kernel function `name` (a `.ksyms` extern the loader resolves) with its prototype, once. */
   kfunc(name: string, proto: CType & { readonly kind: "func_proto" }): void;
+  /** The object's log format table (log.info`...`, src/compiler/lower/log.ts). */
+  readonly log: LogTable;
 }

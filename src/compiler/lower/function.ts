@@ -17,6 +17,7 @@ import {
 } from "../types.js";
 import type { ModuleContext } from "./context.js";
 import { argumentValue, lowerCall } from "./intrinsics.js";
+import { lowerTaggedTemplate } from "./log.js";
 import { KernelTypes, type KernelMember } from "./kernel.js";
 import { dataLocField, tracefsField } from "./tracefs.js";
 import { imm, reg, type Local, type Place, type Value } from "./values.js";
@@ -656,6 +657,8 @@ export class Lowerer {
       }
       case ts.SyntaxKind.CallExpression:
         return lowerCall(this, e as ts.CallExpression, expected);
+      case ts.SyntaxKind.TaggedTemplateExpression:
+        return lowerTaggedTemplate(this, e as ts.TaggedTemplateExpression);
       case ts.SyntaxKind.BinaryExpression:
         return this.#binary(e as ts.BinaryExpression, expected, discard);
       case ts.SyntaxKind.PrefixUnaryExpression:

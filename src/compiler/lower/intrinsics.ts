@@ -14,6 +14,7 @@ import { addressIfZero, arg, callHelper, intArg, stackBuffer } from "./call-args
 import { isLayout, tyOfLayout, type Lowerer } from "./function.js";
 import { lowerHelper } from "./helpers.js";
 import { lowerKfunc } from "./kfuncs.js";
+import { LOG_WRAPPERS } from "./log.js";
 import { lowerMapMethod } from "./maps.js";
 import { imm, reg, type Value } from "./values.js";
 
@@ -45,6 +46,7 @@ export function lowerCall(L: Lowerer, call: ts.CallExpression, expected: Ty | un
       if (callee.text === "Number") return toNumber(L, call);
       if (callee.text === "Boolean") return L.boolOf(arg(L, call, 0));
     }
+    if (lib && LOG_WRAPPERS.has(lib)) L.report(callee, D.LogArgument, `${lib}() formats a log argument: use it inside a log template, e.g. log.info\`x=\${${lib}(x)}\``);
     if (lib) L.report(callee, D.ProgramDeclaration, `${lib}(...) is only allowed at module level`);
   }
   return L.report(call, D.UnknownHelper, `${callee.getText()} cannot be called from kernel code`);

@@ -18,6 +18,7 @@ import type { GlobalVar, MapInfo, ModuleContext } from "./context.js";
 import { isLayout, Lowerer, tyOfLayout } from "./function.js";
 import { MAP_KINDS, required as requiredEntries, type MapOptionsReader } from "./maps.js";
 import { BTF_MARKER, KernelTypes } from "./kernel.js";
+import { LogTable } from "./log.js";
 
 /** One lowered program. */
 export interface LoweredProgram {
@@ -294,7 +295,16 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
     compiledGlobals.push({ name, section, type: cTypeOf(ty), offset, size, ...(init ? { init } : {}), global: true });
   };
 
+  const log = new LogTable({
+    global: (section, g, align) => {
+      const offset = place(section, g.size, align);
+      compiledGlobals.push({ ...g, section, offset });
+      return offset;
+    },
+    declareMap: (m) => void mapsByName.set(m.name, { name: m.name, className: "", type: m.type, key: undefined, value: undefined, compiled: m }),
+  });
   const ctx: ModuleContext = {
+    log,
     checker,
     consts,
     kernel,
@@ -451,6 +461,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
   if (programDecls.length === 0 && structOpsDecls.length === 0 && diagnostics.length === 0) {
     diagnostics.push(diagnosticAt(entry, D.ProgramDeclaration, "no programs declared: export one, e.g. `export const onExec = tracepoint(\"sched/sched_process_exec\", (ctx) => 0)`"));
   }
+  log.finish();
   try {
     kernel.finalize();
   } catch (e) {

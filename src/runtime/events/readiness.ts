@@ -187,13 +187,13 @@ export class Readiness {
     });
   }
 
-  /** Call `fn` on every readiness until {@link unlisten} or {@link close}. */
-  listen(fn: () => void): void {
+  /** Call `fn` on every readiness until {@link unlisten} or {@link close}; `keepAlive: false` lets the process exit meanwhile. */
+  listen(fn: () => void, keepAlive = true): void {
     if (this.#closed) throw new TsbpfError("CLOSED", `${this.#label}: reader is closed`);
     this.#listener = fn;
     this.#updateBusy();
     this.#start();
-    this.#setRef(true);
+    this.#setRef(keepAlive);
   }
 
   unlisten(): void {
