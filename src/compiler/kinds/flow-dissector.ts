@@ -6,10 +6,9 @@
 // own dissector run).
 
 import { array, struct, u16, u32, u8, union } from "../../types/index.js";
-import { U32 } from "../types.js";
 import { tyOfLayout } from "../lower/function.js";
 import { reg } from "../lower/values.js";
-import type { ProgramKind } from "./kind.js";
+import { packetLength, type ProgramKind } from "./kind.js";
 
 /** struct bpf_flow_keys (UAPI), 56 bytes. */
 export const FLOW_KEYS = struct({
@@ -34,13 +33,7 @@ export const flowDissector: ProgramKind = {
     packet: { data: DATA, dataEnd: DATA_END, direct: true },
     computed: {
       // skb->len is not readable here: the packet in reach, data_end - data.
-      len: (L, ctx) => {
-        const data = L.b.reg(), end = L.b.reg(), len = L.b.reg();
-        L.b.emit({ op: "load", size: 4, dst: data, base: ctx, offset: DATA });
-        L.b.emit({ op: "load", size: 4, dst: end, base: ctx, offset: DATA_END });
-        L.b.emit({ op: "alu", alu: "sub", bits: 64, dst: len, a: reg(end), b: reg(data) });
-        return { ty: U32, op: reg(len) };
-      },
+      len: packetLength({ data: DATA, dataEnd: DATA_END, direct: true }),
       flowKeys: (L, ctx) => {
         const keys = L.b.reg();
         L.b.emit({ op: "load", size: 8, dst: keys, base: ctx, offset: FLOW_KEYS_PTR, nonNull: true });

@@ -6,7 +6,8 @@ import type ts from "typescript";
 import type { VReg } from "../ir.js";
 import type { CompiledMap } from "../module.js";
 import type { Lowerer } from "../lower/function.js";
-import type { Value } from "../lower/values.js";
+import { reg, type Value } from "../lower/values.js";
+import { U32 } from "../types.js";
 
 /**
  * Groups of kernel helpers beyond the base set every program may call (time, random, cpu, printk, map
@@ -125,3 +126,15 @@ export function u32Fields(table: Readonly<Record<string, readonly [number, boole
 
 /** x86-64 struct pt_regs offsets of the argument registers (di, si, dx, cx, r8, r9) and ax. */
 export const PT_REGS_X86 = { args: [112, 104, 96, 88, 72, 64], ret: 80 } as const;
+
+/** A computed `len` for packet contexts: data_end - data, the bytes in reach (pointers of the shape's width). */
+export function packetLength(packet: PacketShape): (L: Lowerer, ctx: VReg) => Value {
+  const size = packet.pointerSize ?? 4;
+  return (L, ctx) => {
+    const data = L.b.reg(), end = L.b.reg(), len = L.b.reg();
+    L.b.emit({ op: "load", size, dst: data, base: ctx, offset: packet.data });
+    L.b.emit({ op: "load", size, dst: end, base: ctx, offset: packet.dataEnd });
+    L.b.emit({ op: "alu", alu: "sub", bits: 64, dst: len, a: reg(end), b: reg(data) });
+    return { ty: U32, op: reg(len) };
+  };
+}

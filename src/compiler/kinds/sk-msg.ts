@@ -7,7 +7,7 @@ import { HELPER_IDS as H } from "../../sys/helper-ids.js";
 import { I64, U32 } from "../types.js";
 import { arg, callHelper, intArg, optionalWide } from "../lower/call-args.js";
 import { reg } from "../lower/values.js";
-import { u32Fields, type ContextMethod, type ProgramKind } from "./kind.js";
+import { packetLength, u32Fields, type ContextMethod, type ProgramKind } from "./kind.js";
 import { ip6Field, redirectMethod, REDIRECT, SK_VERDICT } from "./sock-maps.js";
 
 /** struct sk_msg_md offsets of the packet pointers (__bpf_md_ptr: 8 bytes each). */
@@ -31,13 +31,7 @@ export const skMsg: ProgramKind = {
       remoteIp6: ip6Field(28),
       localIp6: ip6Field(44),
       // The bytes in reach: data_end - data.
-      len: (L, ctx) => {
-        const data = L.b.reg(), end = L.b.reg(), len = L.b.reg();
-        L.b.emit({ op: "load", size: 8, dst: data, base: ctx, offset: DATA });
-        L.b.emit({ op: "load", size: 8, dst: end, base: ctx, offset: DATA_END });
-        L.b.emit({ op: "alu", alu: "sub", bits: 64, dst: len, a: reg(end), b: reg(data) });
-        return { ty: U32, op: reg(len) };
-      },
+      len: packetLength({ data: DATA, dataEnd: DATA_END, direct: true, pointerSize: 8 }),
     },
   },
   helpers: [],

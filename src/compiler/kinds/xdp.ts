@@ -1,9 +1,7 @@
 // `xdp((ctx) => ...)`: SEC("xdp"). The context is struct xdp_md; packet data is read and written in
 // place through `ctx.load(layout, offset)`. Returns an XDP action.
 
-import { U32 } from "../types.js";
-import { reg } from "../lower/values.js";
-import { u32Fields, type ProgramKind } from "./kind.js";
+import { packetLength, u32Fields, type ProgramKind } from "./kind.js";
 import { XDP_METHODS } from "./xdp-methods.js";
 
 /** struct xdp_md offsets of the packet pointers. */
@@ -24,13 +22,7 @@ export const xdp: ProgramKind = {
     packet: { data: DATA, dataEnd: DATA_END, direct: true },
     computed: {
       // struct xdp_md has no length: data_end - data.
-      len: (L, ctx) => {
-        const data = L.b.reg(), end = L.b.reg(), len = L.b.reg();
-        L.b.emit({ op: "load", size: 4, dst: data, base: ctx, offset: DATA });
-        L.b.emit({ op: "load", size: 4, dst: end, base: ctx, offset: DATA_END });
-        L.b.emit({ op: "alu", alu: "sub", bits: 64, dst: len, a: reg(end), b: reg(data) });
-        return { ty: U32, op: reg(len) };
-      },
+      len: packetLength({ data: DATA, dataEnd: DATA_END, direct: true }),
     },
   },
   helpers: ["redirect"],
