@@ -224,6 +224,7 @@ export * from "./programs/netfilter.js";
 export * from "./programs/lwt.js";
 export * from "./programs/cgroup.js";
 export * from "./programs/syscall.js";
+export * from "./programs/freplace.js";
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers.

@@ -10,6 +10,7 @@ import { cgroupSysctl } from "./cgroup-sysctl.js";
 import { iter, iterSleepable } from "./iter.js";
 import { flowDissector } from "./flow-dissector.js";
 import { fentry, fexit, fmodRet } from "./fentry.js";
+import { freplace } from "./freplace.js";
 import type { ProgramKind } from "./kind.js";
 import { kprobe, kretprobe } from "./kprobe.js";
 import { ksyscall, kretsyscall } from "./ksyscall.js";
@@ -48,6 +49,7 @@ const KINDS: readonly ProgramKind[] = [
   sockOps, cgroupSockAddr, cgroupSock, cgroupSysctl, cgroupSockopt, cgroupDevice,
   ksyscall, kretsyscall, kprobeMulti, kretprobeMulti, uprobeMulti, uretprobeMulti, fmodRet,
   uprobeSleepable, uretprobeSleepable, fentrySleepable, fexitSleepable, lsmSleepable, syscall,
+  freplace,
 ];
 
 /** Program kinds by `tsbpf/kernel` entry function name. */

@@ -4,7 +4,7 @@
 
 import type ts from "typescript";
 import type { VReg } from "../ir.js";
-import type { CompiledMap } from "../module.js";
+import type { CompiledMap, CType } from "../module.js";
 import type { Lowerer } from "../lower/function.js";
 import type { Value } from "../lower/values.js";
 
@@ -111,6 +111,8 @@ export interface ProgramKind {
    * cgroup sock_addr program's fields differ between connect4 and sendmsg6).
    */
   forTargets?(targets: readonly string[]): ProgramKind;
+  /** The program's BTF prototype when the kernel checks it (freplace: the replaced function's); default `int (void *ctx)`. */
+  proto?(): CType & { readonly kind: "func_proto" };
 }
 
 /** Groups tracing kinds have: the current task, probe reads and stack traces. */

@@ -25,6 +25,8 @@ export interface LoweredProgram {
   readonly kind: ProgramKind;
   readonly ir: IrFunction;
   readonly loc: SourceLocation | undefined;
+  /** The BTF prototype the kind asks for (see ProgramKind.proto). */
+  readonly proto?: CType & { readonly kind: "func_proto" };
 }
 
 /** Everything lowering produced. */
@@ -326,9 +328,11 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
       for (const m of kind.maps ?? []) {
         if (!mapsByName.has(m.name)) mapsByName.set(m.name, { name: m.name, className: "", type: m.type, key: undefined, value: undefined, compiled: m });
       }
-      const L = new Lowerer(ctx, kind.forTargets?.(targets) ?? kind, targets, name, locOf(decl));
+      const kindFor = kind.forTargets?.(targets) ?? kind;
+      const L = new Lowerer(ctx, kindFor, targets, name, locOf(decl));
       L.lowerHandler(handler, undefined, isLayout(layout) ? layout : undefined);
-      programs.push({ name, section: kind.section(targets), kind, ir: L.b.finish(), loc: locOf(decl) });
+      const proto = kindFor.proto?.();
+      programs.push({ name, section: kind.section(targets), kind, ir: L.b.finish(), loc: locOf(decl), ...(proto ? { proto } : {}) });
     } catch (e) {
       if (!(e instanceof Diagnosed)) throw e;
     }
