@@ -18,12 +18,8 @@ import { REPO_ROOT, vmlinuxHeader } from "../helpers/toolchain.js";
 import { compileAndRead, counterAt, hostProgram, u32 } from "../helpers/loader.js";
 import { nettool } from "../helpers/nettool.js";
 import { privileged } from "../helpers/privileges.js";
+import { socktool } from "../helpers/socktool.js";
 import { featureProblem, needs, type Needs } from "../helpers/needs.js";
-
-/** The socket tool the processes in the cgroup run (see its usage in the source). */
-export function socktool(): string {
-  return hostProgram("tsbpf-socktool", readFileSync(join(REPO_ROOT, "test/fixtures/c/hooks/socktool.c"), "utf8"));
-}
 
 const UNIX_HOOKS: Needs = { attachType: ["CGROUP_SOCK_ADDR", "CGROUP_UNIX_CONNECT"] };
 const ordering = kernelAtLeast(6, 16) ? undefined : "cgroup program ordering needs Linux 6.16+";
