@@ -17,6 +17,7 @@ import { ksyscall, kretsyscall } from "./ksyscall.js";
 import { kprobeMulti, kretprobeMulti, uprobeMulti, uretprobeMulti } from "./probe-multi.js";
 import { fentrySleepable, fexitSleepable, lsmSleepable, uprobeSleepable, uretprobeSleepable } from "./sleepable.js";
 import { lsm } from "./lsm.js";
+import { lsmCgroup } from "./lsm-cgroup.js";
 import { lwtIn, lwtOut, lwtXmit } from "./lwt.js";
 import { netfilter } from "./netfilter.js";
 import { perfEvent } from "./perf-event.js";
@@ -49,7 +50,7 @@ const KINDS: readonly ProgramKind[] = [
   sockOps, cgroupSockAddr, cgroupSock, cgroupSysctl, cgroupSockopt, cgroupDevice,
   ksyscall, kretsyscall, kprobeMulti, kretprobeMulti, uprobeMulti, uretprobeMulti, fmodRet,
   uprobeSleepable, uretprobeSleepable, fentrySleepable, fexitSleepable, lsmSleepable, syscall,
-  freplace,
+  freplace, lsmCgroup,
 ];
 
 /** Program kinds by `tsbpf/kernel` entry function name. */

@@ -1,5 +1,6 @@
 // Compile-time rules of the unix sock_addr hooks (fields a unix address has not, ctx.setSunPath's
-// argument, returns) and of freplace programs (the target kind's context and helpers, the prototype).
+// argument, returns), of freplace programs (the target kind's context and helpers, the prototype) and of
+// lsm_cgroup programs (returns, typed arguments, retval methods).
 
 import assert from "node:assert/strict";
 import { resolve } from "node:path";
@@ -13,7 +14,7 @@ function compileBody(body: string, imports: string) {
   return compile(path, { sources: new Map([[path, `import { ${imports} } from "tsbpf/kernel";\n${body}`]]) });
 }
 /** The tsbpf diagnostics (TypeScript's TS#### may come with them). */
-const ours = (body: string, imports = "cgroupSockAddr, freplace, bpf") =>
+const ours = (body: string, imports = "cgroupSockAddr, freplace, lsmCgroup, bpf") =>
   compileBody(body, imports).diagnostics.filter((d) => d.code.startsWith("TSBPF")).map((d) => ({ code: d.code, line: d.line, message: d.message }));
 
 function one(body: string, code: string, message: RegExp): void {
@@ -53,4 +54,11 @@ test("freplace: the target kind's context fields, writability and helper groups 
   const d = ours(`export const p = freplace("f", "xdp", (ctx) => {\n  return bpf.pid() > 0 ? 1 : 0;\n});`);
   assert.equal(d.length, 1, JSON.stringify(d));
   assert.equal(d[0]!.code, D.HelperNotAllowed);
+});
+
+test("lsmCgroup: returns 0..1, section lsm_cgroup/<hook>, the hook's typed arguments and the retval methods", () => {
+  one(`export const p = lsmCgroup("task_getsid", (ctx) => {\n  return -1;\n});`, D.ReturnValue, /return 0\.\.1 \(1 allows, 0 denies/);
+  const ok = compileBody(`export const p = lsmCgroup("task_getsid", (ctx) => {\n  if (ctx.args.p.tgid === 1) ctx.setRetval(-13);\n  return ctx.getRetval() === 0 ? 1 : 0;\n});`, "lsmCgroup");
+  assert.deepEqual(ok.diagnostics, []);
+  assert.equal(ok.module!.functions[0]!.section, "lsm_cgroup/task_getsid");
 });

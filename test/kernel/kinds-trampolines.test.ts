@@ -1,13 +1,14 @@
-// freplace written in TypeScript (test/fixtures/ts/kinds/freplace.bpf.ts): the object carries the
-// prototype the kernel matches against the replaced function (`int (struct xdp_md *ctx)`), and the load
-// against a real target program. This host refuses extension programs before verification (EPERM: no BPF
-// trampolines): the typed refusal is asserted here; test/vm/compiler-freplace.test.ts runs it.
+// freplace and lsm_cgroup written in TypeScript (test/fixtures/ts/kinds/freplace.bpf.ts, lsm-cgroup.bpf.ts):
+// the freplace object carries the prototype the kernel matches against the replaced function
+// (`int (struct xdp_md *ctx)`); both are loaded for real (freplace against a real target program). This
+// host refuses extension and trampoline programs before verification (EPERM): the typed refusal is
+// asserted here, with the feature probe agreeing; test/vm/compiler-trampolines.test.ts runs them.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { haveProgramType } from "../../src/features.js";
+import { haveAttachType, haveProgramType } from "../../src/features.js";
 import { readCollectionSpec } from "../../src/object/reader.js";
 import { loadCollection } from "../../src/runtime/collection.js";
 import { REPO_ROOT } from "../helpers/toolchain.js";
@@ -16,6 +17,7 @@ import { privileged } from "../helpers/privileges.js";
 import { unlessKernelRefuses } from "../helpers/program-set.js";
 import { vmObject } from "../vm/fixtures.js";
 
+const kind = (name: string) => readCollectionSpec(compileTs(join(REPO_ROOT, `test/fixtures/ts/kinds/${name}.bpf.ts`)));
 const spec = () => readCollectionSpec(compileTs(join(REPO_ROOT, "test/fixtures/ts/kinds/freplace.bpf.ts")));
 
 test("kinds: a freplace program is an EXT program whose BTF prototype names the target kind's context struct", () => {
@@ -42,5 +44,15 @@ describe("kinds: freplace on this kernel", privileged(), () => {
       assert.equal(main.testRun({ data }).retval, 1, "XDP_DROP from the TypeScript replacement");
     }
     assert.equal(main.testRun({ data }).retval, 2, "XDP_PASS again once detached");
+  });
+});
+
+describe("kinds: lsm_cgroup on this kernel", privileged(), () => {
+  test("an LSM program of attach type LSM_CGROUP; loads where the kernel allows trampolines, the typed refusal otherwise", (t) => {
+    const s = kind("lsm-cgroup");
+    const p = s.programs.get("cgGetsid")!;
+    assert.deepEqual([p.sectionName, p.type, p.expectedAttachType, p.attachTarget], ["lsm_cgroup/task_getsid", "LSM", "LSM_CGROUP", "task_getsid"]);
+    const coll = unlessKernelRefuses(t, "lsm_cgroup programs", () => loadCollection(s), () => haveAttachType("LSM", "LSM_CGROUP"));
+    coll?.close();
   });
 });
