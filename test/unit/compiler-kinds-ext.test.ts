@@ -62,3 +62,7 @@ test("lsmCgroup: returns 0..1, section lsm_cgroup/<hook>, the hook's typed argum
   assert.deepEqual(ok.diagnostics, []);
   assert.equal(ok.module!.functions[0]!.section, "lsm_cgroup/task_getsid");
 });
+
+test("freplace: a target kind it cannot extend is named, with the kinds it can", () => {
+  one(`export const p = freplace("f",\n  "kprobe", (ctx) => 0);`, D.ProgramDeclaration, /freplace\(\) extends a program of one of these kinds: xdp, tc, .*; not "kprobe"/);
+});

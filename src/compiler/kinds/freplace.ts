@@ -56,9 +56,13 @@ export const freplace: ProgramKind = {
   targets: 2,
   section: ([fn]) => `freplace/${fn}`,
   contextTypes: [...new Set(Object.values(FREPLACE_TARGETS).flatMap((t) => t.kind.contextTypes))],
-  // The target kind's shape, from forTargets; without a known target, the diagnostic comes from there.
+  // The target kind's shape, from forTargets (checkTargets refuses an unknown kind first).
   context: { k: "fields", what: "freplace context", fields: {} },
   helpers: [],
+  checkTargets([, target]) {
+    if (target !== undefined && FREPLACE_TARGETS[target]) return undefined;
+    return { index: 1, message: `freplace() extends a program of one of these kinds: ${Object.keys(FREPLACE_TARGETS).join(", ")}; not "${target}"` };
+  },
   forTargets([, target]) {
     const t = target === undefined ? undefined : FREPLACE_TARGETS[target];
     if (!t) return freplace;

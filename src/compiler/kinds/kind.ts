@@ -111,6 +111,8 @@ export interface ProgramKind {
    * cgroup sock_addr program's fields differ between connect4 and sendmsg6).
    */
   forTargets?(targets: readonly string[]): ProgramKind;
+  /** Why these targets are wrong (e.g. an unknown kind name): the message and the target's index, reported there. */
+  checkTargets?(targets: readonly string[]): { readonly index: number; readonly message: string } | undefined;
   /** The program's BTF prototype when the kernel checks it (freplace: the replaced function's); default `int (void *ctx)`. */
   proto?(): CType & { readonly kind: "func_proto" };
 }

@@ -319,6 +319,8 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
         if (typeof v !== "string") return report(a, D.ProgramDeclaration, "attach targets are string constants");
         targets.push(v);
       }
+      const badTarget = kind.checkTargets?.(targets);
+      if (badTarget) return report(call.arguments[badTarget.index] ?? call, D.ProgramDeclaration, badTarget.message);
       // A context the program declares (syscall programs): a struct layout before the handler.
       const layoutArg = kind.context.k === "layout" ? call.arguments[kind.targets] : undefined;
       const layout = layoutArg && !ts.isArrowFunction(layoutArg) && !ts.isFunctionExpression(layoutArg) ? consts.evaluate(layoutArg, "the context layout") : undefined;
