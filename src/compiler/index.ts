@@ -108,7 +108,7 @@ export function compile(entry: string, opts: CompileOptions = {}): CompileResult
         name: p.name,
         section: p.section,
         global: true,
-        proto: { kind: "func_proto", returns: { kind: "int", name: "int", size: 4, signed: true }, params: [{ name: "ctx", type: { kind: "ptr", target: { kind: "void" } } }] },
+        proto: p.proto ?? { kind: "func_proto", returns: { kind: "int", name: "int", size: 4, signed: true }, params: [{ name: "ctx", type: { kind: "ptr", target: { kind: "void" } } }] },
         instructions: g.instructions,
         coreRelocations: g.coreRelocations,
         ...(p.loc ? { loc: p.loc } : {}),

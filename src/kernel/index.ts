@@ -225,6 +225,7 @@ export * from "./programs/lwt.js";
 export * from "./programs/cgroup.js";
 export * from "./programs/syscall.js";
 export * from "./log.js";
+export * from "./programs/freplace.js";
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers.

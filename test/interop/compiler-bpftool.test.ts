@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { compile, formatDiagnostic } from "../../src/compiler/index.js";
-import { KernelRefusedError, VerifierError } from "../../src/errors.js";
+import { KernelRefusedError, TsbpfError, VerifierError } from "../../src/errors.js";
 import { load } from "../../src/index.js";
 import { readCollectionSpec } from "../../src/object/reader.js";
 import type { CollectionSpec } from "../../src/object/spec.js";
@@ -43,22 +43,30 @@ const HOST_LIMITS: readonly [RegExp, string][] = [
   [/^(fentry|fexit|fmod_ret)\//, "fentry/fexit need BPF trampolines, refused with EPERM on this host (tested in the VM suite)"],
   [/^lsm\//, "LSM programs need BPF trampolines, refused with EPERM on this host (tested in the VM suite)"],
   [/^iter\/bpf_map_elem$/, "map-element iterators are refused with EPERM on this host (haveIterTarget(\"bpf_map_elem\") answers refused)"],
-  [/^tcx\//, "this host's bpftool links libbpf 1.1, older than the tcx/ sections (libbpf 1.3); tsbpf loads and attaches them (test/kernel/kinds-packet.test.ts)"],
-  [/^netfilter$/, "this host's bpftool links libbpf 1.1, older than SEC(\"netfilter\") (libbpf 1.2); tsbpf loads and attaches it (test/kernel/kinds-packet.test.ts)"],
   [/^(fentry|fexit|fmod_ret|lsm)\.s\//, "sleepable fentry/fexit/fmod_ret/LSM need BPF trampolines, refused with EPERM on this host"],
-];
-/** Sections newer than some libbpf releases bpftool may be built with: an older libbpf cannot guess their type. */
-const LIBBPF_NEWER: readonly [RegExp, string][] = [
-  [/^u(ret)?probe\.multi(\.s)?(\/|$)/, "uprobe.multi sections (libbpf 1.3)"],
+  [/^lsm_cgroup\//, "lsm_cgroup programs need BPF trampolines, refused with EPERM on this host (test/vm/compiler-trampolines)"],
 ];
 const EPERM = 1;
 
 /**
- * Section names newer than the libbpf in this host's bpftool: [section, first libbpf version that
- * accepts it]. bpftool's libbpf cannot open such an object ("failed to guess program type"), so its
- * `prog loadall` is skipped with the reason; tsbpf's own load still runs.
+ * Sections that need something bpftool's `prog loadall` cannot give: freplace (extension) programs are
+ * loaded against a target program (libbpf: "attach program FD is not set"). bpftool's load is skipped with
+ * the reason; tsbpf's load must refuse them with FREPLACE_NEEDS_TARGET (test/kernel/kinds-trampolines and
+ * test/vm/compiler-trampolines load them against a target).
+ */
+const NEEDS_TARGET = /^freplace\//;
+
+/**
+ * Section names newer than some libbpf releases: [section, first libbpf version that accepts it] (from
+ * libbpf's release notes: v1.3.0 added netfilter, tcx, uprobe.multi and the cgroup unix hooks). An
+ * older libbpf (this host's bpftool links 1.1) cannot open such an object ("failed to guess program type
+ * from ELF section"), so bpftool's `prog loadall` is skipped, saying why; tsbpf's own load still runs.
  */
 const LIBBPF_SINCE: readonly [RegExp, string][] = [
+  [/^netfilter$/, "1.3"],
+  [/^tcx\//, "1.3"],
+  [/^cgroup\/(connect|sendmsg|recvmsg|getpeername|getsockname)_unix$/, "1.3"],
+  [/^u(ret)?probe\.multi(\.s)?(\/|$)/, "1.3"],
   [/^sk_skb\/verdict$/, "1.4"],
 ];
 
@@ -68,8 +76,9 @@ function bpftoolLibbpf(): [number, number] | undefined {
   return m ? [Number(m[1]), Number(m[2])] : undefined;
 }
 
-/** Why bpftool's libbpf cannot open a program of `section`, or undefined. */
-function libbpfTooOld(section: string, have: [number, number] | undefined): string | undefined {
+/** Why bpftool cannot load a program of `section` here (a libbpf older than the section, or a target to give), or undefined. */
+function bpftoolCannot(section: string, have: [number, number] | undefined): string | undefined {
+  if (NEEDS_TARGET.test(section)) return `section ${section}: an extension program needs its target program at load, which bpftool prog loadall cannot give`;
   const need = LIBBPF_SINCE.find(([re]) => re.test(section))?.[1];
   if (!need || !have) return undefined;
   const [major, minor] = need.split(".").map(Number) as [number, number];
@@ -152,8 +161,8 @@ describe("compiled TypeScript programs: libbpf and tsbpf load them", privileged(
 
     test(`${name}: bpftool prog loadall loads and pins every program and map`, (t) => {
       const { path, spec } = object(file);
-      const tooOld = [...spec.programs.values()].map((p) => libbpfTooOld(p.sectionName, libbpfVersion)).find((w) => w);
-      if (tooOld) return t.skip(tooOld);
+      const cannot = [...spec.programs.values()].map((p) => bpftoolCannot(p.sectionName, libbpfVersion)).find((w) => w);
+      if (cannot) return t.skip(cannot);
       const limited = [...spec.programs.values()].filter((p) => hostLimit(p.sectionName));
       for (const p of limited) t.diagnostic(`${p.name} (${p.sectionName}): ${hostLimit(p.sectionName)}`);
       // Maps pinned by name go to libbpf's default root (/sys/fs/bpf/<name>); bpftool cannot move it.
@@ -164,18 +173,9 @@ describe("compiled TypeScript programs: libbpf and tsbpf load them", privileged(
       const mapPins = join(pins, "maps");
       try {
         const r = bpftool(["prog", "loadall", path, pins, ...(pinnedByName.length ? [] : ["pinmaps", mapPins])]);
-        const unknown = /failed to guess program type from ELF section '([^']+)'/.exec(r.stderr)?.[1];
-        const newer = unknown !== undefined ? LIBBPF_NEWER.find(([re]) => re.test(unknown)) : undefined;
-        if (r.status !== 0 && newer) return t.skip(`bpftool's libbpf predates ${newer[1]}: it cannot open section "${unknown}"`);
         if (limited.length) {
           // libbpf loads in order and stops at the first failure: it must be a host-limited program refused with EPERM.
           if (r.status !== 0) {
-            // An older libbpf refuses a section it does not know before loading anything.
-            const unknown = /failed to guess program type from ELF section '([^']+)'/.exec(r.stderr);
-            if (unknown && hostLimit(unknown[1]!)) {
-              t.diagnostic(`libbpf does not know section ${unknown[1]}: ${hostLimit(unknown[1]!)}`);
-              return;
-            }
             const failed = /prog '([^']+)': BPF program load failed: (.*)/.exec(r.stderr);
             assert.ok(failed, `bpftool failed without a program load error:\n${libbpfLines(r.stderr)}`);
             assert.ok(limited.some((p) => p.name === failed[1]), `program ${failed[1]} is not host-limited:\n${libbpfLines(r.stderr)}`);
@@ -200,7 +200,8 @@ describe("compiled TypeScript programs: libbpf and tsbpf load them", privileged(
     test(`${name}: tsbpf load() loads every program and map`, async (t) => {
       const { spec } = object(file);
       const names = [...spec.programs.values()];
-      const loadable = names.filter((p) => !hostLimit(p.sectionName)).map((p) => p.name);
+      const extensions = names.filter((p) => NEEDS_TARGET.test(p.sectionName));
+      const loadable = names.filter((p) => !hostLimit(p.sectionName) && !extensions.includes(p)).map((p) => p.name);
       const pinPath = join(pinRoot, `tsbpf-${pinName(name)}`);
       mkdirSync(pinPath, { recursive: true });
       try {
@@ -208,6 +209,10 @@ describe("compiled TypeScript programs: libbpf and tsbpf load them", privileged(
           await using coll = await load(file, { programs: loadable, pinPath });
           assert.deepEqual([...coll.programs.keys()].sort(), [...loadable].sort());
           for (const m of spec.maps.keys()) assert.ok(coll.maps.has(m), `map ${m} created`);
+        }
+        for (const p of extensions) {
+          await assert.rejects(load(file, { programs: [p.name], pinPath }), (e: unknown) => e instanceof TsbpfError && e.code === "FREPLACE_NEEDS_TARGET", `${p.name}: a load without a target`);
+          t.diagnostic(`${p.name} (${p.sectionName}): refused without a target (FREPLACE_NEEDS_TARGET), as it should be`);
         }
         for (const p of names.filter((x) => hostLimit(x.sectionName))) {
           try {

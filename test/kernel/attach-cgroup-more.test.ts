@@ -4,26 +4,21 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { createSocket, type Socket } from "node:dgram";
 import { createServer, type Server } from "node:net";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { MissingFeatureError, SyscallError, TsbpfError } from "../../src/errors.js";
 import { loadCollection, type Collection } from "../../src/runtime/collection.js";
 import { attachCgroup, cgroupPrograms } from "../../src/runtime/links/cgroup.js";
 import { progInfo } from "../../src/sys/bpf.js";
 import { kernelAtLeast } from "../../src/sys/system.js";
 import { createCgroup, type TestCgroup } from "../helpers/cgroup.js";
-import { REPO_ROOT, vmlinuxHeader } from "../helpers/toolchain.js";
-import { compileAndRead, counterAt, hostProgram, u32 } from "../helpers/loader.js";
+import { vmlinuxHeader } from "../helpers/toolchain.js";
+import { compileAndRead, counterAt, u32 } from "../helpers/loader.js";
 import { nettool } from "../helpers/nettool.js";
 import { privileged } from "../helpers/privileges.js";
+import { socktool } from "../helpers/socktool.js";
 import { featureProblem, needs, type Needs } from "../helpers/needs.js";
-
-/** The socket tool the processes in the cgroup run (see its usage in the source). */
-export function socktool(): string {
-  return hostProgram("tsbpf-socktool", readFileSync(join(REPO_ROOT, "test/fixtures/c/hooks/socktool.c"), "utf8"));
-}
 
 const UNIX_HOOKS: Needs = { attachType: ["CGROUP_SOCK_ADDR", "CGROUP_UNIX_CONNECT"] };
 const ordering = kernelAtLeast(6, 16) ? undefined : "cgroup program ordering needs Linux 6.16+";

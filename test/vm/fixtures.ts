@@ -27,6 +27,8 @@ const OBJECTS: Record<string, { source: string; vmlinux?: boolean }> = {
   ts_iter: { source: "test/fixtures/ts/kinds/iter.bpf.ts" },
   ts_kprobe: { source: "test/fixtures/ts/vm/kprobe.bpf.ts" },
   ts_fmod_ret: { source: "test/fixtures/ts/kinds/fmod-ret.bpf.ts" },
+  ts_freplace: { source: "test/fixtures/ts/kinds/freplace.bpf.ts" },
+  ts_lsm_cgroup: { source: "test/fixtures/ts/kinds/lsm-cgroup.bpf.ts" },
 };
 
 /** Host executables: name → builder. */

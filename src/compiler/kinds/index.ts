@@ -10,12 +10,14 @@ import { cgroupSysctl } from "./cgroup-sysctl.js";
 import { iter, iterSleepable } from "./iter.js";
 import { flowDissector } from "./flow-dissector.js";
 import { fentry, fexit, fmodRet } from "./fentry.js";
+import { freplace } from "./freplace.js";
 import type { ProgramKind } from "./kind.js";
 import { kprobe, kretprobe } from "./kprobe.js";
 import { ksyscall, kretsyscall } from "./ksyscall.js";
 import { kprobeMulti, kretprobeMulti, uprobeMulti, uretprobeMulti } from "./probe-multi.js";
 import { fentrySleepable, fexitSleepable, lsmSleepable, uprobeSleepable, uretprobeSleepable } from "./sleepable.js";
 import { lsm } from "./lsm.js";
+import { lsmCgroup } from "./lsm-cgroup.js";
 import { lwtIn, lwtOut, lwtXmit } from "./lwt.js";
 import { netfilter } from "./netfilter.js";
 import { perfEvent } from "./perf-event.js";
@@ -48,6 +50,7 @@ const KINDS: readonly ProgramKind[] = [
   sockOps, cgroupSockAddr, cgroupSock, cgroupSysctl, cgroupSockopt, cgroupDevice,
   ksyscall, kretsyscall, kprobeMulti, kretprobeMulti, uprobeMulti, uretprobeMulti, fmodRet,
   uprobeSleepable, uretprobeSleepable, fentrySleepable, fexitSleepable, lsmSleepable, syscall,
+  freplace, lsmCgroup,
 ];
 
 /** Program kinds by `tsbpf/kernel` entry function name. */

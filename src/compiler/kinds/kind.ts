@@ -4,7 +4,7 @@
 
 import type ts from "typescript";
 import type { VReg } from "../ir.js";
-import type { CompiledMap } from "../module.js";
+import type { CompiledMap, CType } from "../module.js";
 import type { Lowerer } from "../lower/function.js";
 import { reg, type Value } from "../lower/values.js";
 import { U32 } from "../types.js";
@@ -112,6 +112,10 @@ export interface ProgramKind {
    * cgroup sock_addr program's fields differ between connect4 and sendmsg6).
    */
   forTargets?(targets: readonly string[]): ProgramKind;
+  /** Why these targets are wrong (e.g. an unknown kind name): the message and the target's index, reported there. */
+  checkTargets?(targets: readonly string[]): { readonly index: number; readonly message: string } | undefined;
+  /** The program's BTF prototype when the kernel checks it (freplace: the replaced function's); default `int (void *ctx)`. */
+  proto?(): CType & { readonly kind: "func_proto" };
 }
 
 /** Groups tracing kinds have: the current task, probe reads and stack traces. */

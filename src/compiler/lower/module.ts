@@ -27,6 +27,8 @@ export interface LoweredProgram {
   readonly kind: ProgramKind;
   readonly ir: IrFunction;
   readonly loc: SourceLocation | undefined;
+  /** The BTF prototype the kind asks for (see ProgramKind.proto). */
+  readonly proto?: CType & { readonly kind: "func_proto" };
 }
 
 /** Everything lowering produced. */
@@ -427,6 +429,8 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
         if (typeof v !== "string") return report(a, D.ProgramDeclaration, "attach targets are string constants");
         targets.push(v);
       }
+      const badTarget = kind.checkTargets?.(targets);
+      if (badTarget) return report(call.arguments[badTarget.index] ?? call, D.ProgramDeclaration, badTarget.message);
       // A context the program declares (syscall programs): a struct layout before the handler.
       const layoutArg = kind.context.k === "layout" ? call.arguments[kind.targets] : undefined;
       const layout = layoutArg && !ts.isArrowFunction(layoutArg) && !ts.isFunctionExpression(layoutArg) ? consts.evaluate(layoutArg, "the context layout") : undefined;
@@ -436,9 +440,11 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
       for (const m of kind.maps ?? []) {
         if (!mapsByName.has(m.name)) mapsByName.set(m.name, { name: m.name, className: "", type: m.type, key: undefined, value: undefined, compiled: m });
       }
-      const L = new Lowerer(ctx, kind.forTargets?.(targets) ?? kind, targets, name, locOf(decl));
+      const kindFor = kind.forTargets?.(targets) ?? kind;
+      const L = new Lowerer(ctx, kindFor, targets, name, locOf(decl));
       L.lowerHandler(handler, undefined, isLayout(layout) ? layout : undefined);
-      programs.push({ name, section: kind.section(targets), kind, ir: L.b.finish(), loc: locOf(decl) });
+      const proto = kindFor.proto?.();
+      programs.push({ name, section: kind.section(targets), kind, ir: L.b.finish(), loc: locOf(decl), ...(proto ? { proto } : {}) });
     } catch (e) {
       if (!(e instanceof Diagnosed)) throw e;
     }

@@ -140,6 +140,17 @@ export interface Connect6Context extends SockAddr6Context, BindMethod, RetvalMet
 /** bind and sendmsg hooks may set the errno of a refusal. */
 export interface Bind4Context extends SockAddr4Context, RetvalMethods {}
 export interface Bind6Context extends SockAddr6Context, RetvalMethods {}
+/**
+ * A unix socket hook's address (Linux 6.7+): a path, rewritten with `setSunPath`; `userFamily` is AF_UNIX (1).
+ * `userPort` is not readable there (the kernel refuses it, and so does the compiler).
+ */
+export interface SockAddrUnixContext extends Omit<SockAddrContext, "userPort"> {
+  /**
+   * kfunc bpf_sock_addr_set_sun_path: the call uses (or reports) `path` instead, a string constant of 1..108
+   * bytes (`"\0name"` is the abstract name `@name`); 0 or a negative errno.
+   */
+  setSunPath(path: string): i64;
+}
 
 /**
  * `SEC("cgroup/<hook>")`: rewrite or refuse the address of a socket call. connect and sendmsg return 1
@@ -154,6 +165,9 @@ export declare function cgroupSockAddr(hook: "bind4", handler: (ctx: Bind4Contex
 export declare function cgroupSockAddr(hook: "bind6", handler: (ctx: Bind6Context) => number): Program<"cgroup_sock_addr">;
 export declare function cgroupSockAddr(hook: "recvmsg4" | "getpeername4" | "getsockname4", handler: (ctx: SockAddr4Context) => number): Program<"cgroup_sock_addr">;
 export declare function cgroupSockAddr(hook: "recvmsg6" | "getpeername6" | "getsockname6", handler: (ctx: SockAddr6Context) => number): Program<"cgroup_sock_addr">;
+/** Unix socket hooks (Linux 6.7+): connect_unix and sendmsg_unix return 1 or 0 (EPERM); the others rewrite what is reported and return 1. */
+export declare function cgroupSockAddr(hook: "connect_unix" | "sendmsg_unix", handler: (ctx: SockAddrUnixContext & RetvalMethods) => number): Program<"cgroup_sock_addr">;
+export declare function cgroupSockAddr(hook: "recvmsg_unix" | "getpeername_unix" | "getsockname_unix", handler: (ctx: SockAddrUnixContext) => number): Program<"cgroup_sock_addr">;
 
 /** A socket of the cgroup (struct bpf_sock), in sock_create, sock_release, post_bind4 and post_bind6 programs. */
 export interface SockContext extends RetvalMethods {

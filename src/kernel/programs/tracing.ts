@@ -3,6 +3,7 @@
 
 import type { DataLoc, i32, u64 } from "../index.js";
 import type { ArgsContext, NamedArgs, Program } from "../program.js";
+import type { RetvalMethods } from "./cgroup.js";
 import type { BtfTracepointArgs, KernelFunctions, LsmHookArgs, SyscallTracepoints, TracepointContexts } from "../vmlinux.js";
 
 /** tp_btf / raw_tp context for event `N`: `ctx.args.<name>` typed from the kernel's BTF when known. */
@@ -106,6 +107,13 @@ export declare function fentry<N extends string>(fn: N, handler: (ctx: FentryCon
 export declare function fexit<N extends string>(fn: N, handler: (ctx: FexitContext<N>) => number): Program<"fexit">;
 /** `SEC("lsm/<hook>")`: return 0 to allow, a negative errno to deny. */
 export declare function lsm<N extends string>(hook: N, handler: (ctx: LsmContext<N>) => number): Program<"lsm">;
+/** lsm_cgroup context: the LSM hook's arguments, and the errno a denial returns (bpf_get_retval/bpf_set_retval). */
+export type LsmCgroupContext<N extends string> = LsmContext<N> & RetvalMethods;
+/**
+ * `SEC("lsm_cgroup/<hook>")`: an LSM program attached to a cgroup (`attach({ cgroup })`, Linux 6.0+), run for
+ * the hook in that cgroup only. Return 1 to allow, 0 to deny (EPERM, or the errno given to `ctx.setRetval`).
+ */
+export declare function lsmCgroup<N extends string>(hook: N, handler: (ctx: LsmCgroupContext<N>) => number): Program<"lsm_cgroup">;
 
 /**
  * ksyscall context: `ctx.arg<T>(n)` is syscall argument `n` (0..5) as the *caller* passed it — read from
