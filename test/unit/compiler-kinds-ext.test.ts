@@ -47,7 +47,7 @@ test("unix hooks: setSunPath only in unix hooks", () => {
 
 test("freplace: the target kind's context fields, writability and helper groups apply", () => {
   one(`export const p = freplace("f", "xdp", (ctx) => {\n  (ctx as any).ingressIfindex = 1;\n  return 0;\n});`, D.TypeMismatch, /ingressIfindex/);
-  const ok = compileBody(`export const p = freplace("f", "tc", (ctx) => {\n  return bpf.redirect(ctx.ifindex, 0n) === 0n ? ctx.len : 0;\n});`, "freplace, bpf");
+  const ok = compileBody(`export const p = freplace("f", "tc", (ctx) => {\n  return bpf.redirect(ctx.ifindex, 0n) === 0 ? ctx.len : 0;\n});`, "freplace, bpf");
   assert.deepEqual(ok.diagnostics, []);
   assert.equal(ok.module!.functions[0]!.section, "freplace/f");
   assert.deepEqual(ok.module!.functions[0]!.proto.params.map((p) => p.type), [{ kind: "ptr", target: { kind: "struct", name: "__sk_buff", size: 0, members: [] } }]);
