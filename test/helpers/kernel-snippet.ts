@@ -535,7 +535,7 @@ export class ReturnExpectation implements PromiseLike<void> {
     checkLayout(maps, globals, { packet: packetAddr, ctx: ctxAddr });
     let value: bigint;
     try {
-      value = evalIr(fn, { args: [ctxAddr], maps, globals, helpers }).value;
+      value = evalIr(fn, { args: [ctxAddr], maps, globals, helpers, functions: result.ir }).value;
     } catch (e) {
       return [`[IR] ${(e as Error).message}`];
     }

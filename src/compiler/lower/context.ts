@@ -7,6 +7,7 @@ import type { Diagnostic } from "../diagnostics.js";
 import type { CompiledMap, CompiledMapType, CType } from "../module.js";
 import type { Ty } from "../types.js";
 import type { KernelTypes } from "./kernel.js";
+import type { Subprograms } from "./subprograms.js";
 
 /** A declared map. `key`/`value` are the element types (`mem` for aggregates). */
 export interface MapInfo {
@@ -50,4 +51,6 @@ export interface ModuleContext {
   typeOfNode(node: ts.TypeNode): Ty;
   /** Declares kernel function `name` (a `.ksyms` extern the loader resolves) with its prototype, once. */
   kfunc(name: string, proto: CType & { readonly kind: "func_proto" }): void;
+  /** User functions compiled as bpf-to-bpf subprograms (absent: every call is inlined). */
+  readonly subprograms?: Subprograms;
 }

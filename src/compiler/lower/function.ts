@@ -53,14 +53,38 @@ export class Lowerer {
 
   /** The return values the kernel accepts from this program, if it restricts them. */
   readonly #returns: ReturnRule | undefined;
+  /** When lowering a bpf-to-bpf subprogram (not a program): its return type. */
+  readonly #subResult: Ty | undefined;
 
-  constructor(m: ModuleContext, prog: ProgramKind, targets: readonly string[], name: string, loc?: SourceLocation) {
+  /**
+   * A lowerer for a program's handler, or, with `sub`, for a user function compiled as a subprogram
+   * of a program of kind `prog` (`sub.params` arguments in r1..r5, returning `sub.result`).
+   */
+  constructor(m: ModuleContext, prog: ProgramKind, targets: readonly string[], name: string, loc?: SourceLocation, sub?: { readonly params: number; readonly result: Ty }) {
     this.m = m;
     this.prog = prog;
     this.targets = targets;
-    this.#returns = prog.returns?.(targets);
-    this.b = new FunctionBuilder(name, 1, loc);
-    this.ctxReg = this.b.params[0]!;
+    this.#returns = sub ? undefined : prog.returns?.(targets);
+    this.#subResult = sub?.result;
+    this.b = new FunctionBuilder(name, sub ? sub.params : 1, loc);
+    this.ctxReg = this.b.params[0] ?? this.b.reg();
+  }
+
+  /**
+   * Lowers a user function's body as a subprogram: parameter i (of type `params[i]`) arrives in
+   * argument register i; `return` returns the value coerced to the declared type (0 for void).
+   */
+  lowerSubprogram(decl: ts.FunctionDeclaration, params: readonly Ty[]): void {
+    decl.parameters.forEach((p, i) => {
+      if (!ts.isIdentifier(p.name)) this.report(p, D.UnsupportedSyntax, "destructured parameters are not supported");
+      const sym = this.checker.getSymbolAtLocation(p.name)!;
+      const r = this.b.reg();
+      this.b.mov(r, reg(this.b.params[i]!));
+      this.#declare(sym, { k: "reg", reg: r, ty: params[i]!, mutable: params[i]!.k !== "ctx", name: p.name.text });
+    });
+    this.at(decl);
+    this.block(decl.body!);
+    if (!this.b.terminated) this.b.terminate({ op: "ret", value: imm(0) });
   }
 
   get checker(): ts.TypeChecker {
@@ -343,6 +367,17 @@ export class Lowerer {
     }
     if (!s.expression) {
       this.b.terminate({ op: "ret", value: imm(0) });
+      return;
+    }
+    const sub = this.#subResult;
+    if (sub) {
+      if (sub.k === "void") {
+        this.expr(s.expression, undefined, true);
+        this.b.terminate({ op: "ret", value: imm(0) });
+        return;
+      }
+      const v = this.value(this.expr(s.expression, sub), s.expression);
+      this.b.terminate({ op: "ret", value: this.operandOf(this.coerce(v, sub, s.expression), s.expression) });
       return;
     }
     const v = this.value(this.expr(s.expression, I32), s.expression);
@@ -1510,7 +1545,7 @@ export class Lowerer {
   // ------------------------------------------------------------------------------------------------
   // User functions (inlined).
 
-  /** Inlines a call to a module-level user function. */
+  /** Lowers a call to a module-level user function: inlined, or a bpf-to-bpf call (subprograms.ts). */
   inlineCall(decl: ts.FunctionDeclaration, call: ts.CallExpression): Value {
     if (this.#inline.some((f) => f.decl === decl)) this.report(call, D.Limit, `recursive call of ${decl.name?.text ?? "function"}: eBPF has no recursion`);
     if (this.#inline.length > 16) this.report(call, D.Limit, "calls nested too deeply");
@@ -1518,6 +1553,7 @@ export class Lowerer {
     if (decl.asteriskToken || decl.modifiers?.some((m) => m.kind === ts.SyntaxKind.AsyncKeyword)) this.report(decl, D.Async, "async functions and generators are not supported");
     const resultTy: Ty = decl.type ? (decl.type.kind === ts.SyntaxKind.VoidKeyword ? VOID : this.m.typeOfNode(decl.type)) : VOID;
     if (!decl.type && hasValueReturn(decl.body)) this.report(decl.name ?? decl, D.UnsizedType, `annotate the return type of ${decl.name?.text ?? "this function"} (e.g. \`: u32\`)`);
+    const sub = this.m.subprograms?.target(this, decl, call, resultTy);
     const args = call.arguments.map((a, i) => {
       const p = decl.parameters[i];
       const pty = p?.type ? this.m.typeOfNode(p.type) : undefined;
@@ -1525,6 +1561,25 @@ export class Lowerer {
       const v = this.expr(a, pty);
       return pty ? this.coerce(this.value(v, a), pty, a) : v;
     });
+    if (sub) {
+      const ops = decl.parameters.map((p, i) => {
+        let v = args[i];
+        if (!v) {
+          if (!p.initializer) this.report(call, D.TypeMismatch, `missing argument ${p.name.getText()}`);
+          const pty = this.m.typeOfNode(p.type!);
+          v = this.coerce(this.value(this.expr(p.initializer, pty), p.initializer), pty, p.initializer);
+        }
+        return this.operandOf(v, call.arguments[i] ?? call);
+      });
+      this.at(call);
+      if (resultTy.k === "void") {
+        this.b.emit({ op: "callFn", fn: sub.name, args: ops });
+        return { ty: VOID, op: imm(0) };
+      }
+      const dst = this.b.reg();
+      this.b.emit({ op: "callFn", fn: sub.name, args: ops, dst });
+      return { ty: resultTy, op: reg(dst) };
+    }
     const exit = this.b.block();
     const result = resultTy.k === "void" ? undefined : this.b.reg();
     const saved = this.b.loc;

@@ -17,6 +17,7 @@ import type { GlobalVar, MapInfo, ModuleContext } from "./context.js";
 import { isLayout, Lowerer, tyOfLayout } from "./function.js";
 import { MAP_KINDS, required as requiredEntries, type MapOptionsReader } from "./maps.js";
 import { BTF_MARKER, KernelTypes } from "./kernel.js";
+import { Subprograms, type LoweredSubprogram } from "./subprograms.js";
 
 /** One lowered program. */
 export interface LoweredProgram {
@@ -38,6 +39,8 @@ export interface LoweredModule {
   /** Kernel functions the programs call (`.ksyms` externs). */
   readonly externs: CompiledExtern[];
   readonly structOps: CompiledStructOps[];
+  /** User functions compiled as bpf-to-bpf subprograms (static, in .text). */
+  readonly subprograms: LoweredSubprogram[];
 }
 
 
@@ -200,7 +203,9 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
     compiledGlobals.push({ name, section, type: cTypeOf(ty), offset, size, ...(init ? { init } : {}), global: true });
   };
 
+  const subprograms = new Subprograms(program.getSourceFiles().filter((f) => !f.isDeclarationFile && !isLibraryFile(f.fileName)), diagnostics, []);
   const ctx: ModuleContext = {
+    subprograms,
     checker,
     consts,
     kernel,
@@ -356,7 +361,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
   } catch (e) {
     if (!(e instanceof Diagnosed)) throw e;
   }
-  return { programs, maps: [...mapsByName.values()].map((m) => m.compiled), globals: compiledGlobals, license, diagnostics, kernel, externs: [...externs.values()], structOps };
+  return { programs, maps: [...mapsByName.values()].map((m) => m.compiled), globals: compiledGlobals, license, diagnostics, kernel, externs: [...externs.values()], structOps, subprograms: subprograms.lowered };
 }
 
 function skip(e: ts.Expression): ts.Expression {
