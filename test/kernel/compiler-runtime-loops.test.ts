@@ -33,6 +33,25 @@ export const p = xdp((ctx) => {
 });`.xdp().expectReturn({ packet: frame(0) }, 2);
   });
 
+  test("counters that start at a constant: a 300,000-round while loop, and a for loop stepping by 2", async () => {
+    await kernel`
+export const p = xdp((ctx) => {
+  let i: u32 = 0;
+  let sum: u64 = 0n;
+  while (i < 300000) {
+    sum += u64(i);
+    i++;
+  }
+  return sum === 44999850000n ? XdpAction.PASS : XdpAction.DROP;
+});`.xdp().expectReturn({ packet: frame(0) }, 2);
+    await kernel`
+export const p = xdp((ctx) => {
+  let even: u64 = 0n;
+  for (let j: u32 = 0; j < 300000; j += 2) even += u64(j);
+  return even === 22499850000n ? XdpAction.PASS : XdpAction.DROP;
+});`.xdp().expectReturn({ packet: frame(0) }, 2);
+  });
+
   test("a while loop driven by a packet value (Collatz steps)", async () => {
     const prog = kernel`
 export const p = xdp((ctx) => {

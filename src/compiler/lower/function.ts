@@ -556,6 +556,24 @@ export class Lowerer {
     return { local, end, inclusive: op === ts.SyntaxKind.LessThanEqualsToken };
   }
 
+  /** The integer and boolean register locals, declared before the loop, that `nodes` assign. */
+  #loopCarried(nodes: readonly (ts.Node | undefined)[]): Extract<Local, { k: "reg" }>[] {
+    const out = new Set<Extract<Local, { k: "reg" }>>();
+    const note = (id: ts.Node): void => {
+      if (!ts.isIdentifier(id)) return;
+      const sym = this.checker.getSymbolAtLocation(id);
+      const local = sym ? this.#lookup(sym) : undefined;
+      if (local?.k === "reg" && local.mutable && (local.ty.k === "int" || local.ty.k === "bool")) out.add(local);
+    };
+    const visit = (n: ts.Node): void => {
+      if (ts.isBinaryExpression(n) && n.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && n.operatorToken.kind <= ts.SyntaxKind.LastAssignment) note(n.left);
+      if ((ts.isPostfixUnaryExpression(n) || ts.isPrefixUnaryExpression(n)) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken)) note(n.operand);
+      ts.forEachChild(n, visit);
+    };
+    for (const n of nodes) if (n) visit(n);
+    return [...out];
+  }
+
   /** Calls one of the number iterator's kfuncs (declared as a `.ksyms` extern). */
   #iterCall(name: (typeof ITER_KFUNCS)[number], args: Operand[], dst?: VReg): void {
     const itPtr: CType = { kind: "ptr", target: { kind: "fwd", name: "bpf_iter_num" } };
@@ -604,7 +622,14 @@ export class Lowerer {
       start = reg(s64);
       end = reg(last);
     }
-    this.#iterCall("bpf_iter_num_new", [reg(it), start, end], this.b.reg());
+    const status = this.b.reg();
+    this.#iterCall("bpf_iter_num_new", [reg(it), start, end], status);
+    // Variables the loop changes start from values the verifier cannot know: plus new()'s status, 0
+    // whenever the loop runs (on failure next() ends it at once). Otherwise a counter that starts at a
+    // known constant decides its branches, becomes precise, and the verifier walks every round again.
+    for (const local of this.#loopCarried([body, condition, incrementor])) {
+      if (local !== counted?.local) this.b.emit({ op: "alu", alu: "add", bits: 64, dst: local.reg, a: reg(local.reg), b: reg(status) });
+    }
     const head = this.b.block();
     const test = this.b.block();
     const bodyBlock = this.b.block();
