@@ -1,4 +1,5 @@
-// Lowers one function body (a program's handler, with user functions inlined) from the TypeScript AST
+// Lowers one function body (a program's handler or a user function compiled as a subprogram; other user
+// functions inlined, see subprograms.ts) from the TypeScript AST
 // to IR: statements, expressions, conditions, places. Calls to intrinsics are in intrinsics.ts.
 
 import ts from "typescript";
