@@ -5,6 +5,7 @@ import { basename, resolve } from "node:path";
 import type ts from "typescript";
 import type { Btf } from "../btf/btf.js";
 import { kernelBtf } from "../btf/kernel.js";
+import { checkCallGraph, type CallGraphNode } from "./callgraph.js";
 import { generate, type Cpu } from "./codegen/index.js";
 import { CompileError, DiagnosticCode, fromTypeScript, type Diagnostic } from "./diagnostics.js";
 import { writeObject } from "./emit/index.js";
@@ -36,7 +37,7 @@ export interface CompileResult {
   readonly diagnostics: readonly Diagnostic[];
   /** The compiled module (for inspection and tests). */
   readonly module: CompiledModule | undefined;
-  /** IR of each program, before code generation. */
+  /** IR of each program, then of each subprogram, before code generation. */
   readonly ir: readonly IrFunction[];
 }
 
@@ -98,12 +99,26 @@ export function compile(entry: string, opts: CompileOptions = {}): CompileResult
   const overlaps = (a: Diagnostic, b: Diagnostic): boolean => a.file === b.file && a.start < b.start + Math.max(1, b.length) && b.start < a.start + Math.max(1, a.length);
   for (let i = diagnostics.length - 1; i >= 0; i--) if (ours.some((d) => overlaps(d, diagnostics[i]!))) diagnostics.splice(i, 1);
   for (const d of ours) diagnostics.push(d);
-  const ir = lowered.programs.map((p) => p.ir);
+  const ir = [...lowered.programs.map((p) => p.ir), ...lowered.subprograms.map((s) => s.ir)];
   if (diagnostics.length) return { object: undefined, module: undefined, ir, diagnostics: sortDiagnostics(diagnostics) };
   const functions: CompiledFunction[] = [];
+  const graph = new Map<string, CallGraphNode>();
+  const subFunctions: CompiledFunction[] = [];
+  for (const s of lowered.subprograms) {
+    try {
+      const g = generate(s.ir, { cpu: opts.cpu ?? "v3" });
+      graph.set(s.name, { ir: s.ir, stackSize: g.stackSize });
+      subFunctions.push({ name: s.name, section: ".text", global: false, proto: s.proto, instructions: g.instructions, coreRelocations: g.coreRelocations, loc: s.loc });
+    } catch (e) {
+      const loc = (e as { loc?: { line: number; column: number } }).loc ?? s.loc;
+      const detail = (e as { detail?: unknown }).detail;
+      diagnostics.push({ code: DiagnosticCode.Limit, message: `${s.name}: ${typeof detail === "string" ? detail : (e as Error).message}`, file: s.loc.file, line: loc.line, column: loc.column, start: 0, length: 0, text: "" });
+    }
+  }
   for (const p of lowered.programs) {
     try {
       const g = generate(p.ir, { cpu: opts.cpu ?? "v3" });
+      graph.set(p.name, { ir: p.ir, stackSize: g.stackSize });
       functions.push({
         name: p.name,
         section: p.section,
@@ -119,7 +134,13 @@ export function compile(entry: string, opts: CompileOptions = {}): CompileResult
       diagnostics.push({ code: DiagnosticCode.Limit, message: `${p.name}: ${typeof detail === "string" ? detail : (e as Error).message}`, file: p.loc?.file ?? path, line: loc?.line ?? 1, column: loc?.column ?? 1, start: 0, length: 0, text: "" });
     }
   }
-  if (diagnostics.length) return { object: undefined, module: undefined, ir, diagnostics };
+  functions.push(...subFunctions);
+  if (!diagnostics.length && lowered.subprograms.length) {
+    for (const pr of checkCallGraph(lowered.programs.map((p) => p.name), graph)) {
+      diagnostics.push({ code: DiagnosticCode.Limit, message: pr.message, file: pr.loc?.file ?? path, line: pr.loc?.line ?? 1, column: pr.loc?.column ?? 1, start: 0, length: 0, text: pr.loc?.text ?? "" });
+    }
+  }
+  if (diagnostics.length) return { object: undefined, module: undefined, ir, diagnostics: sortDiagnostics(diagnostics) };
   const sources = new Map<string, string>();
   for (const f of program.getSourceFiles()) if (!f.isDeclarationFile && !isLibraryFile(f.fileName)) sources.set(f.fileName, f.text);
   const module: CompiledModule = {

@@ -239,6 +239,35 @@ function checkLayout(maps: Record<string, EvalMap>, globals: Record<string, Uint
   }
 }
 
+/**
+ * The open-coded number iterator (bpf_iter_num_new/next/destroy) for the evaluator: the state lives
+ * here, keyed by the iterator's address; next() writes the current number into the iterator's own
+ * 8 bytes and returns that address (programs only read the int it points at), or 0 when done.
+ */
+function iterKfuncs(): Record<string, EvalHelper> {
+  const MAX = 1 << 23;
+  const state = new Map<bigint, { cur: number; end: number }>();
+  const i32 = (v: bigint): number => Number(BigInt.asIntN(32, v));
+  return {
+    bpf_iter_num_new: ([it, start, end]) => {
+      const s = i32(start!), e = i32(end!);
+      const bad = s > e || e - s > MAX;
+      state.set(it!, bad ? { cur: 0, end: 0 } : { cur: s, end: e });
+      return bad ? BigInt.asUintN(64, s > e ? -22n : -7n) : 0n;
+    },
+    bpf_iter_num_next: ([it], c) => {
+      const st = state.get(it!);
+      if (!st || st.cur >= st.end) return 0n;
+      c.memory.store(it!, 4, BigInt.asUintN(32, BigInt(st.cur++)));
+      return it!;
+    },
+    bpf_iter_num_destroy: ([it]) => {
+      state.delete(it!);
+      return 0n;
+    },
+  };
+}
+
 /** bpf_skb_load_bytes(skb, offset, to, len) over the packet, for socket filters in the evaluator. */
 function skbLoadBytes(packet: Uint8Array): EvalHelper {
   return ([, offset, to, len], c) => {
@@ -535,7 +564,7 @@ export class ReturnExpectation implements PromiseLike<void> {
     checkLayout(maps, globals, { packet: packetAddr, ctx: ctxAddr });
     let value: bigint;
     try {
-      value = evalIr(fn, { args: [ctxAddr], maps, globals, helpers }).value;
+      value = evalIr(fn, { args: [ctxAddr], maps, globals, helpers, functions: result.ir, kfuncs: iterKfuncs(), maxSteps: 50_000_000 }).value;
     } catch (e) {
       return [`[IR] ${(e as Error).message}`];
     }

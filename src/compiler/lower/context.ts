@@ -8,6 +8,7 @@ import type { CompiledMap, CompiledMapType, CType } from "../module.js";
 import type { Ty } from "../types.js";
 import type { KernelTypes } from "./kernel.js";
 import type { LogTable } from "./log.js";
+import type { Subprograms } from "./subprograms.js";
 
 /** A declared map. `key`/`value` are the element types (`mem` for aggregates). */
 export interface MapInfo {
@@ -55,4 +56,6 @@ export interface ModuleContext {
   kfunc(name: string, proto: CType & { readonly kind: "func_proto" }): void;
   /** The object's log format table (log.info`...`, src/compiler/lower/log.ts). */
   readonly log: LogTable;
+  /** User functions compiled as bpf-to-bpf subprograms (absent: every call is inlined). */
+  readonly subprograms?: Subprograms;
 }

@@ -1,4 +1,5 @@
-// Lowers one function body (a program's handler, with user functions inlined) from the TypeScript AST
+// Lowers one function body (a program's handler or a user function compiled as a subprogram; other user
+// functions inlined, see subprograms.ts) from the TypeScript AST
 // to IR: statements, expressions, conditions, places. Calls to intrinsics are in intrinsics.ts.
 
 import ts from "typescript";
@@ -9,6 +10,7 @@ import { FunctionBuilder } from "../builder.js";
 import { NOT_CONSTANT } from "../consteval.js";
 import { DiagnosticCode as D, Diagnosed, lineText } from "../diagnostics.js";
 import type { AluOp, BlockId, Cond, Operand, VReg } from "../ir.js";
+import type { CType } from "../module.js";
 import type { ContextField, ProgramKind, ReturnRule } from "../kinds/index.js";
 import { PT_REGS_X86 } from "../kinds/kind.js";
 import {
@@ -29,6 +31,13 @@ interface InlineFrame {
   readonly resultTy: Ty;
 }
 
+/** A counted run-time loop: its variable (a register local), the bound expression and whether `<=`. */
+interface CountedLoop {
+  readonly local: Extract<Local, { k: "reg" }>;
+  readonly end: ts.Expression;
+  readonly inclusive: boolean;
+}
+
 interface LoopFrame {
   readonly breakTo: BlockId;
   readonly continueTo: BlockId | undefined;
@@ -46,6 +55,8 @@ export class Lowerer {
   readonly #scopes: Map<ts.Symbol, Local>[] = [new Map()];
   readonly #inline: InlineFrame[] = [];
   readonly #loops: LoopFrame[] = [];
+  /** Open-coded iterators of the run-time loops being lowered (destroyed on every way out), with the inline depth they belong to. */
+  readonly #iters: { readonly addr: VReg; readonly depth: number }[] = [];
   /**
    * Ring buffer records already submitted or discarded, and packet views made stale by a helper that
    * changed packet data (`packet`): a use after that is a verifier error. Per scope.
@@ -54,14 +65,38 @@ export class Lowerer {
 
   /** The return values the kernel accepts from this program, if it restricts them. */
   readonly #returns: ReturnRule | undefined;
+  /** When lowering a bpf-to-bpf subprogram (not a program): its return type. */
+  readonly #subResult: Ty | undefined;
 
-  constructor(m: ModuleContext, prog: ProgramKind, targets: readonly string[], name: string, loc?: SourceLocation) {
+  /**
+   * A lowerer for a program's handler, or, with `sub`, for a user function compiled as a subprogram
+   * of a program of kind `prog` (`sub.params` arguments in r1..r5, returning `sub.result`).
+   */
+  constructor(m: ModuleContext, prog: ProgramKind, targets: readonly string[], name: string, loc?: SourceLocation, sub?: { readonly params: number; readonly result: Ty }) {
     this.m = m;
     this.prog = prog;
     this.targets = targets;
-    this.#returns = prog.returns?.(targets);
-    this.b = new FunctionBuilder(name, 1, loc);
-    this.ctxReg = this.b.params[0]!;
+    this.#returns = sub ? undefined : prog.returns?.(targets);
+    this.#subResult = sub?.result;
+    this.b = new FunctionBuilder(name, sub ? sub.params : 1, loc);
+    this.ctxReg = this.b.params[0] ?? this.b.reg();
+  }
+
+  /**
+   * Lowers a user function's body as a subprogram: parameter i (of type `params[i]`) arrives in
+   * argument register i; `return` returns the value coerced to the declared type (0 for void).
+   */
+  lowerSubprogram(decl: ts.FunctionDeclaration, params: readonly Ty[]): void {
+    decl.parameters.forEach((p, i) => {
+      if (!ts.isIdentifier(p.name)) this.report(p, D.UnsupportedSyntax, "destructured parameters are not supported");
+      const sym = this.checker.getSymbolAtLocation(p.name)!;
+      const r = this.b.reg();
+      this.b.mov(r, reg(this.b.params[i]!));
+      this.#declare(sym, { k: "reg", reg: r, ty: params[i]!, mutable: params[i]!.k !== "ctx", name: p.name.text });
+    });
+    this.at(decl);
+    this.block(decl.body!);
+    if (!this.b.terminated) this.b.terminate({ op: "ret", value: imm(0) });
   }
 
   get checker(): ts.TypeChecker {
@@ -239,8 +274,9 @@ export class Lowerer {
       case ts.SyntaxKind.SwitchStatement:
         return this.#switch(s as ts.SwitchStatement);
       case ts.SyntaxKind.WhileStatement:
+        return this.#while(s as ts.WhileStatement);
       case ts.SyntaxKind.DoStatement:
-        this.report(s, D.UnboundedLoop, "while/do loops have no bound the verifier can see; use `for (let i = 0; i < N; i++)` with a constant N");
+        this.report(s, D.UnboundedLoop, "do...while loops are not supported; write `while (cond) { ... }`");
       case ts.SyntaxKind.ForInStatement:
         this.report(s, D.DynamicAccess, "for...in iterates over dynamic keys, which kernel programs do not have");
       case ts.SyntaxKind.ThrowStatement:
@@ -339,11 +375,27 @@ export class Lowerer {
         const v = this.expr(s.expression, frame.resultTy);
         if (frame.result !== undefined) this.b.mov(frame.result, this.operandOf(this.coerce(v, frame.resultTy, s.expression), s.expression));
       }
+      this.#destroyIters(this.#inline.length);
       this.b.jumpTo(frame.exit);
       return;
     }
     if (!s.expression) {
+      this.#destroyIters(0);
       this.b.terminate({ op: "ret", value: imm(0) });
+      return;
+    }
+    const sub = this.#subResult;
+    if (sub) {
+      if (sub.k === "void") {
+        this.expr(s.expression, undefined, true);
+        this.#destroyIters(0);
+        this.b.terminate({ op: "ret", value: imm(0) });
+        return;
+      }
+      const v = this.value(this.expr(s.expression, sub), s.expression);
+      const op = this.operandOf(this.coerce(v, sub, s.expression), s.expression);
+      this.#destroyIters(0);
+      this.b.terminate({ op: "ret", value: op });
       return;
     }
     const v = this.value(this.expr(s.expression, I32), s.expression);
@@ -352,6 +404,8 @@ export class Lowerer {
 
   ret(v: Value, node: ts.Node): void {
     const op = this.operandOf(v, node);
+    // Leaving run-time loops: every open iterator is destroyed first (the verifier requires it).
+    this.#destroyIters(0);
     const rule = this.#returns;
     if (rule && "imm" in op) {
       const x = BigInt.asIntN(32, op.imm);
@@ -369,7 +423,14 @@ export class Lowerer {
         if (ts.isVariableDeclarationList(s.initializer)) this.#variables(s.initializer);
         else this.expr(s.initializer, undefined, true);
       }
-      this.#checkBounded(s);
+      const why = this.#unbounded(s);
+      const trips = why === undefined ? this.#trips(s) : undefined;
+      if (why !== undefined || (trips !== undefined && trips > WALKED_LOOP_MAX_TRIPS)) {
+        if (this.#hasIterators()) return this.#iterLoop(s.statement, s.condition, s.incrementor, this.#counted(s));
+        if (why !== undefined) {
+          this.report(s, D.UnboundedLoop, `loop bound not provable: ${why}; a run-time bound needs open-coded iterators (kfunc bpf_iter_num_new, Linux 6.4+), which the target kernel's BTF lacks: write \`for (let i = 0; i < N; i++)\` with a constant N`);
+        }
+      }
       const head = this.b.block();
       const body = this.b.block();
       const step = this.b.block();
@@ -396,8 +457,9 @@ export class Lowerer {
     });
   }
 
-  #checkBounded(s: ts.ForStatement): void {
-    const fail = (why: string): never => this.report(s, D.UnboundedLoop, `loop bound not provable: ${why}; write \`for (let i = 0; i < N; i++)\` with a constant N`);
+  /** Why the verifier cannot bound this `for` loop by itself, or undefined when it can. */
+  #unbounded(s: ts.ForStatement): string | undefined {
+    const fail = (why: string): string => why;
     let c = s.condition;
     while (c && ts.isBinaryExpression(c) && c.operatorToken.kind === ts.SyntaxKind.AmpersandAmpersandToken) c = c.left;
     if (!c || !ts.isBinaryExpression(c)) return fail("no `i < N` condition");
@@ -427,7 +489,185 @@ export class Lowerer {
       ts.forEachChild(n, visit);
     };
     visit(s.statement);
-    if (assigned) fail("the loop variable is assigned in the body");
+    if (assigned) return fail("the loop variable is assigned in the body");
+    return undefined;
+  }
+
+  /** `while (cond) body`: a run-time loop (open-coded iterator). */
+  #while(s: ts.WhileStatement): void {
+    if (!this.#hasIterators()) {
+      this.report(s, D.UnboundedLoop, "a while loop needs open-coded iterators (kfunc bpf_iter_num_new, Linux 6.4+), which the target kernel's BTF lacks; write `for (let i = 0; i < N; i++)` with a constant N");
+    }
+    this.#scoped(() => this.#iterLoop(s.statement, s.expression, undefined, undefined));
+  }
+
+  /** Whether the target kernel has the open-coded number iterator (bpf_iter_num_new/next/destroy, Linux 6.4+). */
+  #hasIterators(): boolean {
+    try {
+      return ITER_KFUNCS.every((n) => this.m.kernel.btf.find(n, "func").length > 0);
+    } catch {
+      return false;
+    }
+  }
+
+  /** The constant number of iterations of a verifier-bounded `for`, when start, bound and step are constants. */
+  #trips(s: ts.ForStatement): number | undefined {
+    const init = s.initializer;
+    const d = init && ts.isVariableDeclarationList(init) && init.declarations.length === 1 ? init.declarations[0]! : undefined;
+    let c = s.condition;
+    while (c && ts.isBinaryExpression(c) && c.operatorToken.kind === ts.SyntaxKind.AmpersandAmpersandToken) c = c.left;
+    if (!d?.initializer || !c || !ts.isBinaryExpression(c)) return undefined;
+    const num = (e: ts.Expression): number | undefined => {
+      const v = this.m.consts.tryEvaluate(e);
+      return typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : undefined;
+    };
+    const start = num(d.initializer);
+    const bound = ts.isIdentifier(c.left) ? num(c.right) : num(c.left);
+    const inc = s.incrementor;
+    const step = inc && ts.isBinaryExpression(inc) ? num(inc.right) : 1;
+    if (start === undefined || bound === undefined || !step) return undefined;
+    return Math.ceil(Math.abs(bound - start) / Math.abs(step));
+  }
+
+  /**
+   * A counted `for (let i = S; i < E; i++)` (or `<=`, `++i`, `i += 1`) whose variable the body does
+   * not assign and whose bound is a constant or a local the body does not assign: the iterator then
+   * produces `i` itself, so the verifier sees an unknown counter and the loop converges.
+   */
+  #counted(s: ts.ForStatement): CountedLoop | undefined {
+    const init = s.initializer;
+    const d = init && ts.isVariableDeclarationList(init) && init.declarations.length === 1 ? init.declarations[0]! : undefined;
+    const c = s.condition;
+    if (!d || !ts.isIdentifier(d.name) || !c || !ts.isBinaryExpression(c) || !ts.isIdentifier(c.left)) return undefined;
+    const sym = this.checker.getSymbolAtLocation(d.name);
+    if (!sym || this.checker.getSymbolAtLocation(c.left) !== sym) return undefined;
+    const op = c.operatorToken.kind;
+    if (op !== ts.SyntaxKind.LessThanToken && op !== ts.SyntaxKind.LessThanEqualsToken) return undefined;
+    const inc = s.incrementor;
+    const one = inc && (((ts.isPostfixUnaryExpression(inc) || ts.isPrefixUnaryExpression(inc)) && inc.operator === ts.SyntaxKind.PlusPlusToken)
+      || (ts.isBinaryExpression(inc) && inc.operatorToken.kind === ts.SyntaxKind.PlusEqualsToken && this.m.consts.tryEvaluate(inc.right) === 1));
+    if (!one) return undefined;
+    const local = this.#lookup(sym);
+    if (local?.k !== "reg" || local.ty.k !== "int") return undefined;
+    const end = c.right;
+    const endSym = ts.isIdentifier(end) ? this.checker.getSymbolAtLocation(end) : undefined;
+    const endLocal = endSym ? this.#lookup(endSym) : undefined;
+    const constant = this.m.consts.tryEvaluate(end) !== NOT_CONSTANT;
+    if (!constant && endLocal?.k !== "reg") return undefined;
+    if (assigns(s.statement, (n) => this.checker.getSymbolAtLocation(n), [sym, ...(endSym ? [endSym] : [])])) return undefined;
+    return { local, end, inclusive: op === ts.SyntaxKind.LessThanEqualsToken };
+  }
+
+  /** The integer and boolean register locals, declared before the loop, that `nodes` assign. */
+  #loopCarried(nodes: readonly (ts.Node | undefined)[]): Extract<Local, { k: "reg" }>[] {
+    const out = new Set<Extract<Local, { k: "reg" }>>();
+    const note = (id: ts.Node): void => {
+      if (!ts.isIdentifier(id)) return;
+      const sym = this.checker.getSymbolAtLocation(id);
+      const local = sym ? this.#lookup(sym) : undefined;
+      if (local?.k === "reg" && local.mutable && (local.ty.k === "int" || local.ty.k === "bool")) out.add(local);
+    };
+    const visit = (n: ts.Node): void => {
+      if (ts.isBinaryExpression(n) && n.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && n.operatorToken.kind <= ts.SyntaxKind.LastAssignment) note(n.left);
+      if ((ts.isPostfixUnaryExpression(n) || ts.isPrefixUnaryExpression(n)) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken)) note(n.operand);
+      ts.forEachChild(n, visit);
+    };
+    for (const n of nodes) if (n) visit(n);
+    return [...out];
+  }
+
+  /** Calls one of the number iterator's kfuncs (declared as a `.ksyms` extern). */
+  #iterCall(name: (typeof ITER_KFUNCS)[number], args: Operand[], dst?: VReg): void {
+    const itPtr: CType = { kind: "ptr", target: { kind: "fwd", name: "bpf_iter_num" } };
+    const int: CType = { kind: "int", name: "int", size: 4, signed: true };
+    const params = name === "bpf_iter_num_new" ? [{ name: "it", type: itPtr }, { name: "start", type: int }, { name: "end", type: int }] : [{ name: "it", type: itPtr }];
+    const returns: CType = name === "bpf_iter_num_new" ? int : name === "bpf_iter_num_next" ? { kind: "ptr", target: int } : { kind: "void" };
+    this.m.kfunc(name, { kind: "func_proto", returns, params });
+    this.b.emit(dst === undefined ? { op: "callKfunc", kfunc: name, args } : { op: "callKfunc", kfunc: name, args, dst });
+  }
+
+  /** Destroys the open iterators of inline depth `minDepth` and deeper (on a `return` that leaves their loops). */
+  #destroyIters(minDepth: number): void {
+    for (let i = this.#iters.length - 1; i >= 0; i--) {
+      const it = this.#iters[i]!;
+      if (it.depth >= minDepth) this.#iterCall("bpf_iter_num_destroy", [reg(it.addr)]);
+    }
+  }
+
+  /**
+   * A run-time loop over an open-coded number iterator: `bpf_iter_num_new(&it, start, end)`, then each
+   * round `bpf_iter_num_next(&it)` (NULL: done) before the condition, and `bpf_iter_num_destroy` on
+   * every way out. A counted loop takes its variable from the iterator (start..end, at most
+   * BPF_MAX_LOOPS rounds); any other loop gets BPF_MAX_LOOPS rounds of fuel and tests its condition.
+   */
+  #iterLoop(body: ts.Statement, condition: ts.Expression | undefined, incrementor: ts.Expression | undefined, counted: CountedLoop | undefined): void {
+    const it = this.b.reg();
+    this.b.emit({ op: "stackAddr", dst: it, slot: this.b.slot(8, 8, "iter"), offset: 0 });
+    let start: Operand = imm(0);
+    let end: Operand = imm(MAX_LOOPS);
+    if (counted) {
+      const i = counted.local;
+      const e = this.b.toReg(this.operandOf(this.coerce(this.value(this.expr(counted.end, i.ty), counted.end), I64, counted.end), counted.end));
+      const s64 = this.b.toReg(this.operandOf(this.coerce({ ty: i.ty, op: reg(i.reg) }, I64, counted.end), counted.end));
+      const last = this.b.reg();
+      this.b.emit({ op: "alu", alu: "add", bits: 64, dst: last, a: reg(e), b: imm(counted.inclusive ? 1 : 0) });
+      // At most BPF_MAX_LOOPS rounds: the kernel refuses a longer range (the loop would not run at all).
+      const limit = this.b.reg();
+      this.b.emit({ op: "alu", alu: "add", bits: 64, dst: limit, a: reg(s64), b: imm(MAX_LOOPS) });
+      const clamp = this.b.block();
+      const go = this.b.block();
+      this.b.terminate({ op: "br", cond: "sgt", bits: 64, a: last, b: reg(limit), then: clamp, else: go });
+      this.b.setBlock(clamp);
+      this.b.mov(last, reg(limit));
+      this.b.jumpTo(go);
+      this.b.setBlock(go);
+      start = reg(s64);
+      end = reg(last);
+    }
+    const status = this.b.reg();
+    this.#iterCall("bpf_iter_num_new", [reg(it), start, end], status);
+    // Variables the loop changes start from values the verifier cannot know: plus new()'s status, 0
+    // whenever the loop runs (on failure next() ends it at once). Otherwise a counter that starts at a
+    // known constant decides its branches, becomes precise, and the verifier walks every round again.
+    for (const local of this.#loopCarried([body, condition, incrementor])) {
+      if (local !== counted?.local) this.b.emit({ op: "alu", alu: "add", bits: 64, dst: local.reg, a: reg(local.reg), b: reg(status) });
+    }
+    const head = this.b.block();
+    const test = this.b.block();
+    const bodyBlock = this.b.block();
+    const step = this.b.block();
+    const exit = this.b.block();
+    this.b.jumpTo(head);
+    this.b.setBlock(head);
+    const p = this.b.reg();
+    this.#iterCall("bpf_iter_num_next", [reg(it)], p);
+    this.b.terminate({ op: "br", cond: "eq", bits: 64, a: p, b: imm(0), then: exit, else: test });
+    this.b.setBlock(test);
+    if (counted) {
+      const i = counted.local;
+      const ty = i.ty as IntTy;
+      this.b.emit({ op: "load", size: 4, dst: i.reg, base: p, offset: 0, ...(ty.signed && ty.bits === 64 ? { signed: true } : {}) });
+      this.b.jumpTo(bodyBlock);
+    } else if (condition) this.cond(condition, bodyBlock, exit);
+    else this.b.jumpTo(bodyBlock);
+    this.b.setBlock(bodyBlock);
+    this.#loops.push({ breakTo: exit, continueTo: step });
+    this.#iters.push({ addr: it, depth: this.#inline.length });
+    try {
+      this.statement(body);
+    } finally {
+      this.#loops.pop();
+      this.#iters.pop();
+    }
+    this.b.jumpTo(step);
+    this.b.setBlock(step);
+    if (incrementor && !counted) {
+      this.at(incrementor);
+      this.expr(incrementor, undefined, true);
+    }
+    this.b.jumpTo(head);
+    this.b.setBlock(exit);
+    this.#iterCall("bpf_iter_num_destroy", [reg(it)]);
   }
 
   /** Whether TypeScript's type of `e` at this point still includes null. */
@@ -1518,7 +1758,7 @@ export class Lowerer {
   // ------------------------------------------------------------------------------------------------
   // User functions (inlined).
 
-  /** Inlines a call to a module-level user function. */
+  /** Lowers a call to a module-level user function: inlined, or a bpf-to-bpf call (subprograms.ts). */
   inlineCall(decl: ts.FunctionDeclaration, call: ts.CallExpression): Value {
     if (this.#inline.some((f) => f.decl === decl)) this.report(call, D.Limit, `recursive call of ${decl.name?.text ?? "function"}: eBPF has no recursion`);
     if (this.#inline.length > 16) this.report(call, D.Limit, "calls nested too deeply");
@@ -1526,6 +1766,7 @@ export class Lowerer {
     if (decl.asteriskToken || decl.modifiers?.some((m) => m.kind === ts.SyntaxKind.AsyncKeyword)) this.report(decl, D.Async, "async functions and generators are not supported");
     const resultTy: Ty = decl.type ? (decl.type.kind === ts.SyntaxKind.VoidKeyword ? VOID : this.m.typeOfNode(decl.type)) : VOID;
     if (!decl.type && hasValueReturn(decl.body)) this.report(decl.name ?? decl, D.UnsizedType, `annotate the return type of ${decl.name?.text ?? "this function"} (e.g. \`: u32\`)`);
+    const sub = this.m.subprograms?.target(this, decl, call, resultTy);
     const args = call.arguments.map((a, i) => {
       const p = decl.parameters[i];
       const pty = p?.type ? this.m.typeOfNode(p.type) : undefined;
@@ -1533,6 +1774,25 @@ export class Lowerer {
       const v = this.expr(a, pty);
       return pty ? this.coerce(this.value(v, a), pty, a) : v;
     });
+    if (sub) {
+      const ops = decl.parameters.map((p, i) => {
+        let v = args[i];
+        if (!v) {
+          if (!p.initializer) this.report(call, D.TypeMismatch, `missing argument ${p.name.getText()}`);
+          const pty = this.m.typeOfNode(p.type!);
+          v = this.coerce(this.value(this.expr(p.initializer, pty), p.initializer), pty, p.initializer);
+        }
+        return this.operandOf(v, call.arguments[i] ?? call);
+      });
+      this.at(call);
+      if (resultTy.k === "void") {
+        this.b.emit({ op: "callFn", fn: sub.name, args: ops });
+        return { ty: VOID, op: imm(0) };
+      }
+      const dst = this.b.reg();
+      this.b.emit({ op: "callFn", fn: sub.name, args: ops, dst });
+      return { ty: resultTy, op: reg(dst) };
+    }
     const exit = this.b.block();
     const result = resultTy.k === "void" ? undefined : this.b.reg();
     const saved = this.b.loc;
@@ -1568,6 +1828,27 @@ export class Lowerer {
 
 // --------------------------------------------------------------------------------------------------
 // Helpers.
+
+/** The kernel's cap on iterations of one bpf_loop / number iterator (BPF_MAX_LOOPS, 1 << 23). */
+export const MAX_LOOPS = 1 << 23;
+/**
+ * A `for` loop with a constant bound runs more rounds than this: lowered as a run-time loop (open-coded
+ * iterator) where the target kernel has one, instead of leaving the verifier to walk every round.
+ */
+export const WALKED_LOOP_MAX_TRIPS = 4096;
+const ITER_KFUNCS = ["bpf_iter_num_new", "bpf_iter_num_next", "bpf_iter_num_destroy"] as const;
+
+/** Whether `node` assigns (=, op=, ++, --) one of `syms`. */
+function assigns(node: ts.Node, symbolOf: (n: ts.Node) => ts.Symbol | undefined, syms: readonly ts.Symbol[]): boolean {
+  let found = false;
+  const visit = (n: ts.Node): void => {
+    if (ts.isBinaryExpression(n) && n.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && n.operatorToken.kind <= ts.SyntaxKind.LastAssignment && ts.isIdentifier(n.left) && syms.includes(symbolOf(n.left)!)) found = true;
+    if ((ts.isPostfixUnaryExpression(n) || ts.isPrefixUnaryExpression(n)) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken) && ts.isIdentifier(n.operand) && syms.includes(symbolOf(n.operand)!)) found = true;
+    if (!found) ts.forEachChild(n, visit);
+  };
+  visit(node);
+  return found;
+}
 
 export type ArithOp = "add" | "sub" | "mul" | "div" | "mod" | "or" | "and" | "xor" | "lsh" | "rsh" | "arsh" | "shr";
 

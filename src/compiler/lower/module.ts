@@ -19,6 +19,7 @@ import { isLayout, Lowerer, tyOfLayout } from "./function.js";
 import { MAP_KINDS, required as requiredEntries, type MapOptionsReader } from "./maps.js";
 import { BTF_MARKER, KernelTypes } from "./kernel.js";
 import { LogTable } from "./log.js";
+import { Subprograms, type LoweredSubprogram } from "./subprograms.js";
 
 /** One lowered program. */
 export interface LoweredProgram {
@@ -42,6 +43,8 @@ export interface LoweredModule {
   /** Kernel functions the programs call (`.ksyms` externs). */
   readonly externs: CompiledExtern[];
   readonly structOps: CompiledStructOps[];
+  /** User functions compiled as bpf-to-bpf subprograms (static, in .text). */
+  readonly subprograms: LoweredSubprogram[];
 }
 
 
@@ -297,6 +300,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
     compiledGlobals.push({ name, section, type: cTypeOf(ty), offset, size, ...(init ? { init } : {}), global: true });
   };
 
+  const subprograms = new Subprograms(program.getSourceFiles().filter((f) => !f.isDeclarationFile && !isLibraryFile(f.fileName)), diagnostics, []);
   const log = new LogTable({
     global: (section, g, align) => {
       const offset = place(section, g.size, align);
@@ -307,6 +311,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
   });
   const ctx: ModuleContext = {
     log,
+    subprograms,
     checker,
     consts,
     kernel,
@@ -473,7 +478,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
   } catch (e) {
     if (!(e instanceof Diagnosed)) throw e;
   }
-  return { programs, maps: [...mapsByName.values()].map((m) => m.compiled), globals: compiledGlobals, license, diagnostics, kernel, externs: [...externs.values()], structOps };
+  return { programs, maps: [...mapsByName.values()].map((m) => m.compiled), globals: compiledGlobals, license, diagnostics, kernel, externs: [...externs.values()], structOps, subprograms: subprograms.lowered };
 }
 
 function skip(e: ts.Expression): ts.Expression {
