@@ -1,0 +1,53 @@
+// Kernel data compiled from TypeScript: integer arrays of kernel structs (`task.comm`) read by constant
+// and run-time index and copied whole, through a BTF pointer (tp_btf, direct loads) and a plain kernel
+// address (raw_tp, bpf_probe_read_kernel), checked on the exec of a process whose name the test chose.
+
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import type { Collection } from "../../src/runtime/collection.js";
+import { loadFixture } from "../helpers/compile-ts.js";
+import { privileged } from "../helpers/privileges.js";
+
+/** 15 bytes: the longest comm the kernel keeps (16 with the NUL). */
+const NAME = "wkd-kdata-comm1";
+
+const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
+
+describe("compiler: kernel arrays", privileged(), () => {
+  let coll: Collection;
+  let dir: string;
+  before(() => {
+    coll = loadFixture("kernel-data.bpf.ts");
+    dir = mkdtempSync(join(tmpdir(), "tsbpf-wkd-"));
+  });
+  after(() => {
+    coll?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("task.comm by constant index, bounded run-time index and whole, via tp_btf and raw_tp", () => {
+    coll.map("indices").setRaw(u32(0), u32(3));
+    coll.map("indices").setRaw(u32(1), u32(16));
+    using _a = coll.program("execBtf").attach();
+    using _b = coll.program("execRaw").attach();
+    // The exec'd file's base name becomes the task's comm.
+    const exe = join(dir, NAME);
+    symlinkSync("/bin/true", exe);
+    const child = spawnSync(exe);
+    assert.equal(child.status, 0);
+    const want = Buffer.alloc(16);
+    want.write(NAME, "latin1");
+    for (const map of ["viaBtf", "viaRaw"]) {
+      const raw = coll.map(map).getRaw(u32(child.pid!));
+      assert.ok(raw, `${map} saw the exec of ${child.pid}`);
+      const b = Buffer.from(raw);
+      assert.deepEqual([...b.subarray(0, 5)], [0x77, 0x6b, 0x64, 0x2d, 0], `${map}: comm[0..2] "wkd", comm[i] for i = 3 "-", comm[16] reads 0`);
+      assert.deepEqual(b.subarray(8, 24), want, `${map}: the whole comm copied into a local`);
+      assert.deepEqual(b.subarray(24, 40), want, `${map}: the whole comm read as a string`);
+    }
+  });
+});

@@ -1,0 +1,68 @@
+// Kernel data in the kernel language (src/compiler/lower/kernel-data.ts): the compile-time rules of
+// kernel arrays (bounds of a constant index, the destination of a whole copy) and kernel bitfields.
+
+import assert from "node:assert/strict";
+import { resolve } from "node:path";
+import { test } from "node:test";
+import { compile, DiagnosticCode as D } from "../../src/compiler/index.js";
+import { TS_FIXTURES } from "../helpers/compile-ts.js";
+
+let n = 0;
+function diagnose(source: string): { code: string; line: number; message: string }[] {
+  const path = resolve(TS_FIXTURES, `virtual-kernel-data-${process.pid}-${n++}.bpf.ts`);
+  const r = compile(path, { sources: new Map([[path, source]]) });
+  return r.diagnostics.map((d) => ({ code: d.code, line: d.line, message: d.message }));
+}
+
+/** A raw_tp program (plain kernel pointers) and a tp_btf one (BTF pointers) around `body`. */
+const both = (body: string) => [
+  `import { rawTracepoint, btfTracepoint, bpf, HashMap, struct, array, bytes, cstring, u8, u32 } from "tsbpf/kernel";
+const S = struct({ small: array(u8, 8), name: cstring(16), wide: cstring(32), words: array(u32, 4) });
+const out = new HashMap({ maxEntries: 1, key: u32, value: S });
+export const p = rawTracepoint("sched_process_exec", (ctx) => {
+  const task = bpf.currentTask();
+  const s = S.zero();
+${body}
+  out.update(0, s);
+  return 0;
+});`,
+  `import { rawTracepoint, btfTracepoint, bpf, HashMap, struct, array, bytes, cstring, u8, u32 } from "tsbpf/kernel";
+const S = struct({ small: array(u8, 8), name: cstring(16), wide: cstring(32), words: array(u32, 4) });
+const out = new HashMap({ maxEntries: 1, key: u32, value: S });
+export const p = btfTracepoint("sched_process_exec", (ctx) => {
+  const task = bpf.currentTask();
+  const s = S.zero();
+${body}
+  out.update(0, s);
+  return 0;
+});`,
+];
+
+test("kernel arrays: constant and run-time indices, whole copies into locals and fields compile", () => {
+  for (const src of both(`  s.small[0] = task.comm[15];
+  const i: u32 = bpf.random();
+  s.small[1] = task.comm[i];
+  const c = task.comm;
+  s.small[2] = c[i & 7];
+  for (const b of task.comm) s.small[3] += b;
+  s.name = task.comm as unknown as string;
+  s.wide = task.comm as unknown as string;
+  bpf.probeReadKernelStr(s.name, task.comm);`)) {
+    assert.deepEqual(diagnose(src), []);
+  }
+});
+
+test("kernel arrays: a constant index past the end is a compile error", () => {
+  for (const src of both(`  s.small[0] = task.comm[16];`)) {
+    assert.deepEqual(diagnose(src), [{ code: D.ConstantRange, line: 7, message: "index 16 is out of bounds (length 16)" }]);
+  }
+});
+
+test("kernel arrays: a whole copy needs a destination of the same element size, long enough", () => {
+  for (const src of both(`  s.small = task.comm as unknown as number[];\n  s.words = task.comm as unknown as number[];`)) {
+    assert.deepEqual(diagnose(src).map((d) => [d.code, d.line, d.message]), [
+      [D.TypeMismatch, 7, "kernel array u8[16] does not fit in 8 elements; make the destination at least 16 long"],
+      [D.TypeMismatch, 8, "kernel array u8[16] cannot be copied into array (16 bytes); the destination must be an array of 1-byte elements (a cstring or bytes field for char arrays)"],
+    ]);
+  }
+});
