@@ -1,6 +1,7 @@
 // Kernel data compiled from TypeScript: integer arrays of kernel structs (`task.comm`) read by constant
-// and run-time index and copied whole, through a BTF pointer (tp_btf, direct loads) and a plain kernel
-// address (raw_tp, bpf_probe_read_kernel), checked on the exec of a process whose name the test chose.
+// and run-time index and copied whole, and a bitfield read with CO-RE bitfield relocations
+// (`task.in_execve`), through a BTF pointer (tp_btf, direct loads) and a plain kernel address (raw_tp,
+// bpf_probe_read_kernel), checked on the fork and exec of a process whose name the test chose.
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -17,7 +18,7 @@ const NAME = "wkd-kdata-comm1";
 
 const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
 
-describe("compiler: kernel arrays", privileged(), () => {
+describe("compiler: kernel arrays and bitfields", privileged(), () => {
   let coll: Collection;
   let dir: string;
   before(() => {
@@ -29,11 +30,13 @@ describe("compiler: kernel arrays", privileged(), () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test("task.comm by constant index, bounded run-time index and whole, via tp_btf and raw_tp", () => {
+  test("task.comm by constant index, bounded run-time index and whole, task.in_execve, via tp_btf and raw_tp", () => {
     coll.map("indices").setRaw(u32(0), u32(3));
     coll.map("indices").setRaw(u32(1), u32(16));
     using _a = coll.program("execBtf").attach();
     using _b = coll.program("execRaw").attach();
+    using _c = coll.program("forkedBtf").attach();
+    using _d = coll.program("forkedRaw").attach();
     // The exec'd file's base name becomes the task's comm.
     const exe = join(dir, NAME);
     symlinkSync("/bin/true", exe);
@@ -48,6 +51,12 @@ describe("compiler: kernel arrays", privileged(), () => {
       assert.deepEqual([...b.subarray(0, 5)], [0x77, 0x6b, 0x64, 0x2d, 0], `${map}: comm[0..2] "wkd", comm[i] for i = 3 "-", comm[16] reads 0`);
       assert.deepEqual(b.subarray(8, 24), want, `${map}: the whole comm copied into a local`);
       assert.deepEqual(b.subarray(24, 40), want, `${map}: the whole comm read as a string`);
+      assert.equal(b[5], 1, `${map}: task.in_execve (a bitfield) is set while the task execs`);
+    }
+    for (const map of ["forkBtf", "forkRaw"]) {
+      const raw = coll.map(map).getRaw(u32(child.pid!));
+      assert.ok(raw, `${map} saw the fork of ${child.pid}`);
+      assert.equal(new DataView(raw.buffer, raw.byteOffset).getUint32(0, true), 0x100, `${map}: the forking task's in_execve bit is clear`);
     }
   });
 });

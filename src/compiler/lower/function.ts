@@ -18,7 +18,7 @@ import {
 import type { ModuleContext } from "./context.js";
 import { argumentValue, lowerCall } from "./intrinsics.js";
 import { KernelTypes, type KernelMember } from "./kernel.js";
-import { copyKernelArray, kernelArray, kernelArrayElement } from "./kernel-data.js";
+import { copyKernelArray, kernelArray, kernelArrayElement, kernelBitfield } from "./kernel-data.js";
 import { dataLocField, tracefsField } from "./tracefs.js";
 import { imm, reg, type Local, type Place, type Value } from "./values.js";
 
@@ -796,8 +796,8 @@ export class Lowerer {
     if (id === undefined) this.report(e, D.KernelType, `${ty.btfKind} ${ty.name} is not in the kernel BTF`);
     const mem = this.m.kernel.member(id, name);
     if (!mem) this.report(e, D.KernelType, `${ty.btfKind} ${ty.name} has no member "${name}" in the kernel BTF`);
-    if (mem.bitfield) this.report(e, D.KernelType, `${ty.name}.${name} is a bitfield; reading kernel bitfields is not supported yet`);
     const base = this.b.toReg(obj.op);
+    if (mem.bitfield) return { k: "value", value: kernelBitfield(this, e, base, id, mem, ty.btf === true, `${ty.name}.${name}`), what: `${ty.name}.${name}` };
     let mty: Ty;
     switch (mem.kind.k) {
       case "int": mty = mem.kind.ty; break;

@@ -7,7 +7,7 @@ import { HELPER_IDS } from "../../sys/helper-ids.js";
 import type { AnyLayout } from "../../types/index.js";
 import { DiagnosticCode as D } from "../diagnostics.js";
 import type { VReg } from "../ir.js";
-import { showTy, type IntTy, type KernelArrayTy } from "../types.js";
+import { BOOL, showTy, type IntTy, type KernelArrayTy } from "../types.js";
 import type { Lowerer } from "./function.js";
 import type { KernelMember } from "./kernel.js";
 import { imm, reg, type Place, type Value } from "./values.js";
@@ -89,4 +89,75 @@ export function kernelArrayElement(L: Lowerer, e: ts.ElementAccessExpression, v:
   L.b.jumpTo(join);
   L.b.setBlock(join);
   return { k: "kmem", base: addr, offset: 0, size: esize, ty: a.elem, what };
+}
+
+/**
+ * The bits of bitfield `mem` of kernel type `rootId` at `base`, as libbpf's BPF_CORE_READ_BITFIELD
+ * reads them: the loader fills in the byte offset and size of the smallest aligned load that covers
+ * the field, and the left and right shifts that isolate it in a u64 (arithmetic right shift when the
+ * field is signed), each from a CO-RE relocation on the target kernel. The instructions' own values
+ * are the compile-time kernel's, computed as the loader computes them from the object's BTF.
+ */
+export function kernelBitfield(L: Lowerer, node: ts.Node, base: VReg, rootId: number, mem: KernelMember, btf: boolean, what: string): Value {
+  const kind = mem.kind;
+  if (kind.k !== "int" && kind.k !== "bool") return L.report(node, D.KernelType, `${what} is a bitfield of a type kernel programs cannot read`);
+  const ty: IntTy | typeof BOOL = kind.k === "int" ? kind.ty : BOOL;
+  const signed = kind.k === "int" && kind.ty.signed;
+  let byteSize = kind.k === "int" ? kind.ty.bits / 8 : 1;
+  let byteOff = Math.floor(mem.bitOffset / 8 / byteSize) * byteSize;
+  while (mem.bitOffset + mem.bitSize - byteOff * 8 > byteSize * 8) {
+    if (byteSize >= 8) return L.report(node, D.KernelType, `${what} straddles a 64-bit boundary; one load cannot read it`);
+    byteSize *= 2;
+    byteOff = Math.floor(mem.bitOffset / 8 / byteSize) * byteSize;
+  }
+  const lshift = 64 - (mem.bitOffset + mem.bitSize - byteOff * 8);
+  const rshift = 64 - mem.bitSize;
+  const K = L.m.kernel;
+  const core = (kind: "field_byte_offset" | "field_byte_size" | "field_lshift_u64" | "field_rshift_u64" | "field_signed", value: number): VReg => {
+    const r = L.b.reg();
+    L.b.emit({ op: "coreValue", dst: r, core: K.coreAccess(kind, rootId, mem.path), value: BigInt(value) });
+    return r;
+  };
+  const addr = L.b.reg();
+  L.b.emit({ op: "alu", alu: "add", bits: 64, dst: addr, a: reg(base), b: reg(core("field_byte_offset", byteOff)) });
+  const size = core("field_byte_size", byteSize);
+  const val = L.b.reg();
+  if (btf) {
+    // A BTF pointer: a direct load of the relocated size (the verifier follows only the branch the
+    // relocated constant takes).
+    const join = L.b.block();
+    for (const n of [1, 2, 4] as const) {
+      const load = L.b.block(), next = L.b.block();
+      L.b.terminate({ op: "br", cond: "eq", bits: 64, a: size, b: imm(n), then: load, else: next });
+      L.b.setBlock(load);
+      L.b.emit({ op: "load", size: n, dst: val, base: addr, offset: 0 });
+      L.b.jumpTo(join);
+      L.b.setBlock(next);
+    }
+    L.b.emit({ op: "load", size: 8, dst: val, base: addr, offset: 0 });
+    L.b.jumpTo(join);
+    L.b.setBlock(join);
+  } else {
+    const slot = L.b.slot(8, 8, "bitfield");
+    const buf = L.b.reg();
+    L.b.emit({ op: "stackAddr", dst: buf, slot, offset: 0 });
+    L.b.emit({ op: "store", size: 8, base: buf, offset: 0, value: imm(0) });
+    L.b.emit({ op: "call", helper: HELPER_IDS.probe_read_kernel, args: [reg(buf), reg(size), reg(addr)] });
+    L.b.emit({ op: "load", size: 8, dst: val, base: buf, offset: 0 });
+  }
+  const shifted = L.b.reg();
+  L.b.emit({ op: "alu", alu: "lsh", bits: 64, dst: shifted, a: reg(val), b: reg(core("field_lshift_u64", lshift)) });
+  const rs = core("field_rshift_u64", rshift);
+  const out = L.b.reg();
+  const isSigned = core("field_signed", signed ? 1 : 0);
+  const sgn = L.b.block(), uns = L.b.block(), done = L.b.block();
+  L.b.terminate({ op: "br", cond: "ne", bits: 64, a: isSigned, b: imm(0), then: sgn, else: uns });
+  L.b.setBlock(sgn);
+  L.b.emit({ op: "alu", alu: "arsh", bits: 64, dst: out, a: reg(shifted), b: reg(rs) });
+  L.b.jumpTo(done);
+  L.b.setBlock(uns);
+  L.b.emit({ op: "alu", alu: "rsh", bits: 64, dst: out, a: reg(shifted), b: reg(rs) });
+  L.b.jumpTo(done);
+  L.b.setBlock(done);
+  return { ty, op: reg(out) };
 }
