@@ -5,6 +5,8 @@ import assert from "node:assert/strict";
 import { resolve } from "node:path";
 import { test } from "node:test";
 import { compile, DiagnosticCode as D } from "../../src/compiler/index.js";
+import { CoreReloKind } from "../../src/btf/types.js";
+import { readCollectionSpec } from "../../src/object/reader.js";
 import { TS_FIXTURES } from "../helpers/compile-ts.js";
 
 let n = 0;
@@ -64,5 +66,51 @@ test("kernel arrays: a whole copy needs a destination of the same element size, 
       [D.TypeMismatch, 7, "kernel array u8[16] does not fit in 8 elements; make the destination at least 16 long"],
       [D.TypeMismatch, 8, "kernel array u8[16] cannot be copied into array (16 bytes); the destination must be an array of 1-byte elements (a cstring or bytes field for char arrays)"],
     ]);
+  }
+});
+
+test("kernel bitfields: the five CO-RE bitfield relocations on task_struct.in_execve, with the compile-time kernel's values", () => {
+  for (const kind of ["rawTracepoint", "btfTracepoint"]) {
+    const path = resolve(TS_FIXTURES, `virtual-kernel-data-${process.pid}-${n++}.bpf.ts`);
+    const source = `import { ${kind}, bpf, HashMap, type u32 } from "tsbpf/kernel";
+const out = new HashMap<u32, u32>({ maxEntries: 1 });
+export const p = ${kind}("sched_process_exec", (ctx) => {
+  out.update(0, bpf.currentTask().in_execve);
+  return 0;
+});`;
+    const r = compile(path, { sources: new Map([[path, source]]) });
+    assert.deepEqual(r.diagnostics, []);
+    const spec = readCollectionSpec(r.object!);
+    const prog = spec.programs.get("p")!;
+    const relos = prog.instructions.flatMap((insn, i) => {
+      const relo = prog.metas[i]!.coreRelo;
+      return relo ? [{ kind: relo.kind, access: relo.accessStr, typeId: relo.typeId, imm: insn.constant }] : [];
+    });
+    // The object's BTF: the access string names task_struct's member in_execve, a 1-bit bitfield.
+    const btf = spec.btf!;
+    const access = relos[0]!.access;
+    const root = btf.type(btf.resolve(relos[0]!.typeId));
+    assert.equal(root.kind === "struct" && root.name, "task_struct");
+    const member = (root as Extract<typeof root, { kind: "struct" }>).members[Number(access.split(":")[1])]!;
+    assert.equal(member.name, "in_execve");
+    assert.equal(member.bitfieldSize, 1);
+    const byteOff = Math.floor(member.bitOffset / 32) * 4;
+    assert.deepEqual(
+      relos.map((x) => [x.kind, x.access === access ? x.imm : "another access"]).sort((a, b) => Number(a[0]) - Number(b[0])),
+      [
+        [CoreReloKind.FieldByteOffset, BigInt(byteOff)],
+        [CoreReloKind.FieldByteSize, 4n],
+        [CoreReloKind.FieldSigned, 0n],
+        [CoreReloKind.FieldLShiftU64, BigInt(64 - (member.bitOffset + 1 - byteOff * 8))],
+        [CoreReloKind.FieldRShiftU64, 63n],
+      ],
+      `${kind}: the relocations of the bitfield read`,
+    );
+  }
+});
+
+test("kernel bitfields are read-only", () => {
+  for (const src of both(`  task.in_execve = 1;`)) {
+    assert.ok(diagnose(src).some((d) => d.code === D.TypeMismatch && d.line === 7 && /task_struct\.in_execve is read-only/.test(d.message)), JSON.stringify(diagnose(src)));
   }
 });
