@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Collection } from "../../src/runtime/collection.js";
+import { RingBufReader } from "../../src/runtime/ringbuf.js";
 import { loadFixture } from "../helpers/compile-ts.js";
 import { privileged } from "../helpers/privileges.js";
 
@@ -51,7 +52,17 @@ describe("compiler: kernel arrays and bitfields", privileged(), () => {
       assert.deepEqual([...b.subarray(0, 5)], [0x77, 0x6b, 0x64, 0x2d, 0], `${map}: comm[0..2] "wkd", comm[i] for i = 3 "-", comm[16] reads 0`);
       assert.deepEqual(b.subarray(8, 24), want, `${map}: the whole comm copied into a local`);
       assert.deepEqual(b.subarray(24, 40), want, `${map}: the whole comm read as a string`);
+      assert.deepEqual(b.subarray(40, 56), want, `${map}: the whole comm assigned to a cstring field`);
       assert.equal(b[5], 1, `${map}: task.in_execve (a bitfield) is set while the task execs`);
+    }
+    // Both programs copied the whole comm into a ring buffer record's cstring and (longer) bytes fields.
+    const recs: Buffer[] = [];
+    using reader = new RingBufReader(coll.map("records"));
+    reader.drain((r) => void (new DataView(r.buffer, r.byteOffset).getUint32(0, true) === child.pid && recs.push(Buffer.from(r))));
+    assert.equal(recs.length, 2, "one record from each program");
+    for (const r of recs) {
+      assert.deepEqual(r.subarray(4, 20), want);
+      assert.deepEqual(r.subarray(20, 40), Buffer.concat([want, Buffer.alloc(4)]), "zero-filled past the array");
     }
     for (const map of ["forkBtf", "forkRaw"]) {
       const raw = coll.map(map).getRaw(u32(child.pid!));

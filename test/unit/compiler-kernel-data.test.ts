@@ -90,8 +90,9 @@ export const p = ${kind}("sched_process_exec", (ctx) => {
     const btf = spec.btf!;
     const access = relos[0]!.access;
     const root = btf.type(btf.resolve(relos[0]!.typeId));
-    assert.equal(root.kind === "struct" && root.name, "task_struct");
-    const member = (root as Extract<typeof root, { kind: "struct" }>).members[Number(access.split(":")[1])]!;
+    if (root.kind !== "struct") assert.fail(`the relocations' root is a ${root.kind}`);
+    assert.equal(root.name, "task_struct");
+    const member = root.members[Number(access.split(":")[1])]!;
     assert.equal(member.name, "in_execve");
     assert.equal(member.bitfieldSize, 1);
     const byteOff = Math.floor(member.bitOffset / 32) * 4;
