@@ -31,7 +31,7 @@ export type Ty =
   | { readonly k: "lit"; readonly big: boolean }
   | { readonly k: "mem"; readonly layout: AnyLayout }
   | { readonly k: "ref"; readonly to: IntTy | { readonly k: "bool" } }
-  | { readonly k: "kptr"; readonly name: string; readonly btfKind: "struct" | "union"; readonly btf?: true }
+  | { readonly k: "kptr"; readonly name: string; readonly btfKind: "struct" | "union"; readonly btf?: true; readonly anon?: AnonymousMember }
   | KernelArrayTy
   | { readonly k: "ctx"; readonly args?: true }
   | { readonly k: "map"; readonly name: string }
@@ -52,6 +52,19 @@ export interface KernelArrayTy {
   readonly size: number;
   readonly align: 1 | 2 | 4 | 8;
   readonly btf?: true;
+}
+
+/**
+ * A kernel member whose type is an anonymous struct/union (`in6_addr.in6_u`): CO-RE relocations need a
+ * named root, so accesses through it continue the access path of its named ancestor `rootId` (whose
+ * address the kptr's value is): `path`/`offset` lead from the ancestor to the member, `id` is the
+ * anonymous type.
+ */
+export interface AnonymousMember {
+  readonly id: number;
+  readonly rootId: number;
+  readonly path: readonly number[];
+  readonly offset: number;
 }
 
 export const U8: IntTy = { k: "int", bits: 8, signed: false };

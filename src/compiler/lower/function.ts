@@ -792,10 +792,14 @@ export class Lowerer {
   /** `parent.member` on a kernel struct: a place in kernel memory. */
   kernelMember(e: ts.Node, obj: Value, name: string): Place {
     const ty = obj.ty as Extract<Ty, { k: "kptr" }>;
-    const id = this.m.kernel.find(ty.name, ty.btfKind);
-    if (id === undefined) this.report(e, D.KernelType, `${ty.btfKind} ${ty.name} is not in the kernel BTF`);
-    const mem = this.m.kernel.member(id, name);
-    if (!mem) this.report(e, D.KernelType, `${ty.btfKind} ${ty.name} has no member "${name}" in the kernel BTF`);
+    const own = ty.anon?.id ?? this.m.kernel.find(ty.name, ty.btfKind);
+    if (own === undefined) this.report(e, D.KernelType, `${ty.btfKind} ${ty.name} is not in the kernel BTF`);
+    const found = this.m.kernel.member(own, name);
+    if (!found) this.report(e, D.KernelType, `${ty.btfKind} ${ty.name} has no member "${name}" in the kernel BTF`);
+    // Inside an anonymous type, the access continues from its named ancestor.
+    const a = ty.anon;
+    const id = a ? a.rootId : own;
+    const mem: KernelMember = a ? { ...found, path: [...a.path, ...found.path], offset: a.offset + found.offset, bitOffset: a.offset * 8 + found.bitOffset } : found;
     const base = this.b.toReg(obj.op);
     if (mem.bitfield) return { k: "value", value: kernelBitfield(this, e, base, id, mem, ty.btf === true, `${ty.name}.${name}`), what: `${ty.name}.${name}` };
     let mty: Ty;
@@ -806,7 +810,12 @@ export class Lowerer {
         mty = mem.kind.target ? { k: "kptr", name: mem.kind.target.name, btfKind: mem.kind.target.btfKind, ...(ty.btf ? { btf: true as const } : {}) } : U64;
         break;
       case "struct": {
-        if (!mem.kind.name) this.report(e, D.KernelType, `${ty.name}.${name} has an anonymous type; CO-RE needs named types`);
+        if (!mem.kind.name) {
+          // An anonymous type: the same address, later reads relative to the named ancestor.
+          const anon = { id: mem.kind.id, rootId: id, path: mem.path, offset: mem.offset };
+          const inner: Ty = { k: "kptr", name: `${ty.name}.${name}`, btfKind: mem.kind.btfKind, anon, ...(ty.btf ? { btf: true as const } : {}) };
+          return { k: "value", value: { ty: inner, op: reg(base) }, what: name };
+        }
         // Embedded struct: its address; later reads are relative to it.
         const addr = this.kernelFieldAddress(base, id, mem.path, mem.offset);
         const inner: Ty = { k: "kptr", name: mem.kind.name, btfKind: mem.kind.btfKind, ...(ty.btf ? { btf: true as const } : {}) };
