@@ -8,11 +8,15 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createConnection, createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { readCollectionSpec } from "../../src/index.js";
+import { attachIter } from "../../src/runtime/links/iter.js";
 import type { Collection } from "../../src/runtime/collection.js";
 import { RingBufReader } from "../../src/runtime/ringbuf.js";
-import { loadFixture } from "../helpers/compile-ts.js";
+import { compileTs, loadFixture } from "../helpers/compile-ts.js";
 import { privileged } from "../helpers/privileges.js";
+import { ProgramSet } from "../helpers/program-set.js";
 
 /** 15 bytes: the longest comm the kernel keeps (16 with the NUL). */
 const NAME = "wkd-kdata-comm1";
@@ -68,6 +72,34 @@ describe("compiler: kernel arrays and bitfields", privileged(), () => {
       const raw = coll.map(map).getRaw(u32(child.pid!));
       assert.ok(raw, `${map} saw the fork of ${child.pid}`);
       assert.equal(new DataView(raw.buffer, raw.byteOffset).getUint32(0, true), 0x100, `${map}: the forking task's in_execve bit is clear`);
+    }
+  });
+});
+
+describe("compiler: kernel arrays and bitfields of sockets (tcp iterator, BTF pointers)", privileged(), () => {
+  let set: ProgramSet;
+  before(() => {
+    set = new ProgramSet(readCollectionSpec(compileTs(join("test/fixtures/ts/kinds/kernel-data.bpf.ts"))));
+  });
+  after(() => set?.close());
+
+  test("skc_reuse and skc_ipv6only bitfields, skc_v6_daddr through the anonymous in6_u union", async () => {
+    // Node's TCP servers set SO_REUSEADDR (skc_reuse 1); ipv6Only sets IPV6_V6ONLY (skc_ipv6only 1).
+    const server = createServer();
+    await new Promise<void>((r) => server.listen({ port: 0, host: "::1", ipv6Only: true }, r));
+    const port = (server.address() as { port: number }).port;
+    const client = createConnection({ port, host: "::1" });
+    await new Promise<void>((r, j) => client.once("connect", r).once("error", j));
+    try {
+      using link = attachIter(set.program("tcp"));
+      const lines = (await link.text()).split("\n");
+      // "local-port remote-port reuse ipv6only daddr32[3] daddr"
+      assert.ok(lines.includes(`${port} 0 1 1 0 0000:0000:0000:0000:0000:0000:0000:0000`), `the listener on [::1]:${port} in ${JSON.stringify(lines)}`);
+      const mine = lines.find((l) => l.startsWith(`${client.localPort} ${port} `));
+      assert.equal(mine, `${client.localPort} ${port} 0 0 1000000 0000:0000:0000:0000:0000:0000:0000:0001`, "the client socket: connected to ::1");
+    } finally {
+      client.destroy();
+      server.close();
     }
   });
 });
