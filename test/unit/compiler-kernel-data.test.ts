@@ -7,6 +7,7 @@ import { test } from "node:test";
 import { compile, DiagnosticCode as D } from "../../src/compiler/index.js";
 import { CoreReloKind } from "../../src/btf/types.js";
 import { readCollectionSpec } from "../../src/object/reader.js";
+import { HELPER_IDS } from "../../src/sys/helper-ids.js";
 import { TS_FIXTURES } from "../helpers/compile-ts.js";
 
 let n = 0;
@@ -114,4 +115,26 @@ test("kernel bitfields are read-only", () => {
   for (const src of both(`  task.in_execve = 1;`)) {
     assert.ok(diagnose(src).some((d) => d.code === D.TypeMismatch && d.line === 7 && /task_struct\.in_execve is read-only/.test(d.message)), JSON.stringify(diagnose(src)));
   }
+});
+
+test("kernel arrays: BTF pointers are read with direct loads, plain kernel pointers with bpf_probe_read_kernel", () => {
+  const probeReads = (kind: string, body: string): number => {
+    const path = resolve(TS_FIXTURES, `virtual-kernel-data-${process.pid}-${n++}.bpf.ts`);
+    const source = `import { ${kind}, bpf, HashMap, type u32 } from "tsbpf/kernel";
+const out = new HashMap<u32, u32>({ maxEntries: 1 });
+export const p = ${kind}("sched_process_exec", (ctx) => {
+  const task = bpf.currentTask();
+  ${body}
+  return 0;
+});`;
+    const r = compile(path, { sources: new Map([[path, source]]) });
+    assert.deepEqual(r.diagnostics, []);
+    return readCollectionSpec(r.object!).programs.get("p")!.instructions.filter((i) => i.isCall && i.src === 0 && i.constant === BigInt(HELPER_IDS.probe_read_kernel)).length;
+  };
+  for (const body of ["out.update(0, task.comm[3]);", "const c = task.comm; out.update(0, c[15]);", "out.update(0, task.in_execve);"]) {
+    assert.equal(probeReads("btfTracepoint", body), 0, `tp_btf: ${body}`);
+    assert.equal(probeReads("rawTracepoint", body), 1, `raw_tp: ${body}`);
+  }
+  // A run-time index reads the element with the helper either way (direct loads need constant offsets).
+  assert.equal(probeReads("btfTracepoint", "const i: u32 = bpf.random(); out.update(0, task.comm[i]);"), 1);
 });
