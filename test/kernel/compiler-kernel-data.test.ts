@@ -57,6 +57,7 @@ describe("compiler: kernel arrays and bitfields", privileged(), () => {
       assert.deepEqual(b.subarray(8, 24), want, `${map}: the whole comm copied into a local`);
       assert.deepEqual(b.subarray(24, 40), want, `${map}: the whole comm read as a string`);
       assert.deepEqual(b.subarray(40, 56), want, `${map}: the whole comm assigned to a cstring field`);
+      assert.equal(b[6], NAME.length, `${map}: the non-NUL bytes of comm, counted up to task.comm.length`);
       assert.equal(b[5], 1, `${map}: task.in_execve (a bitfield) is set while the task execs`);
     }
     // Both programs copied the whole comm into a ring buffer record's cstring and (longer) bytes fields.

@@ -777,6 +777,9 @@ export class Lowerer {
     const obj = this.expr(e.expression);
     const ty = obj.ty;
     if (e.questionDotToken) this.report(e, D.UnsupportedSyntax, "optional chaining is not supported; check for null first");
+    // A fixed array's length is a constant (kernel arrays, local and field arrays).
+    const length = name !== "length" ? undefined : ty.k === "karray" ? ty.count : ty.k === "mem" && (ty.layout.kind === "array" || ty.layout.kind === "bytes") ? arrayInfo(ty.layout)?.length : undefined;
+    if (length !== undefined) return { k: "value", value: { ty: LIT, op: imm(length) }, what: "length" };
     if (ty.k === "mem") {
       const f = fieldOf(ty.layout, name);
       if (!f) this.report(e.name, D.TypeMismatch, `${showTy(ty)} has no field "${name}"`);
