@@ -20,6 +20,8 @@ export interface IntTy {
  *   reading it loads the scalar. Both `mem` and `ref` may be null until checked;
  * - `kptr`: a kernel object (BTF struct) reached through kernel memory, read with probe reads and CO-RE
  *   (`btf`: a pointer the verifier knows the BTF type of, read with direct CO-RE-relocated loads);
+ * - `karray`: an integer array embedded in a kernel struct (`task.comm`); its value is the array's
+ *   kernel address (CO-RE-relocated). Indexing reads one element; a whole read copies it (see {@link KernelArrayTy});
  * - `ctx`: the program's context pointer (`args`: its `ctx.args` view of named arguments); `map`: a map handle; `str`: a string literal.
  */
 export type Ty =
@@ -30,13 +32,41 @@ export type Ty =
   /** `readonly`: memory programs may not write (a `.rodata` variable or table, or part of one). */
   | { readonly k: "mem"; readonly layout: AnyLayout; readonly readonly?: true }
   | { readonly k: "ref"; readonly to: IntTy | { readonly k: "bool" } }
-  | { readonly k: "kptr"; readonly name: string; readonly btfKind: "struct" | "union"; readonly btf?: true }
+  | { readonly k: "kptr"; readonly name: string; readonly btfKind: "struct" | "union"; readonly btf?: true; readonly anon?: AnonymousMember }
+  | KernelArrayTy
   | { readonly k: "ctx"; readonly args?: true }
   | { readonly k: "map"; readonly name: string }
   | { readonly k: "str"; readonly value: string }
   | { readonly k: "layout"; readonly layout: AnyLayout }
   | { readonly k: "null" }
   | { readonly k: "never" };
+
+/**
+ * An integer array inside a kernel struct, reached through a kernel pointer: `count` elements of `elem`,
+ * `size` bytes. `btf`: the struct pointer is a BTF pointer (direct loads at constant offsets);
+ * otherwise reads go through bpf_probe_read_kernel. `align`: the alignment its offset is known to have.
+ */
+export interface KernelArrayTy {
+  readonly k: "karray";
+  readonly elem: IntTy;
+  readonly count: number;
+  readonly size: number;
+  readonly align: 1 | 2 | 4 | 8;
+  readonly btf?: true;
+}
+
+/**
+ * A kernel member whose type is an anonymous struct/union (`in6_addr.in6_u`): CO-RE relocations need a
+ * named root, so accesses through it continue the access path of its named ancestor `rootId` (whose
+ * address the kptr's value is): `path`/`offset` lead from the ancestor to the member, `id` is the
+ * anonymous type.
+ */
+export interface AnonymousMember {
+  readonly id: number;
+  readonly rootId: number;
+  readonly path: readonly number[];
+  readonly offset: number;
+}
 
 export const U8: IntTy = { k: "int", bits: 8, signed: false };
 export const U16: IntTy = { k: "int", bits: 16, signed: false };
@@ -81,6 +111,7 @@ export function showTy(t: Ty): string {
     case "mem": return t.layout.btfName ? `struct ${t.layout.btfName}` : `${t.layout.kind} (${t.layout.size} bytes)`;
     case "ref": return `reference to ${showTy(t.to)}`;
     case "kptr": return `kernel ${t.btfKind} ${t.name}`;
+    case "karray": return `kernel array ${showTy(t.elem)}[${t.count}]`;
     case "map": return `map ${t.name}`;
     case "str": return "string";
     default: return t.k;

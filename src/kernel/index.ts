@@ -3,7 +3,7 @@
 
 import type { AnyLayout, Infer, ScalarLayout } from "../types/index.js";
 import type { task_struct } from "./vmlinux.js";
-import type { KernelPtr } from "./types.js";
+import type { FixedArray, KernelPtr } from "./types.js";
 
 export { struct, union, array, bytes, cstring, padding } from "../types/index.js";
 export type { Infer, AnyLayout } from "../types/index.js";
@@ -255,7 +255,7 @@ export declare const bpf: {
   /** bpf_get_current_task as a kernel task_struct (fields read with CO-RE). */
   currentTask(): task_struct;
   /** bpf_probe_read_kernel of `dest`'s size from kernel address `src`. */
-  probeReadKernel(dest: object, src: u64): i64;
+  probeReadKernel(dest: object, src: u64 | FixedArray<number, number>): i64;
   /** bpf_probe_read_user of `dest`'s size from user address `src`. */
   probeReadUser(dest: object, src: u64): i64;
   /** bpf_copy_from_user of `dest`'s size from user address `src`, faulting the memory in: sleepable programs only. */
@@ -263,7 +263,7 @@ export declare const bpf: {
   /** bpf_probe_read_user_str: a NUL-terminated string into `dest`; returns the length incl. NUL or a negative errno. */
   probeReadUserStr(dest: Uint8Array | string, src: u64): i64;
   /** bpf_probe_read_kernel_str. */
-  probeReadKernelStr(dest: Uint8Array | string, src: u64): i64;
+  probeReadKernelStr(dest: Uint8Array | string, src: u64 | FixedArray<number, number>): i64;
   /** bpf_trace_printk with a literal format and up to 3 integer arguments. */
   printk(format: string, ...args: (number | bigint)[]): i64;
   /**

@@ -3,11 +3,14 @@
 
 /**
  * A C array of `N` elements of `T` inside a kernel struct (`u32 pids[4]` → `FixedArray<u32, 4>`).
- * Index it with a constant or a bounded index; `length` is the element count known at compile time.
+ * Index it with a constant or a run-time index (bounded: past the end reads 0); `length` is the element
+ * count known at compile time. `const a = task.comm` copies it into the program's stack; `for (const x of
+ * task.comm)` walks a copy.
  */
 export interface FixedArray<T, N extends number> {
   readonly length: N;
-  [index: number]: T;
+  readonly [index: number]: T;
+  [Symbol.iterator](): Iterator<T>;
 }
 
 /**

@@ -104,7 +104,7 @@ function addressOperand(L: Lowerer, e: ts.Expression, what: string): Operand {
     L.b.emit({ op: "mapValue", dst: r, map: ".rodata", offset: L.m.rodataString(v.ty.value) });
     return reg(r);
   }
-  if (v.ty.k === "mem" || v.ty.k === "kptr") return v.op;
+  if (v.ty.k === "mem" || v.ty.k === "kptr" || v.ty.k === "karray") return v.op;
   const s = L.value(v, e);
   if (s.ty.k === "int" && s.ty.bits === 64) return L.operandOf(s, e);
   return L.report(e, D.TypeMismatch, `${what}: %s and %p string/address conversions take a string, memory or a kernel address (u64), not ${showTy(s.ty)}`);

@@ -93,7 +93,7 @@ export function sizedMemArg(L: Lowerer, e: ts.Expression, what: string): { addr:
 /** A kernel address argument: a u64, a kernel object, or an embedded array's address. */
 export function addrArg(L: Lowerer, e: ts.Expression): Operand {
   const v = L.value(L.expr(e), e);
-  if (v.ty.k === "kptr" || v.ty.k === "mem") return v.op;
+  if (v.ty.k === "kptr" || v.ty.k === "mem" || v.ty.k === "karray") return v.op;
   if (v.ty.k === "int" && v.ty.bits === 64) return v.op;
   if (v.ty.k === "lit") return v.op;
   return L.report(e, D.TypeMismatch, `expected a kernel address (u64 or kernel object), got ${showTy(v.ty)}`);

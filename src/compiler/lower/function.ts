@@ -21,6 +21,7 @@ import type { ModuleContext } from "./context.js";
 import { argumentValue, lowerCall } from "./intrinsics.js";
 import { lowerTaggedTemplate } from "./log.js";
 import { KernelTypes, type KernelMember } from "./kernel.js";
+import { copyKernelArray, kernelArray, kernelArrayElement, kernelBitfield } from "./kernel-data.js";
 import { dataLocField, tracefsField } from "./tracefs.js";
 import { imm, reg, type Local, type Place, type Value } from "./values.js";
 
@@ -339,6 +340,8 @@ export class Lowerer {
       this.#declare(sym, { k: "const", value: v });
       return;
     }
+    // A kernel array becomes the variable's own copy on the stack.
+    if (v.ty.k === "karray" && !declared) v = this.#kernelArrayCopy(v, arrayLayoutOf(v.ty.elem, v.ty.count), d.initializer);
     let ty: Ty = declared ?? v.ty;
     if (ty.k === "lit") ty = ty.big ? I64 : I32;
     if (ty.k === "null") this.report(d, D.UnsizedType, `variable "${d.name.text}" needs a type`);
@@ -683,7 +686,8 @@ export class Lowerer {
 
   #forOf(s: ts.ForOfStatement): void {
     this.#scoped(() => {
-      const arr = this.expr(s.expression);
+      let arr = this.expr(s.expression);
+      if (arr.ty.k === "karray") arr = this.#kernelArrayCopy(arr, arrayLayoutOf(arr.ty.elem, arr.ty.count), s.expression);
       const layout = arr.ty.k === "mem" ? arr.ty.layout : undefined;
       const info = layout && arrayInfo(layout);
       if (!info) this.report(s.expression, D.UnsupportedSyntax, "for...of works on fixed-size arrays only");
@@ -1020,6 +1024,9 @@ export class Lowerer {
     const obj = this.expr(e.expression);
     const ty = obj.ty;
     if (e.questionDotToken) this.report(e, D.UnsupportedSyntax, "optional chaining is not supported; check for null first");
+    // A fixed array's length is a constant (kernel arrays, local and field arrays).
+    const length = name !== "length" ? undefined : ty.k === "karray" ? ty.count : ty.k === "mem" && (ty.layout.kind === "array" || ty.layout.kind === "bytes") ? arrayInfo(ty.layout)?.length : undefined;
+    if (length !== undefined) return { k: "value", value: { ty: LIT, op: imm(length) }, what: "length" };
     if (ty.k === "mem") {
       const f = fieldOf(ty.layout, name);
       if (!f) this.report(e.name, D.TypeMismatch, `${showTy(ty)} has no field "${name}"`);
@@ -1035,12 +1042,16 @@ export class Lowerer {
   /** `parent.member` on a kernel struct: a place in kernel memory. */
   kernelMember(e: ts.Node, obj: Value, name: string): Place {
     const ty = obj.ty as Extract<Ty, { k: "kptr" }>;
-    const id = this.m.kernel.find(ty.name, ty.btfKind);
-    if (id === undefined) this.report(e, D.KernelType, `${ty.btfKind} ${ty.name} is not in the kernel BTF`);
-    const mem = this.m.kernel.member(id, name);
-    if (!mem) this.report(e, D.KernelType, `${ty.btfKind} ${ty.name} has no member "${name}" in the kernel BTF`);
-    if (mem.bitfield) this.report(e, D.KernelType, `${ty.name}.${name} is a bitfield; reading kernel bitfields is not supported yet`);
+    const own = ty.anon?.id ?? this.m.kernel.find(ty.name, ty.btfKind);
+    if (own === undefined) this.report(e, D.KernelType, `${ty.btfKind} ${ty.name} is not in the kernel BTF`);
+    const found = this.m.kernel.member(own, name);
+    if (!found) this.report(e, D.KernelType, `${ty.btfKind} ${ty.name} has no member "${name}" in the kernel BTF`);
+    // Inside an anonymous type, the access continues from its named ancestor.
+    const a = ty.anon;
+    const id = a ? a.rootId : own;
+    const mem: KernelMember = a ? { ...found, path: [...a.path, ...found.path], offset: a.offset + found.offset, bitOffset: a.offset * 8 + found.bitOffset } : found;
     const base = this.b.toReg(obj.op);
+    if (mem.bitfield) return { k: "value", value: kernelBitfield(this, e, base, id, mem, ty.btf === true, `${ty.name}.${name}`), what: `${ty.name}.${name}` };
     let mty: Ty;
     switch (mem.kind.k) {
       case "int": mty = mem.kind.ty; break;
@@ -1049,14 +1060,21 @@ export class Lowerer {
         mty = mem.kind.target ? { k: "kptr", name: mem.kind.target.name, btfKind: mem.kind.target.btfKind, ...(ty.btf ? { btf: true as const } : {}) } : U64;
         break;
       case "struct": {
-        if (!mem.kind.name) this.report(e, D.KernelType, `${ty.name}.${name} has an anonymous type; CO-RE needs named types`);
+        if (!mem.kind.name) {
+          // An anonymous type: the same address, later reads relative to the named ancestor.
+          const anon = { id: mem.kind.id, rootId: id, path: mem.path, offset: mem.offset };
+          const inner: Ty = { k: "kptr", name: `${ty.name}.${name}`, btfKind: mem.kind.btfKind, anon, ...(ty.btf ? { btf: true as const } : {}) };
+          return { k: "value", value: { ty: inner, op: reg(base) }, what: name };
+        }
         // Embedded struct: its address; later reads are relative to it.
-        const addr = this.#kernelFieldAddress(base, id, mem.path, mem.offset);
+        const addr = this.kernelFieldAddress(base, id, mem.path, mem.offset);
         const inner: Ty = { k: "kptr", name: mem.kind.name, btfKind: mem.kind.btfKind, ...(ty.btf ? { btf: true as const } : {}) };
         return { k: "value", value: { ty: inner, op: reg(addr) }, what: name };
       }
       case "array":
-        return { k: "value", value: { ty: U64, op: reg(this.#kernelFieldAddress(base, id, mem.path, mem.offset)) }, what: name };
+        // An integer array is indexed or copied (kernel-data.ts); other arrays give their address.
+        if (mem.kind.elem && mem.kind.count) return { k: "value", value: kernelArray(this, base, id, mem, mem.kind.elem, mem.kind.count, ty.btf === true), what: `${ty.name}.${name}` };
+        return { k: "value", value: { ty: U64, op: reg(this.kernelFieldAddress(base, id, mem.path, mem.offset)) }, what: name };
       default:
         return this.report(e, D.KernelType, `${ty.name}.${name} has a type kernel programs cannot read yet`);
     }
@@ -1069,7 +1087,7 @@ export class Lowerer {
   }
 
   /** `base` + the CO-RE-relocated byte offset of the member at `path` of kernel type `rootId`. */
-  #kernelFieldAddress(base: VReg, rootId: number, path: readonly number[], localOffset: number): VReg {
+  kernelFieldAddress(base: VReg, rootId: number, path: readonly number[], localOffset: number): VReg {
     const off = this.b.reg();
     this.b.emit({ op: "coreValue", dst: off, core: this.m.kernel.coreAccess("field_byte_offset", rootId, path), value: BigInt(localOffset) });
     const addr = this.b.reg();
@@ -1228,6 +1246,7 @@ export class Lowerer {
     const fromContext = this.#contextArrayElement(e);
     if (fromContext) return fromContext;
     const obj = this.expr(e.expression);
+    if (obj.ty.k === "karray") return kernelArrayElement(this, e, obj, this.value(this.expr(e.argumentExpression), e.argumentExpression));
     if (obj.ty.k !== "mem") this.report(e, D.DynamicAccess, `cannot index ${showTy(obj.ty)}`);
     const info = arrayInfo(obj.ty.layout);
     if (!info) this.report(e, D.DynamicAccess, "only arrays and byte arrays can be indexed; struct fields are read by name");
@@ -1314,7 +1333,12 @@ export class Lowerer {
     const slot = this.b.slot(8, 8, "kread");
     const dstAddr = this.b.reg();
     this.b.emit({ op: "stackAddr", dst: dstAddr, slot, offset: 0 });
-    const src = this.#kernelFieldAddress(p.base, p.rootId, p.path, p.offset);
+    let src: VReg;
+    if (p.rootId !== undefined && p.path) src = this.kernelFieldAddress(p.base, p.rootId, p.path, p.offset);
+    else if (p.offset) {
+      src = this.b.reg();
+      this.b.emit({ op: "alu", alu: "add", bits: 64, dst: src, a: reg(p.base), b: imm(p.offset) });
+    } else src = p.base;
     if (size < 8) this.b.emit({ op: "store", size: 8, base: dstAddr, offset: 0, value: imm(0) });
     this.b.emit({ op: "call", helper: HELPER_IDS.probe_read_kernel, args: [reg(dstAddr), imm(size), reg(src)] });
     const v = this.b.reg();
@@ -1326,6 +1350,15 @@ export class Lowerer {
       return { ty: p.ty, op: reg(s) };
     }
     return { ty: p.ty, op: reg(v) };
+  }
+
+  /** A copy of kernel array `v` in a new stack slot, as `layout` (an array at least as long). */
+  #kernelArrayCopy(v: Value, layout: AnyLayout, node: ts.Node): Value {
+    const slot = this.b.slot(Math.ceil(layout.size / 8) * 8, 8, "kernel array");
+    const addr = this.b.reg();
+    this.b.emit({ op: "stackAddr", dst: addr, slot, offset: 0 });
+    copyKernelArray(this, addr, layout, 8, v, node, arrayInfo(layout));
+    return { ty: { k: "mem", layout }, op: reg(addr) };
   }
 
   /** Writes a value to a place. */
@@ -1342,6 +1375,12 @@ export class Lowerer {
     }
     const ty = p.ty;
     if (ty.k === "mem") {
+      if (v.ty.k === "karray") {
+        const dst = this.b.reg();
+        this.b.emit({ op: "alu", alu: "add", bits: 64, dst, a: reg(p.base), b: imm(p.offset) });
+        copyKernelArray(this, dst, ty.layout, ty.layout.align, v, node, arrayInfo(ty.layout));
+        return;
+      }
       // Aggregate assignment copies the bytes.
       const src = this.coerce(v, ty, node);
       const dst = this.b.reg();
@@ -1454,6 +1493,7 @@ export class Lowerer {
     }
     if (to.k === "mem") {
       if (v.ty.k === "null") return { ty: to, op: imm(0) };
+      if (v.ty.k === "karray") return this.#kernelArrayCopy(v, to.layout, node);
       if (v.ty.k !== "mem") this.report(node, D.TypeMismatch, `expected ${showTy(to)}, got ${showTy(v.ty)}`);
       if (v.ty.layout !== to.layout && v.ty.layout.size !== to.layout.size) this.report(node, D.TypeMismatch, `expected ${showTy(to)}, got ${showTy(v.ty)}`);
       return v;

@@ -29,6 +29,9 @@ export interface KernelMember {
   readonly path: readonly number[];
   readonly kind: KernelMemberKind;
   readonly bitfield: boolean;
+  /** For a bitfield: its bit offset within the root struct and its width in bits. */
+  readonly bitOffset: number;
+  readonly bitSize: number;
 }
 
 type MutableStruct = { kind: "struct" | "union"; name?: string; size: number; members: CMember[] };
@@ -106,25 +109,25 @@ export class KernelTypes {
   member(id: number, name: string): KernelMember | undefined {
     const found = this.#search(id, name, 0);
     if (!found) return undefined;
-    const { chain, offsetBits, memberType, bitfield } = found;
+    const { chain, offsetBits, memberType, bitfield, bitSize } = found;
     // Local type: mirror the chain of (anonymous) members into local structs.
     let local = this.local(id);
     const path: number[] = [];
     for (let i = 0; i < chain.length; i++) {
       const { member } = chain[i]!;
-      const idx = this.#localMember(local, member.name, () => this.#localType(member.type), member.bitOffset);
+      const idx = this.#localMember(local, member.name, () => this.#localType(member.type), member.bitOffset, i + 1 === chain.length ? bitSize : 0);
       path.push(idx);
       if (i + 1 < chain.length) local = this.local(this.btf.resolve(member.type));
     }
     const tid = this.btf.resolve(memberType);
-    return { offset: offsetBits / 8, size: bitfield ? 0 : this.btf.sizeof(tid), path, kind: this.#kindOf(tid), bitfield };
+    return { offset: Math.floor(offsetBits / 8), size: bitfield ? 0 : this.btf.sizeof(tid), path, kind: this.#kindOf(tid), bitfield, bitOffset: offsetBits, bitSize };
   }
 
-  #search(id: number, name: string, baseBits: number): { chain: { member: { name: string; type: number; bitOffset: number }; parentId: number }[]; offsetBits: number; memberType: number; bitfield: boolean } | undefined {
+  #search(id: number, name: string, baseBits: number): { chain: { member: { name: string; type: number; bitOffset: number }; parentId: number }[]; offsetBits: number; memberType: number; bitfield: boolean; bitSize: number } | undefined {
     const t = this.btf.type(this.btf.resolve(id));
     if (t.kind !== "struct" && t.kind !== "union") return undefined;
     for (const m of t.members) {
-      if (m.name === name) return { chain: [{ member: m, parentId: t.id }], offsetBits: baseBits + m.bitOffset, memberType: m.type, bitfield: m.bitfieldSize !== 0 };
+      if (m.name === name) return { chain: [{ member: m, parentId: t.id }], offsetBits: baseBits + m.bitOffset, memberType: m.type, bitfield: m.bitfieldSize !== 0, bitSize: m.bitfieldSize };
     }
     for (const m of t.members) {
       if (m.name !== "") continue;
@@ -223,14 +226,14 @@ export class KernelTypes {
     this.#accesses.length = 0;
   }
 
-  #localMember(local: CType, name: string, type: () => CType, bitOffset: number): number {
+  #localMember(local: CType, name: string, type: () => CType, bitOffset: number, bitSize = 0): number {
     const s = local as MutableStruct;
     const index = this.#memberIndex.get(s)!;
     const key = name === "" ? `#anon@${bitOffset}` : name;
     const have = index.get(key);
     if (have !== undefined) return have;
     // Keep members sorted by offset, as BTF consumers expect; indices are final once emitted, so append.
-    s.members.push({ name, type: type(), bitOffset });
+    s.members.push({ name, type: type(), bitOffset, ...(bitSize ? { bitSize } : {}) });
     index.set(key, s.members.length - 1);
     return s.members.length - 1;
   }

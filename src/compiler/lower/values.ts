@@ -24,13 +24,14 @@ export type Local =
  * - `value`: a read-only value with no location of its own (the address of an embedded kernel member);
  * - `mem`: `ty` at `base + offset` in directly accessible memory (stack, map value, packet, context);
  * - `kmem`: kernel memory at `base + offset` where `base` is a kernel address: reads use
- *   bpf_probe_read_kernel, the offset comes from a CO-RE relocation.
+ *   bpf_probe_read_kernel, the offset comes from a CO-RE relocation of the member at `path` of kernel
+ *   type `rootId` (without `rootId`, `base + offset` is the address itself: an array element).
  */
 export type Place =
   | { readonly k: "local"; readonly local: Extract<Local, { k: "reg" }> }
   | { readonly k: "value"; readonly value: Value; readonly what: string }
   | { readonly k: "mem"; readonly base: VReg; readonly offset: number; readonly ty: Ty; readonly core?: CoreAccess; readonly readonly?: boolean; readonly what: string }
-  | { readonly k: "kmem"; readonly base: VReg; readonly rootId: number; readonly path: readonly number[]; readonly offset: number; readonly size: number; readonly ty: Ty; readonly what: string };
+  | { readonly k: "kmem"; readonly base: VReg; readonly rootId?: number; readonly path?: readonly number[]; readonly offset: number; readonly size: number; readonly ty: Ty; readonly what: string };
 
 export const imm = (v: bigint | number): Operand => ({ imm: BigInt(v) });
 export const reg = (r: VReg): Operand => ({ reg: r });
