@@ -1,6 +1,7 @@
 // A small host C program the hook tests run inside cgroups and namespaces to make socket calls and
 // print what happened: `nettool tcp|udp|bind|sockopt ...` (compiled with cc, cached under .cache/host).
 
+import { SOCKET } from "../../src/sys/constants.js";
 import { hostProgram } from "./loader.js";
 
 const SOURCE = `/* tsbpf nettool: socket calls for the hook tests; prints one line saying what happened.
@@ -109,4 +110,14 @@ int main(int argc, char **argv)
 /** Path of the nettool executable (see the usage in its source). */
 export function nettool(): string {
   return hostProgram("tsbpf-nettool", SOURCE);
+}
+
+/** A struct sockaddr_in for `ip:port` (port in network order), as bind/connect take it. */
+export function sockaddrIn(ip: string, port: number): Uint8Array {
+  const b = new Uint8Array(16);
+  const v = new DataView(b.buffer);
+  v.setUint16(0, SOCKET.AF_INET, true);
+  v.setUint16(2, port, false);
+  b.set(ip.split(".").map(Number), 4);
+  return b;
 }

@@ -17,18 +17,9 @@ import { ATTACH_TYPE, LINK_TYPE, SOCKET } from "../../src/sys/constants.js";
 import { sys } from "../../src/sys/seam.js";
 import { compileAndRead, counterAt, sleep, u32, waitFor } from "../helpers/loader.js";
 import { createVethPair, netnsProblem, type VethPair } from "../helpers/netns.js";
-import { nettool } from "../helpers/nettool.js";
+import { nettool, sockaddrIn } from "../helpers/nettool.js";
 import { privileged } from "../helpers/privileges.js";
 import { needs } from "../helpers/needs.js";
-
-function sockaddrIn(ip: string, port: number): Uint8Array {
-  const b = new Uint8Array(16);
-  const v = new DataView(b.buffer);
-  v.setUint16(0, SOCKET.AF_INET, true);
-  v.setUint16(2, port, false);
-  b.set(ip.split(".").map(Number), 4);
-  return b;
-}
 
 function u64(n: number): Uint8Array {
   const b = new Uint8Array(8);

@@ -16,6 +16,7 @@ import { attachReuseport } from "../../src/runtime/links/socket.js";
 import { attachSockmap } from "../../src/runtime/links/sockmap.js";
 import { socketFd } from "../../src/runtime/links/targets.js";
 import { SOCKET } from "../../src/sys/constants.js";
+import { sockaddrIn } from "../helpers/nettool.js";
 import { sys } from "../../src/sys/seam.js";
 import { REPO_ROOT } from "../helpers/toolchain.js";
 import { compileTs, loadSource } from "../helpers/compile-ts.js";
@@ -354,15 +355,6 @@ export const evict = tc((ctx) => {
     }
   });
 });
-
-function sockaddrIn(ip: string, port: number): Uint8Array {
-  const b = new Uint8Array(16);
-  const v = new DataView(b.buffer);
-  v.setUint16(0, SOCKET.AF_INET, true);
-  v.setUint16(2, port, false);
-  b.set(ip.split(".").map(Number), 4);
-  return b;
-}
 
 async function udpSend(port: number, payloads: readonly string[]): Promise<void> {
   const tx = createSocket("udp4");
