@@ -12,23 +12,13 @@ import { attachUprobe, attachUprobeMulti } from "../../src/runtime/links/uprobe.
 import { resolveBinaryPath } from "../../src/runtime/links/binary-path.js";
 import { listLinks, openPinnedLink } from "../../src/runtime/links/list.js";
 import { progInfo } from "../../src/sys/bpf.js";
-import { bpffsProblem, bpffsScratch, compileAndRead, counterAt, readGlobal, spawnGated, waitFor } from "../helpers/loader.js";
+import { bpffsProblem, bpffsScratch, compileAndRead, counterAt, readGlobal, waitFor } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
-import { probeTarget } from "../helpers/probes.js";
+import { probeTarget, runProbeTarget as runTarget } from "../helpers/probes.js";
 import { needs } from "../helpers/needs.js";
 
 const SOURCE = "test/fixtures/c/probes/uprobe.bpf.c";
 
-/** Run probe_target for `n` rounds; `setup(pid)` runs before it starts. Resolves with its pid and output. */
-async function runTarget(n: number, setup?: (pid: number) => void): Promise<{ pid: number; code: number }> {
-  const child = spawnGated(probeTarget(), [String(n)]);
-  try {
-    setup?.(child.pid);
-  } finally {
-    child.go();
-  }
-  return { pid: child.pid, code: await child.exited };
-}
 
 describe("attach: uprobe", privileged(bpffsProblem), () => {
   let coll: Collection;

@@ -13,23 +13,13 @@ import { kprobeSupport } from "../../src/runtime/links/kprobe.js";
 import { attachUprobe, attachUprobeMulti } from "../../src/runtime/links/uprobe.js";
 import { REPO_ROOT } from "../helpers/toolchain.js";
 import { compileTs } from "../helpers/compile-ts.js";
-import { bpffsProblem, counterAt, spawnGated, u32 } from "../helpers/loader.js";
+import { bpffsProblem, counterAt, u32 } from "../helpers/loader.js";
 import { privileged } from "../helpers/privileges.js";
-import { probeTarget } from "../helpers/probes.js";
+import { probeTarget, runProbeTarget as runTarget } from "../helpers/probes.js";
 
 const KINDS = join(REPO_ROOT, "test/fixtures/ts/kinds");
 const loadKind = (name: string): Collection => loadCollection(readCollectionSpec(compileTs(join(KINDS, `${name}.bpf.ts`))));
 
-/** Run probe_target for `n` rounds (tsbpf_add(i, 2i) and tsbpf_mul(i, 3) each round, then one printf). */
-async function runTarget(n: number, setup?: (pid: number) => void): Promise<{ pid: number; code: number }> {
-  const child = spawnGated(probeTarget(), [String(n)]);
-  try {
-    setup?.(child.pid);
-  } finally {
-    child.go();
-  }
-  return { pid: child.pid, code: await child.exited };
-}
 
 const u64At = (coll: Collection, map: string, key: number): bigint | undefined => {
   const raw = coll.map(map).getRaw(u32(key));

@@ -18,28 +18,17 @@ function diagnose(source: string): { code: string; line: number; message: string
 }
 
 /** A raw_tp program (plain kernel pointers) and a tp_btf one (BTF pointers) around `body`. */
-const both = (body: string) => [
+const both = (body: string) => ["rawTracepoint", "btfTracepoint"].map((kind) =>
   `import { rawTracepoint, btfTracepoint, bpf, HashMap, struct, array, bytes, cstring, u8, u32 } from "tsbpf/kernel";
 const S = struct({ small: array(u8, 8), name: cstring(16), wide: cstring(32), words: array(u32, 4) });
 const out = new HashMap({ maxEntries: 1, key: u32, value: S });
-export const p = rawTracepoint("sched_process_exec", (ctx) => {
+export const p = ${kind}("sched_process_exec", (ctx) => {
   const task = bpf.currentTask();
   const s = S.zero();
 ${body}
   out.update(0, s);
   return 0;
-});`,
-  `import { rawTracepoint, btfTracepoint, bpf, HashMap, struct, array, bytes, cstring, u8, u32 } from "tsbpf/kernel";
-const S = struct({ small: array(u8, 8), name: cstring(16), wide: cstring(32), words: array(u32, 4) });
-const out = new HashMap({ maxEntries: 1, key: u32, value: S });
-export const p = btfTracepoint("sched_process_exec", (ctx) => {
-  const task = bpf.currentTask();
-  const s = S.zero();
-${body}
-  out.update(0, s);
-  return 0;
-});`,
-];
+});`);
 
 test("kernel arrays: constant and run-time indices, whole copies into locals and fields compile", () => {
   for (const src of both(`  s.small[0] = task.comm[15];
