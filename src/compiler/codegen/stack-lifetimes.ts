@@ -19,8 +19,9 @@ export interface SlotLifetimes {
 /** Fixed-width bit sets over slot ids. */
 class Bits {
   readonly w: Uint32Array;
-  constructor(n: number) {
-    this.w = new Uint32Array((n + 31) >>> 5);
+  /** A set over ids 0..n-1, or over a copy of `words`. */
+  constructor(n: number, words?: Uint32Array) {
+    this.w = words ? words.slice() : new Uint32Array((n + 31) >>> 5);
   }
   add(i: number): void {
     this.w[i >>> 5]! |= 1 << (i & 31);
@@ -41,9 +42,7 @@ class Bits {
     return changed;
   }
   copy(): Bits {
-    const b = new Bits(0);
-    (b as { w: Uint32Array }).w = this.w.slice();
-    return b;
+    return new Bits(0, this.w);
   }
   *members(): Generator<number> {
     for (let i = 0; i < this.w.length; i++) {

@@ -301,13 +301,17 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
   };
 
   const subprograms = new Subprograms(program.getSourceFiles().filter((f) => !f.isDeclarationFile && !isLibraryFile(f.fileName)), diagnostics, []);
+  /** A map the compiler itself declares (log ring, USDT spec maps), once per object by name. */
+  const declareInternalMap = (m: CompiledMap): void => {
+    if (!mapsByName.has(m.name)) mapsByName.set(m.name, { name: m.name, className: "", type: m.type, key: undefined, value: undefined, compiled: m });
+  };
   const log = new LogTable({
     global: (section, g, align) => {
       const offset = place(section, g.size, align);
       compiledGlobals.push({ ...g, section, offset });
       return offset;
     },
-    declareMap: (m) => void mapsByName.set(m.name, { name: m.name, className: "", type: m.type, key: undefined, value: undefined, compiled: m }),
+    declareMap: (m) => declareInternalMap(m),
   });
   const ctx: ModuleContext = {
     log,
@@ -443,7 +447,7 @@ export function lowerModule(program: ts.Program, entry: ts.SourceFile, btf: () =
       const handler = call.arguments[kind.targets + (layoutArg ? 1 : 0)];
       if (!handler || !(ts.isArrowFunction(handler) || ts.isFunctionExpression(handler))) return report(call, D.ProgramDeclaration, `${kind.entry}() needs a handler function \`(ctx) => { ... }\``);
       for (const m of kind.maps ?? []) {
-        if (!mapsByName.has(m.name)) mapsByName.set(m.name, { name: m.name, className: "", type: m.type, key: undefined, value: undefined, compiled: m });
+        declareInternalMap(m);
       }
       const kindFor = kind.forTargets?.(targets) ?? kind;
       const L = new Lowerer(ctx, kindFor, targets, name, locOf(decl));
