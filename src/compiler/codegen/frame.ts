@@ -23,11 +23,11 @@ export interface FrameLayout {
 /**
  * Lays out the frame: spill slots (8 bytes, 8-aligned, so the verifier tracks spilled registers
  * precisely) first, then front-end slots, largest first, each at the shallowest aligned place that no
- * slot live at the same time holds (`lifetimes`; without it, every slot has its own bytes). Throws
+ * slot live at the same time holds (`lifetimes`). Throws
  * CodegenError STACK_TOO_LARGE when the frame exceeds 512 bytes, naming the source lines of the values
  * live at the point that needs the most; INVALID_IR for bad slot sizes/alignments.
  */
-export function layoutFrame(fn: string, slots: readonly StackSlot[], spills: number, loc?: SourceLocation, lifetimes?: SlotLifetimes): FrameLayout {
+export function layoutFrame(fn: string, slots: readonly StackSlot[], spills: number, loc: SourceLocation | undefined, lifetimes: SlotLifetimes): FrameLayout {
   const spillOffset: number[] = [];
   for (let i = 0; i < spills; i++) spillOffset.push(-8 * (i + 1));
   const base = 8 * spills;
@@ -38,7 +38,7 @@ export function layoutFrame(fn: string, slots: readonly StackSlot[], spills: num
     if (!Number.isInteger(s.size) || s.size <= 0) throw new CodegenError("INVALID_IR", fn, `stack slot ${s.id} has size ${s.size}`, loc);
     if (![1, 2, 4, 8].includes(s.align)) throw new CodegenError("INVALID_IR", fn, `stack slot ${s.id} has alignment ${s.align}`, loc);
   }
-  const interferes = lifetimes ? lifetimes.interferes : (a: number, b: number) => a !== b;
+  const { interferes } = lifetimes;
   // Each slot takes depths [end - size, end) below the spills; its address is r10 - (base + end).
   const order = [...slots].sort((a, b) => b.size - a.size || b.align - a.align || a.id - b.id);
   const placed: { id: number; lo: number; hi: number }[] = [];
@@ -71,9 +71,9 @@ export function layoutFrame(fn: string, slots: readonly StackSlot[], spills: num
 }
 
 /** The over-limit message: the frame's size, then the source lines holding the most bytes at the peak. */
-function tooLarge(size: number, slots: readonly StackSlot[], spills: number, loc: SourceLocation | undefined, lifetimes: SlotLifetimes | undefined): string {
+function tooLarge(size: number, slots: readonly StackSlot[], spills: number, loc: SourceLocation | undefined, lifetimes: SlotLifetimes): string {
   const byId = new Map(slots.map((s) => [s.id, s]));
-  const live = (lifetimes ? lifetimes.peak : slots.map((s) => s.id)).map((id) => byId.get(id)).filter((s) => s !== undefined);
+  const live = lifetimes.peak.map((id) => byId.get(id)).filter((s) => s !== undefined);
   const lines = new Map<string, { bytes: number; names: Set<string> }>();
   for (const s of live) {
     const where = slotWhere(s.loc, loc);
